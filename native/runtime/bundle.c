@@ -1,0 +1,460 @@
+/*
+ * bundle.c - reading and verifying a patch bundle: docs/bundle-format.md.
+ *
+ * The running program trusts neither the delivering command nor the file
+ * system: it reads the bundle itself and checks, in this order (each failure
+ * has its reason code): the container's shape (bad-format), that it trusts
+ * some key (unsigned), the key id (untrusted-key), the Ed25519 signature over
+ * "graft-bundle-v1\n" || manifest (bad-signature) - before the manifest is
+ * parsed - then the manifest (bad-format), every file's size and SHA-256
+ * (digest-mismatch), the program name (wrong-program), the base digest
+ * (wrong-base) and the sequence (replay). Only then is patch.so written to a
+ * private file for dlopen.
+ *
+ * THREAD SAFETY: control thread only.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "core.h"
+#include "grt_alloc.h"
+
+#define GRT_MAX_KEYS 64
+#define GRT_MAX_FILES 64
+#define GRT_NAME_MAX 255
+
+typedef struct mfile {
+    char name[GRT_NAME_MAX + 1];
+    uint64_t size;
+    unsigned char sha[crypto_hash_sha256_BYTES];
+    const unsigned char *data; /* set when found in the container */
+} mfile;
+
+typedef struct manifest {
+    char program[GRT_NAME_MAX + 1];
+    char base[GRT_DIGEST_HEX + 1];
+    char target[GRT_DIGEST_HEX + 1];
+    uint64_t sequence;
+    unsigned seen; /* bit per known key */
+    int nfiles;
+    mfile files[GRT_MAX_FILES];
+} manifest;
+
+static uint64_t le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+
+    while (n-- > 0)
+        v = (v << 8) | p[n];
+    return v;
+}
+
+int grt_parse_trusted_keys(const char *text, unsigned char (*keys)[GRT_KEY_BYTES], int max)
+{
+    int n = 0;
+
+    while (*text) {
+        const char *eol = strchr(text, '\n');
+        size_t len = eol ? (size_t)(eol - text) : strlen(text);
+        size_t bin_len;
+
+        if (len > 0 && text[len - 1] == '\r')
+            len--;
+        if (len > 0) {
+            if (len != 2 * GRT_KEY_BYTES || n >= max)
+                return -EINVAL;
+            if (sodium_hex2bin(keys[n], GRT_KEY_BYTES, text, len, NULL, &bin_len, NULL) != 0 ||
+                bin_len != GRT_KEY_BYTES)
+                return -EINVAL;
+            n++;
+        }
+        if (!eol)
+            break;
+        text = eol + 1;
+    }
+    return n;
+}
+
+static int valid_file_name(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n < 1 || n > GRT_NAME_MAX)
+        return 0;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    /* "." and ".." are plain names by the character rule but not files. */
+    return !(n == 1 && s[0] == '.') && !(n == 2 && s[0] == '.' && s[1] == '.');
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    size_t n = strlen(s);
+
+    if (n < 1 || n > 19 || strspn(s, "0123456789") != n || (n > 1 && s[0] == '0'))
+        return -EINVAL;
+    *out = strtoull(s, NULL, 10);
+    return 0;
+}
+
+enum { K_PROGRAM = 1, K_BASE = 2, K_TARGET = 4, K_SEQUENCE = 8, K_CREATED = 16 };
+
+static int parse_file_line(manifest *m, char *v, grt_refusal *r)
+{
+    char *size_s, *sha_s;
+    mfile *f;
+    size_t bin_len;
+    int i;
+
+    size_s = strchr(v, ' ');
+    if (!size_s)
+        return grt_refuse(r, -EINVAL, "bad-format", "malformed manifest file line");
+    *size_s++ = '\0';
+    sha_s = strchr(size_s, ' ');
+    if (!sha_s)
+        return grt_refuse(r, -EINVAL, "bad-format", "malformed manifest file line");
+    *sha_s++ = '\0';
+    if (!valid_file_name(v, strlen(v)))
+        return grt_refuse(r, -EINVAL, "bad-format", "bad file name in the manifest");
+    if (m->nfiles >= GRT_MAX_FILES)
+        return grt_refuse(r, -EINVAL, "bad-format", "more than %d files", GRT_MAX_FILES);
+    for (i = 0; i < m->nfiles; i++)
+        if (strcmp(m->files[i].name, v) == 0)
+            return grt_refuse(r, -EINVAL, "bad-format", "file %s listed twice in the manifest", v);
+    f = &m->files[m->nfiles];
+    memset(f, 0, sizeof(*f));
+    snprintf(f->name, sizeof(f->name), "%s", v);
+    if (parse_u64(size_s, &f->size) < 0 || !grt_is_hex_digest(sha_s, strlen(sha_s)) ||
+        sodium_hex2bin(f->sha, sizeof(f->sha), sha_s, strlen(sha_s), NULL, &bin_len, NULL) != 0 ||
+        bin_len != sizeof(f->sha))
+        return grt_refuse(r, -EINVAL, "bad-format", "malformed manifest line for file %s", v);
+    m->nfiles++;
+    return 0;
+}
+
+/* Parses the (already authenticated) manifest text. */
+static int parse_manifest(const unsigned char *text, size_t len, manifest *m, grt_refusal *r)
+{
+    char *buf, *line, *next;
+    int first = 1, err = 0;
+
+    memset(m, 0, sizeof(*m));
+    if (len == 0 || text[len - 1] != '\n' || memchr(text, '\0', len))
+        return grt_refuse(r, -EINVAL, "bad-format", "malformed manifest (not \\n-terminated text)");
+    buf = grt_malloc(len + 1);
+    if (!buf)
+        return grt_refuse(r, -ENOMEM, "bad-format", "out of memory");
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+
+    for (line = buf; *line; line = next) {
+        char *nl = strchr(line, '\n');
+        char *v;
+        unsigned bit = 0;
+
+        *nl = '\0';
+        next = nl + 1;
+        if (first) {
+            first = 0;
+            if (strcmp(line, "graft-bundle 1") != 0) {
+                err = grt_refuse(r, -EINVAL, "bad-format", "manifest does not start with \"graft-bundle 1\"");
+                goto out;
+            }
+            continue;
+        }
+        v = strchr(line, ' ');
+        if (!v || v == line || !v[1]) {
+            err = grt_refuse(r, -EINVAL, "bad-format", "malformed manifest line");
+            goto out;
+        }
+        *v++ = '\0';
+        if (strcmp(line, "program") == 0) {
+            bit = K_PROGRAM;
+            if (strlen(v) > GRT_NAME_MAX || strchr(v, ' ')) {
+                err = grt_refuse(r, -EINVAL, "bad-format", "malformed program name");
+                goto out;
+            }
+            snprintf(m->program, sizeof(m->program), "%s", v);
+        } else if (strcmp(line, "base") == 0 || strcmp(line, "target") == 0) {
+            bit = line[0] == 'b' ? K_BASE : K_TARGET;
+            if (!grt_is_hex_digest(v, strlen(v))) {
+                err = grt_refuse(r, -EINVAL, "bad-format", "%s is not a 64 hex digest", line);
+                goto out;
+            }
+            memcpy(bit == K_BASE ? m->base : m->target, v, GRT_DIGEST_HEX + 1);
+        } else if (strcmp(line, "sequence") == 0) {
+            bit = K_SEQUENCE;
+            if (parse_u64(v, &m->sequence) < 0) {
+                err = grt_refuse(r, -EINVAL, "bad-format", "malformed sequence");
+                goto out;
+            }
+        } else if (strcmp(line, "created") == 0) {
+            bit = K_CREATED;
+        } else if (strcmp(line, "file") == 0) {
+            err = parse_file_line(m, v, r);
+            if (err < 0)
+                goto out;
+        }
+        /* Unknown keys are ignored: a later format may add fields. */
+        if (bit) {
+            if (m->seen & bit) {
+                err = grt_refuse(r, -EINVAL, "bad-format", "manifest field %s given twice", line);
+                goto out;
+            }
+            m->seen |= bit;
+        }
+    }
+    if ((m->seen & (K_PROGRAM | K_BASE | K_TARGET | K_SEQUENCE)) !=
+        (K_PROGRAM | K_BASE | K_TARGET | K_SEQUENCE))
+        err = grt_refuse(r, -EINVAL, "bad-format", "manifest lacks program, base, target or sequence");
+out:
+    grt_free(buf);
+    return err;
+}
+
+static mfile *find_file(manifest *m, const char *name, size_t n)
+{
+    int i;
+
+    for (i = 0; i < m->nfiles; i++)
+        if (strlen(m->files[i].name) == n && memcmp(m->files[i].name, name, n) == 0)
+            return &m->files[i];
+    return NULL;
+}
+
+/* Walks the file section: every file named in the manifest exactly once,
+ * nothing after the last one. */
+static int check_files(manifest *m, const unsigned char *p, size_t len, grt_refusal *r)
+{
+    size_t pos = 0;
+    int found = 0, i;
+
+    while (pos < len) {
+        unsigned char digest[crypto_hash_sha256_BYTES];
+        const char *name;
+        size_t n;
+        uint64_t s;
+        mfile *f;
+
+        if (found == m->nfiles)
+            return grt_refuse(r, -EINVAL, "bad-format", "%zu trailing bytes after the last file", len - pos);
+        if (len - pos < 2)
+            return grt_refuse(r, -EINVAL, "bad-format", "truncated (file entry)");
+        n = (size_t)le(p + pos, 2);
+        pos += 2;
+        if (n < 1 || n > GRT_NAME_MAX)
+            return grt_refuse(r, -EINVAL, "bad-format", "bad file name length %zu", n);
+        if (len - pos < n + 8)
+            return grt_refuse(r, -EINVAL, "bad-format", "truncated (file entry)");
+        name = (const char *)p + pos;
+        if (!valid_file_name(name, n))
+            return grt_refuse(r, -EINVAL, "bad-format", "bad file name in the bundle");
+        f = find_file(m, name, n);
+        if (!f)
+            return grt_refuse(r, -EINVAL, "bad-format", "file %.*s is not named in the manifest", (int)n, name);
+        if (f->data)
+            return grt_refuse(r, -EINVAL, "bad-format", "file %s appears twice", f->name);
+        pos += n;
+        s = le(p + pos, 8);
+        pos += 8;
+        if (s > len - pos)
+            return grt_refuse(r, -EINVAL, "bad-format", "truncated (file %s)", f->name);
+        if (s != f->size)
+            return grt_refuse(r, -EINVAL, "digest-mismatch", "file %s has %" PRIu64 " bytes, the manifest says %" PRIu64,
+                              f->name, s, f->size);
+        crypto_hash_sha256(digest, p + pos, s);
+        if (sodium_memcmp(digest, f->sha, sizeof(digest)) != 0)
+            return grt_refuse(r, -EINVAL, "digest-mismatch", "SHA-256 of file %s differs from the manifest", f->name);
+        f->data = p + pos;
+        pos += s;
+        found++;
+    }
+    for (i = 0; i < m->nfiles; i++)
+        if (!m->files[i].data)
+            return grt_refuse(r, -EINVAL, "bad-format", "truncated: file %s of the manifest is missing", m->files[i].name);
+    return 0;
+}
+
+static int find_key(const unsigned char *key_id, unsigned char *pk, grt_refusal *r)
+{
+    unsigned char keys[GRT_MAX_KEYS][GRT_KEY_BYTES];
+    char hex[2 * GRT_KEY_ID_BYTES + 1];
+    int n, i;
+
+    n = grt_parse_trusted_keys(grt_trusted_keys, keys, GRT_MAX_KEYS);
+    if (n < 0)
+        return grt_refuse(r, -EPERM, "unsigned", "the program's trusted key list is malformed: it accepts no bundle");
+    if (n == 0)
+        return grt_refuse(r, -EPERM, "unsigned", "the program trusts no signing key (built without --trust)");
+    for (i = 0; i < n; i++) {
+        unsigned char h[crypto_hash_sha256_BYTES];
+
+        crypto_hash_sha256(h, keys[i], GRT_KEY_BYTES);
+        if (memcmp(h, key_id, GRT_KEY_ID_BYTES) == 0) {
+            memcpy(pk, keys[i], GRT_KEY_BYTES);
+            return 0;
+        }
+    }
+    sodium_bin2hex(hex, sizeof(hex), key_id, GRT_KEY_ID_BYTES);
+    return grt_refuse(r, -EPERM, "untrusted-key", "key id %s is not among the program's %d trusted key%s",
+                      hex, n, n == 1 ? "" : "s");
+}
+
+static int verify(const unsigned char *d, size_t len, manifest *m, grt_refusal *r)
+{
+    static const char ctx[] = GRT_BUNDLE_SIG_CONTEXT;
+    unsigned char pk[GRT_KEY_BYTES];
+    const unsigned char *mtext, *key_id, *sig;
+    unsigned char *signed_msg;
+    size_t mlen, head;
+    grt_version v;
+    mfile *so;
+    int err;
+
+    /* 1. The container's shape. */
+    if (len < 8 || memcmp(d, GRT_BUNDLE_MAGIC, 8) != 0) {
+        if (len < 8 && memcmp(d, GRT_BUNDLE_MAGIC, len) == 0)
+            return grt_refuse(r, -EINVAL, "bad-format", "truncated (%zu bytes)", len);
+        return grt_refuse(r, -EINVAL, "bad-format", "bad magic: not a graft bundle");
+    }
+    if (len < 12)
+        return grt_refuse(r, -EINVAL, "bad-format", "truncated (%zu bytes)", len);
+    mlen = (size_t)le(d + 8, 4);
+    if (mlen > GRT_BUNDLE_MAX_MANIFEST)
+        return grt_refuse(r, -EINVAL, "bad-format", "manifest length %zu above 1 MiB", mlen);
+    head = 12 + mlen + GRT_KEY_ID_BYTES + crypto_sign_BYTES;
+    if (len < head)
+        return grt_refuse(r, -EINVAL, "bad-format", "truncated (%zu bytes, header needs %zu)", len, head);
+    mtext = d + 12;
+    key_id = mtext + mlen;
+    sig = key_id + GRT_KEY_ID_BYTES;
+
+    /* 2. The key, then the signature over the raw manifest bytes, before
+     * anything in them is believed. */
+    err = find_key(key_id, pk, r);
+    if (err < 0)
+        return err;
+    signed_msg = grt_malloc(sizeof(ctx) - 1 + mlen);
+    if (!signed_msg)
+        return grt_refuse(r, -ENOMEM, "bad-format", "out of memory");
+    memcpy(signed_msg, ctx, sizeof(ctx) - 1);
+    memcpy(signed_msg + sizeof(ctx) - 1, mtext, mlen);
+    err = crypto_sign_verify_detached(sig, signed_msg, sizeof(ctx) - 1 + mlen, pk);
+    grt_free(signed_msg);
+    if (err != 0)
+        return grt_refuse(r, -EPERM, "bad-signature", "the signature does not verify over the manifest");
+
+    /* 3. The manifest, then the files it names. */
+    err = parse_manifest(mtext, mlen, m, r);
+    if (err < 0)
+        return err;
+    so = find_file(m, "patch.so", 8);
+    if (!so)
+        return grt_refuse(r, -EINVAL, "bad-format", "the manifest lists no patch.so");
+    err = check_files(m, d + head, len - head, r);
+    if (err < 0)
+        return err;
+
+    /* 4. That it is meant for this process, now. */
+    if (strcmp(m->program, grt_program_name) != 0)
+        return grt_refuse(r, -EPERM, "wrong-program", "bundle for program \"%s\", this is \"%s\"",
+                          m->program, grt_program_name);
+    grt_version_get(&v);
+    if (strcmp(m->base, v.digest) != 0)
+        return grt_refuse(r, -EPERM, "wrong-base", "bundle applies to version %.12s..., running %.12s...",
+                          m->base, v.digest);
+    if (m->sequence <= v.sequence)
+        return grt_refuse(r, -EPERM, "replay", "sequence %" PRIu64 " is not above the running sequence %" PRIu64,
+                          m->sequence, v.sequence);
+    return 0;
+}
+
+int grt_bundle_open(const char *path, grt_bundle *out, grt_refusal *r)
+{
+    unsigned char *data = NULL;
+    manifest *m = NULL;
+    size_t len = 0;
+    mfile *so;
+    int err;
+
+    memset(out, 0, sizeof(*out));
+    if (sodium_init() < 0)
+        return grt_refuse(r, -EIO, "bad-signature", "libsodium failed to initialise");
+    err = grt_read_file(path, GRT_BUNDLE_MAX_SIZE, &data, &len);
+    if (err == -EFBIG)
+        return grt_refuse(r, err, "bad-format", "bundle larger than %zu bytes", GRT_BUNDLE_MAX_SIZE);
+    if (err < 0)
+        return grt_refuse(r, err, "bad-request", "cannot read %s: %s", path, strerror(-err));
+    m = grt_malloc(sizeof(*m));
+    if (!m) {
+        err = grt_refuse(r, -ENOMEM, "bad-format", "out of memory");
+        goto out;
+    }
+    err = verify(data, len, m, r);
+    if (err < 0)
+        goto out;
+    so = find_file(m, "patch.so", 8);
+    err = grt_write_private_file(so->data, (size_t)so->size, out->so_path, sizeof(out->so_path));
+    if (err < 0) {
+        out->so_path[0] = '\0';
+        grt_refuse(r, err, "load-failed", "cannot write a private copy of patch.so: %s", strerror(-err));
+        goto out;
+    }
+    out->has_target = 1;
+    memcpy(out->target, m->target, sizeof(out->target));
+    out->sequence = m->sequence;
+out:
+    grt_free(m);
+    grt_free(data);
+    return err;
+}
+
+int grt_bundle_open_dir(const char *dir, grt_bundle *out, grt_refusal *r)
+{
+    unsigned char *data = NULL;
+    char path[PATH_MAX];
+    size_t len = 0;
+    grt_version v;
+    int err, n;
+
+    memset(out, 0, sizeof(*out));
+    if (grt_insecure_unsigned != 1)
+        return grt_refuse(r, -EPERM, "unsigned",
+                          "a bare patch directory is accepted only by a program built with "
+                          "--insecure-accept-unsigned-patches");
+    n = snprintf(path, sizeof(path), "%s/patch.so", dir);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return grt_refuse(r, -ENAMETOOLONG, "bad-request", "path too long");
+    err = grt_read_file(path, GRT_BUNDLE_MAX_SIZE, &data, &len);
+    if (err < 0)
+        return grt_refuse(r, err, "bad-request", "cannot read %s: %s", path, strerror(-err));
+    err = grt_write_private_file(data, len, out->so_path, sizeof(out->so_path));
+    grt_free(data);
+    if (err < 0) {
+        out->so_path[0] = '\0';
+        return grt_refuse(r, err, "load-failed", "cannot write a private copy of patch.so: %s", strerror(-err));
+    }
+    grt_version_get(&v);
+    out->has_target = 0;
+    out->sequence = v.sequence + 1;
+    return 0;
+}
+
+void grt_bundle_close(grt_bundle *b)
+{
+    if (b->so_path[0]) {
+        unlink(b->so_path);
+        b->so_path[0] = '\0';
+    }
+}

@@ -1,0 +1,420 @@
+/*
+ * control.c - the control socket: docs/control-protocol.md.
+ *
+ * The socket is <dir>/<pid>.sock, dir being $GRAFT_RUNTIME_DIR or
+ * /tmp/graft-<uid> (mode 0700, owned by us). Connections from another uid are
+ * closed after an SO_PEERCRED check. One request per connection, one line
+ * each way. Requests are served one at a time by the control thread; while an
+ * apply waits for the main thread, the thread still answers `status` and
+ * refuses a second `apply` with `busy`.
+ *
+ * THREAD SAFETY: ctl is written by grt_control_start() before the control
+ * thread exists (constructor, or a forked child's main thread), then read by
+ * the control thread; grt_control_stop() runs at exit.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "control.h"
+#include "core.h"
+#include "loader.h"
+#include "transition.h"
+
+#define GRT_REQUEST_MAX (PATH_MAX + 64)
+#define GRT_DEFAULT_TIMEOUT_MS 10000u
+#define GRT_MAX_TIMEOUT_MS (24u * 3600u * 1000u)
+
+static struct {
+    int fd;
+    pid_t owner;
+    char dir[PATH_MAX];
+    char path[PATH_MAX];
+} ctl = { .fd = -1 };
+
+const char *grt_control_dir(void)
+{
+    return ctl.dir;
+}
+
+static int make_private_dir(const char *dir, int strict)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    if (lstat(dir, &st) < 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+        return -EPERM;
+    /* The default directory in /tmp must be ours alone; one given in the
+     * environment must at least not be writable by others. */
+    if ((st.st_mode & (strict ? 077 : 022)) != 0)
+        return -EPERM;
+    return 0;
+}
+
+static int reply(int c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int reply(int c, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    size_t off = 0;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -EINVAL;
+    if ((size_t)n > sizeof(buf) - 2)
+        n = (int)sizeof(buf) - 2;
+    buf[n++] = '\n';
+    grt_log("reply: %.*s", n - 1, buf);
+    while (off < (size_t)n) {
+        /* MSG_NOSIGNAL: a client that went away must not SIGPIPE the program. */
+        ssize_t w = send(c, buf + off, (size_t)n - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+static void reply_refused(int c, const grt_refusal *r)
+{
+    if (reply(c, "refused %s %s", r->code, r->msg) < 0)
+        grt_log("could not send the reply: %s", strerror(errno));
+}
+
+static void reply_status(int c)
+{
+    grt_version v;
+
+    grt_version_get(&v);
+    if (reply(c, "ok program=%s version=%s sequence=%" PRIu64 " patches=%lu pid=%ld",
+              grt_program_name, v.digest, v.sequence, v.patches, (long)getpid()) < 0)
+        grt_log("could not send the status reply");
+}
+
+/* Reads one '\n'-terminated line into buf (without the newline).
+ * Returns its length or -errno. */
+static int read_line(int c, char *buf, size_t size, int timeout_ms)
+{
+    struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+    size_t len = 0;
+
+    if (setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+        setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+        return -errno;
+    for (;;) {
+        ssize_t n = recv(c, buf + len, size - 1 - len, 0);
+        char *nl;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -ECONNRESET;
+        nl = memchr(buf + len, '\n', (size_t)n);
+        len += (size_t)n;
+        if (nl) {
+            *nl = '\0';
+            len = (size_t)(nl - buf);
+            if (len > 0 && buf[len - 1] == '\r')
+                buf[--len] = '\0';
+            return (int)len;
+        }
+        if (len == size - 1)
+            return -EMSGSIZE;
+    }
+}
+
+static int peer_allowed(int c)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+
+    if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+        return 0;
+    if (cred.uid != geteuid()) {
+        grt_log("closing a connection from uid %ld (pid %ld)", (long)cred.uid, (long)cred.pid);
+        return 0;
+    }
+    return 1;
+}
+
+/* "apply <absolute path> <timeout_ms>": the path may contain spaces, the
+ * timeout is the last word (optional when the path has no space). */
+static int parse_apply(char *args, const char **path, unsigned *timeout_ms, grt_refusal *r)
+{
+    char *sp = strrchr(args, ' ');
+    unsigned long long t = 0;
+
+    if (sp && sp[1] && strspn(sp + 1, "0123456789") == strlen(sp + 1)) {
+        if (strlen(sp + 1) > 12)
+            return grt_refuse(r, -EINVAL, "bad-request", "timeout_ms out of range");
+        t = strtoull(sp + 1, NULL, 10);
+        *sp = '\0';
+    } else if (sp) {
+        return grt_refuse(r, -EINVAL, "bad-request", "usage: apply <absolute path> <timeout_ms>");
+    }
+    if (args[0] != '/')
+        return grt_refuse(r, -EINVAL, "bad-request", "the path must be absolute");
+    if (t == 0)
+        t = GRT_DEFAULT_TIMEOUT_MS;
+    if (t > GRT_MAX_TIMEOUT_MS)
+        t = GRT_MAX_TIMEOUT_MS;
+    *path = args;
+    *timeout_ms = (unsigned)t;
+    return 0;
+}
+
+static void serve(int c, int busy);
+
+/* While an apply waits for the main thread: serve whoever else connects. */
+static void serve_while_busy(void *arg)
+{
+    struct pollfd pfd = { .fd = ctl.fd, .events = POLLIN };
+    int i;
+
+    (void)arg;
+    for (i = 0; i < 8 && poll(&pfd, 1, 0) > 0; i++) {
+        int c = accept4(ctl.fd, NULL, NULL, SOCK_CLOEXEC);
+
+        if (c < 0)
+            return;
+        serve(c, 1);
+        close(c);
+    }
+}
+
+static void do_apply(int c, char *args)
+{
+    grt_bundle b;
+    grt_loaded l;
+    grt_result res;
+    grt_refusal r;
+    const char *path;
+    unsigned timeout_ms = 0;
+    struct stat st;
+    uint64_t t0 = grt_now_us();
+    int err;
+
+    memset(&b, 0, sizeof(b));
+    memset(&res, 0, sizeof(res));
+    err = parse_apply(args, &path, &timeout_ms, &r);
+    if (err < 0)
+        goto refuse;
+    grt_log("apply %s (timeout %u ms)", path, timeout_ms);
+    if (stat(path, &st) < 0) {
+        grt_refuse(&r, -errno, "bad-request", "cannot read %s: %s", path, strerror(errno));
+        goto refuse;
+    }
+    if (S_ISDIR(st.st_mode))
+        err = grt_bundle_open_dir(path, &b, &r);
+    else
+        err = grt_bundle_open(path, &b, &r);
+    if (err < 0)
+        goto refuse;
+    err = grt_loader_open(&b, &l, &r);
+    /* dlopen mapped it (or failed): the private copy is not needed anymore. */
+    grt_bundle_close(&b);
+    if (err < 0)
+        goto refuse;
+    grt_log("verified and loaded in %" PRIu64 " us; waiting for an update point",
+            grt_now_us() - t0);
+
+    grt_transition_run(&l, b.sequence, timeout_ms, serve_while_busy, NULL, &res);
+    if (!res.applied) {
+        r = res.refusal;
+        goto refuse;
+    }
+    {
+        grt_version v;
+
+        grt_version_get(&v);
+        if (reply(c, "applied pause_us=%" PRIu64 " point=%u sequence=%" PRIu64 " version=%s",
+                  res.pause_us, res.point, v.sequence, v.digest) < 0)
+            grt_log("could not send the reply (the patch is applied)");
+    }
+    return;
+
+refuse:
+    grt_log("refused %s: %s", r.code, r.msg);
+    reply_refused(c, &r);
+}
+
+static void serve(int c, int busy)
+{
+    char line[GRT_REQUEST_MAX];
+    grt_refusal r;
+    int n;
+
+    if (!peer_allowed(c))
+        return;
+    n = read_line(c, line, sizeof(line), busy ? 500 : 5000);
+    if (n < 0) {
+        if (n == -EMSGSIZE) {
+            grt_refuse(&r, n, "bad-request", "request line too long");
+            reply_refused(c, &r);
+        }
+        return;
+    }
+    if (strcmp(line, "status") == 0) {
+        reply_status(c);
+    } else if (strncmp(line, "apply ", 6) == 0) {
+        if (busy) {
+            grt_refuse(&r, -EBUSY, "busy", "another update is in progress");
+            reply_refused(c, &r);
+        } else {
+            do_apply(c, line + 6);
+        }
+    } else {
+        grt_refuse(&r, -EINVAL, "bad-request", "unknown request (expected status or apply)");
+        reply_refused(c, &r);
+    }
+}
+
+static void *control_main(void *arg)
+{
+    struct pollfd pfd;
+    int fd = (int)(intptr_t)arg;
+
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    for (;;) {
+        int c;
+
+        if (poll(&pfd, 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            grt_log("control poll: %s", strerror(errno));
+            return NULL;
+        }
+        if (pfd.revents & (POLLNVAL | POLLERR))
+            return NULL;
+        c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                grt_log("accept: %s", strerror(errno));
+                usleep(100000);
+            }
+            continue;
+        }
+        serve(c, 0);
+        close(c);
+    }
+}
+
+int grt_control_start(void)
+{
+    struct sockaddr_un sa;
+    const char *env = getenv("GRAFT_RUNTIME_DIR");
+    sigset_t all, old;
+    pthread_attr_t attr;
+    pthread_t th;
+    int fd = -1, err, n;
+
+    if (env && env[0])
+        n = snprintf(ctl.dir, sizeof(ctl.dir), "%s", env);
+    else
+        n = snprintf(ctl.dir, sizeof(ctl.dir), "/tmp/graft-%ld", (long)geteuid());
+    if (n < 0 || (size_t)n >= sizeof(ctl.dir)) {
+        err = -ENAMETOOLONG;
+        goto err;
+    }
+    err = make_private_dir(ctl.dir, !(env && env[0]));
+    if (err < 0) {
+        grt_log("runtime directory %s: %s", ctl.dir, strerror(-err));
+        goto err;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    n = snprintf(ctl.path, sizeof(ctl.path), "%s/%ld.sock", ctl.dir, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+        err = -ENAMETOOLONG;
+        grt_log("socket path too long: %s", ctl.path);
+        goto err;
+    }
+    memcpy(sa.sun_path, ctl.path, (size_t)n + 1);
+
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        err = -errno;
+        grt_log("socket: %s", strerror(errno));
+        goto err;
+    }
+    unlink(ctl.path); /* a stale socket of an earlier process with our pid */
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        err = -errno;
+        grt_log("bind %s: %s", ctl.path, strerror(errno));
+        goto err_close;
+    }
+    if (chmod(ctl.path, 0600) < 0 || listen(fd, 16) < 0) {
+        err = -errno;
+        grt_log("socket %s: %s", ctl.path, strerror(errno));
+        goto err_unlink;
+    }
+
+    /* The control thread takes no signals: those of the program go to its
+     * own threads, and our SIGURG is aimed at the main thread only. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    ctl.fd = fd; /* read by serve_while_busy() in the new thread */
+    ctl.owner = getpid();
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    err = -pthread_create(&th, &attr, control_main, (void *)(intptr_t)fd);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err < 0) {
+        grt_log("cannot start the control thread: %s", strerror(-err));
+        ctl.fd = -1;
+        goto err_unlink;
+    }
+    grt_log("listening on %s", ctl.path);
+    return 0;
+
+err_unlink:
+    unlink(ctl.path);
+err_close:
+    close(fd);
+err:
+    ctl.dir[0] = '\0';
+    ctl.path[0] = '\0';
+    return err;
+}
+
+void grt_control_stop(void)
+{
+    /* Only the process that created the socket removes it. The control
+     * thread may still be inside accept(): the descriptor stays open. */
+    if (ctl.fd >= 0 && ctl.owner == getpid() && ctl.path[0])
+        unlink(ctl.path);
+}
+
+void grt_control_forget(void)
+{
+    if (ctl.fd >= 0)
+        close(ctl.fd);
+    ctl.fd = -1;
+    ctl.owner = 0;
+    ctl.path[0] = '\0';
+}

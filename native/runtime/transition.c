@@ -1,0 +1,270 @@
+/*
+ * transition.c - the update point: moving the program to a loaded patch.
+ *
+ * The control thread has loaded and verified the patch. It publishes it
+ * (state PENDING, then grt_pending = 1) and wakes the main thread with SIGURG
+ * every 50 ms. The main thread claims it at its next update point with a CAS
+ * PENDING -> CHECKING; at a point the patch lists as unsafe it puts it back
+ * (CHECKING -> PENDING) and goes on; otherwise it runs the patch's init and,
+ * if that succeeds, commits (patch.c), updates the running version and hands
+ * the result to the control thread. On timeout the control thread cancels
+ * with a CAS PENDING -> CANCELLED, which fails while the main thread holds
+ * the patch (CHECKING/APPLYING): it then waits for DONE or PENDING.
+ * Only the control thread dlcloses, and only after PENDING -> CANCELLED or
+ * DONE, so the main thread never runs code or reads data of a closed patch.
+ *
+ * THREAD SAFETY: update points are taken by the main thread only (the one
+ * that ran the constructor); a point reached by another thread is recorded
+ * and skipped. tr.state is accessed atomically; tr.reached and tr.result are
+ * guarded by tr.lock; tr.patch and tr.sequence are written by the control
+ * thread before the release store of PENDING and read after the acquire CAS.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define GRAFT_UPDATEABLE
+#include "graft.h"
+
+#include "core.h"
+#include "loader.h"
+#include "patch.h"
+#include "transition.h"
+
+int grt_pending;
+
+enum { T_IDLE, T_PENDING, T_CHECKING, T_APPLYING, T_DONE, T_CANCELLED };
+enum { WHY_UNSAFE, WHY_THREAD };
+
+#define GRT_MAX_REACHED 16
+#define GRT_TICK_MS 50
+
+static struct {
+    int state;
+    const grt_patch *patch;
+    uint64_t sequence;
+    pthread_mutex_t lock;
+    pthread_cond_t done;
+    struct {
+        unsigned id;
+        int why;
+        unsigned long count;
+    } reached[GRT_MAX_REACHED];
+    int nreached;
+    unsigned long others; /* reached points that did not fit */
+    grt_result result;
+} tr = {
+    .state = T_IDLE,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .done = PTHREAD_COND_INITIALIZER,
+};
+
+static void record_reached(unsigned id, int why)
+{
+    int i;
+
+    pthread_mutex_lock(&tr.lock);
+    for (i = 0; i < tr.nreached; i++)
+        if (tr.reached[i].id == id && tr.reached[i].why == why)
+            break;
+    if (i < tr.nreached) {
+        tr.reached[i].count++;
+    } else if (tr.nreached < GRT_MAX_REACHED) {
+        tr.reached[i].id = id;
+        tr.reached[i].why = why;
+        tr.reached[i].count = 1;
+        tr.nreached++;
+    } else {
+        tr.others++;
+    }
+    pthread_mutex_unlock(&tr.lock);
+}
+
+static int point_is_unsafe(const grt_patch *p, unsigned id)
+{
+    size_t i;
+
+    for (i = 0; i < p->nunsafe; i++)
+        if (p->unsafe_points[i] == id)
+            return 1;
+    return 0;
+}
+
+/* Main thread: publish the result and let the control thread go on. */
+static void finish(const grt_result *res)
+{
+    pthread_mutex_lock(&tr.lock);
+    tr.result = *res;
+    __atomic_store_n(&tr.state, T_DONE, __ATOMIC_RELEASE);
+    pthread_cond_signal(&tr.done);
+    pthread_mutex_unlock(&tr.lock);
+}
+
+void grt_update_point(unsigned point_id)
+{
+    const grt_patch *p;
+    const char *msg = NULL;
+    grt_result res;
+    uint64_t t0;
+    int expect = T_PENDING;
+    int err;
+
+    if (grt_core_fork_poke())
+        return;
+    /* Acquire: pairs with the release store of grt_pending in
+     * grt_transition_run(). */
+    if (!__atomic_load_n(&grt_pending, __ATOMIC_ACQUIRE))
+        return;
+    if (!pthread_equal(pthread_self(), grt_main_thread())) {
+        record_reached(point_id, WHY_THREAD);
+        return;
+    }
+    /* Claim the patch: the control thread cannot cancel it from now on. */
+    if (!__atomic_compare_exchange_n(&tr.state, &expect, T_CHECKING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return;
+    p = tr.patch;
+    if (point_is_unsafe(p, point_id)) {
+        grt_log("point %u unsafe for the pending patch: waiting for the next one", point_id);
+        record_reached(point_id, WHY_UNSAFE);
+        /* Release: pairs with the CAS of the cancel in grt_transition_run(). */
+        __atomic_store_n(&tr.state, T_PENDING, __ATOMIC_RELEASE);
+        return;
+    }
+    __atomic_store_n(&tr.state, T_APPLYING, __ATOMIC_RELAXED);
+    t0 = grt_now_us();
+    memset(&res, 0, sizeof(res));
+    res.point = point_id;
+
+    /* Phase 1: the patch's own preparation. Nothing has switched yet. */
+    err = p->init ? p->init(&msg) : 0;
+    if (err != 0) {
+        /* The message lives in the patch, which is about to be closed:
+         * grt_refuse copies it. */
+        grt_refuse(&res.refusal, err, "init-failed", "patch init returned %d (%s): %s", err,
+                   err < 0 ? strerror(-err) : "?", msg ? msg : "no message");
+        __atomic_store_n(&grt_pending, 0, __ATOMIC_RELEASE);
+        res.pause_us = grt_now_us() - t0;
+        finish(&res);
+        return;
+    }
+
+    /* Phase 2: the commit. Everything was verified: it only stores. */
+    grt_patch_commit(p);
+    grt_version_commit(p->target_digest, tr.sequence);
+    __atomic_store_n(&grt_pending, 0, __ATOMIC_RELEASE);
+    res.applied = 1;
+    res.pause_us = grt_now_us() - t0;
+    grt_log("applied at point %u in %" PRIu64 " us", point_id, res.pause_us);
+    finish(&res);
+}
+
+static void timeout_message(unsigned timeout_ms, grt_refusal *r)
+{
+    char buf[sizeof(r->msg)];
+    size_t off;
+    int i, n;
+
+    if (tr.nreached == 0) {
+        grt_refuse(r, -ETIMEDOUT, "timeout",
+                   "no update point was reached within %u ms (the main thread never got to one)", timeout_ms);
+        return;
+    }
+    n = snprintf(buf, sizeof(buf), "no safe update point within %u ms; reached:", timeout_ms);
+    off = n > 0 ? (size_t)n : 0;
+    for (i = 0; i < tr.nreached && off < sizeof(buf); i++) {
+        n = snprintf(buf + off, sizeof(buf) - off, "%s point %u (%s, %lu time%s)", i ? "," : "",
+                     tr.reached[i].id,
+                     tr.reached[i].why == WHY_UNSAFE ? "unsafe for this patch" : "not the main thread",
+                     tr.reached[i].count, tr.reached[i].count == 1 ? "" : "s");
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+    if (tr.others && off < sizeof(buf))
+        snprintf(buf + off, sizeof(buf) - off, ", and %lu more", tr.others);
+    grt_refuse(r, -ETIMEDOUT, "timeout", "%s", buf);
+}
+
+void grt_transition_run(grt_loaded *l, uint64_t sequence, unsigned timeout_ms,
+                        grt_idle_fn idle, void *idle_arg, grt_result *res)
+{
+    uint64_t deadline = grt_now_us() + (uint64_t)timeout_ms * 1000u;
+    int cancelled = 0;
+
+    memset(res, 0, sizeof(*res));
+    pthread_mutex_lock(&tr.lock);
+    tr.patch = l->patch;
+    tr.sequence = sequence;
+    tr.nreached = 0;
+    tr.others = 0;
+    memset(&tr.result, 0, sizeof(tr.result));
+    pthread_mutex_unlock(&tr.lock);
+    /* Release: the main thread that sees PENDING sees patch and sequence.
+     * Pairs with the acquire CAS in grt_update_point(). */
+    __atomic_store_n(&tr.state, T_PENDING, __ATOMIC_RELEASE);
+    __atomic_store_n(&grt_pending, 1, __ATOMIC_RELEASE);
+
+    pthread_mutex_lock(&tr.lock);
+    for (;;) {
+        struct timespec ts;
+        int st = __atomic_load_n(&tr.state, __ATOMIC_ACQUIRE);
+
+        if (st == T_DONE)
+            break;
+        if (st == T_PENDING && grt_now_us() >= deadline) {
+            int expect = T_PENDING;
+
+            if (__atomic_compare_exchange_n(&tr.state, &expect, T_CANCELLED, 0, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_ACQUIRE)) {
+                cancelled = 1;
+                break;
+            }
+            continue; /* the main thread claimed it meanwhile */
+        }
+        pthread_mutex_unlock(&tr.lock);
+        if (idle)
+            idle(idle_arg);
+        /* Wake the main thread out of poll/accept/read (EINTR). Not while it
+         * runs the patch's init: that may do I/O of its own. */
+        if (__atomic_load_n(&tr.state, __ATOMIC_ACQUIRE) == T_PENDING)
+            pthread_kill(grt_main_thread(), SIGURG);
+        pthread_mutex_lock(&tr.lock);
+        if (__atomic_load_n(&tr.state, __ATOMIC_ACQUIRE) == T_DONE)
+            break;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += GRT_TICK_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&tr.done, &tr.lock, &ts);
+    }
+    if (cancelled) {
+        __atomic_store_n(&grt_pending, 0, __ATOMIC_RELEASE);
+        timeout_message(timeout_ms, &res->refusal);
+    } else {
+        *res = tr.result;
+    }
+    tr.patch = NULL;
+    pthread_mutex_unlock(&tr.lock);
+    __atomic_store_n(&tr.state, T_IDLE, __ATOMIC_RELEASE);
+
+    if (!res->applied)
+        grt_loader_close(l); /* cancelled or init failed: nothing refers to it */
+}
+
+void grt_transition_forget(void)
+{
+    pthread_mutex_init(&tr.lock, NULL);
+    pthread_cond_init(&tr.done, NULL);
+    tr.patch = NULL;
+    tr.nreached = 0;
+    tr.others = 0;
+    __atomic_store_n(&tr.state, T_IDLE, __ATOMIC_RELAXED);
+    __atomic_store_n(&grt_pending, 0, __ATOMIC_RELAXED);
+}
