@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+/**
+ * The web server for the browser tests: a fresh database file of its own
+ * (prisma/e2e.db, never the demo database), migrated, then the dashboard and
+ * the worker through scripts/start.mjs.
+ */
+import { spawnSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const dbFile = process.env.GRAFT_E2E_DB ?? path.join(root, "prisma", "e2e.db");
+for (const suffix of ["", "-journal", "-wal", "-shm"]) fs.rmSync(dbFile + suffix, { force: true });
+const env = { ...process.env, DATABASE_URL: `file:${dbFile}`, CHECKPOINT_DISABLE: "1", NEXT_TELEMETRY_DISABLED: "1" };
+const r = spawnSync(process.execPath, [path.join(root, "node_modules/prisma/build/index.js"), "migrate", "deploy"], {
+  cwd: root,
+  env,
+  stdio: ["ignore", "ignore", "inherit"],
+});
+if (r.status !== 0) process.exit(1);
+const child = spawn(process.execPath, [path.join(root, "scripts/start.mjs")], { cwd: root, env, stdio: "inherit" });
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+child.on("exit", (code) => process.exit(code ?? 0));
