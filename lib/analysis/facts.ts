@@ -1,0 +1,179 @@
+/**
+ * The binder/checker of Graft: one walk over every function body with the
+ * whole program in view. It records, in look-aside tables, which program
+ * functions each function calls, which named types it uses concretely (and
+ * where), which functions have their address taken, and why a type cannot be
+ * wrapped. It never writes onto cfront's nodes.
+ */
+import type { AstNode } from "../cfront/clang-ast.js";
+import { beginOf, endOf } from "../cfront/clang-ast.js";
+import type { Program } from "../cfront/program.js";
+import { pointeeKeyOf, typeKeyOf, unameOf } from "../cfront/program.js";
+import type { TranslationUnit, TuFunction } from "../cfront/translation-unit.js";
+import { stripCasts } from "../cfront/translation-unit.js";
+import type { SourcePosition } from "../cfront/line-map.js";
+
+/** One concrete use of a type, or one call, at a byte offset of the unit. */
+export interface UseSite {
+  offset: number;
+  pos: SourcePosition;
+}
+
+export interface FunctionFacts {
+  uname: string;
+  fn: TuFunction;
+  tu: TranslationUnit;
+  calls: Map<string, UseSite[]>;
+  typeUses: Map<string, UseSite[]>;
+  /** Offsets of calls through function pointers. */
+  indirectCalls: UseSite[];
+  /** [begin, end) byte ranges of the loops of this function, outermost first per nest. */
+  loops: [number, number][];
+}
+
+export interface ProgramFacts {
+  functions: Map<string, FunctionFacts>;
+  /** Facts of main, which is not indirected but holds update points and calls. */
+  mains: FunctionFacts[];
+  addressTaken: Set<string>;
+  fixed: Map<string, { reason: string; pos: SourcePosition }>;
+}
+
+const IO_CALLS = new Set(["read", "write", "pread", "pwrite", "send", "recv", "sendto", "recvfrom", "fread", "fwrite", "readv", "writev"]);
+
+/** Resolves a reference to a function declaration to its program-unique name, if the program defines it. */
+export function resolveFunction(program: Program, tu: TranslationUnit, name: string | undefined): string | undefined {
+  if (!name || name === "main") return undefined;
+  const local = tu.functions.find((f) => f.name === name && f.isStatic);
+  if (local) return unameOf(local, tu);
+  const ext = program.functions.get(name);
+  return ext && !ext.fn.isStatic ? name : undefined;
+}
+
+export function collectFacts(program: Program): ProgramFacts {
+  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), fixed: new Map() };
+  const fix = (key: string | undefined, reason: string, pos: SourcePosition) => {
+    if (key && !facts.fixed.has(key)) facts.fixed.set(key, { reason, pos });
+  };
+
+  for (const [key, defs] of program.types) {
+    for (const { rec } of defs) for (const f of rec.fixed) fix(key, f.reason, f.pos);
+    const bodies = new Set(defs.map((d) => d.tu.text.subarray(d.rec.openBrace, d.rec.closeBrace).toString().replace(/\s+/g, " ")));
+    if (bodies.size > 1) fix(key, "is defined differently in two files", defs[0].rec.pos);
+  }
+
+  for (const tu of program.units) {
+    const pos = (n: AstNode) => tu.lines.position(beginOf(n) ?? 0);
+    const site = (n: AstNode): UseSite => ({ offset: beginOf(n) ?? 0, pos: pos(n) });
+    for (const fn of tu.functions) {
+      const ff: FunctionFacts = { uname: fn.name === "main" ? "main" : unameOf(fn, tu), fn, tu, calls: new Map(), typeUses: new Map(), indirectCalls: [], loops: [] };
+      if (fn.name === "main") facts.mains.push(ff); else facts.functions.set(ff.uname, ff);
+      walk(fn.body, ff);
+    }
+    for (const g of tu.globals) walk(g.node, undefined);
+
+    function use(ff: FunctionFacts | undefined, key: string | undefined, n: AstNode) {
+      if (!ff || !key) return;
+      const list = ff.typeUses.get(key) ?? [];
+      list.push(site(n));
+      ff.typeUses.set(key, list);
+    }
+
+    function walk(n: AstNode, ff: FunctionFacts | undefined) {
+      switch (n.kind) {
+        case "DeclRefExpr": {
+          if (n.referencedDecl?.kind !== "FunctionDecl") break;
+          const uname = resolveFunction(program, tu, n.referencedDecl.name);
+          if (!uname) break;
+          if (isCallee(tu, n)) {
+            if (ff) {
+              const list = ff.calls.get(uname) ?? [];
+              list.push(site(n));
+              ff.calls.set(uname, list);
+            }
+          } else {
+            facts.addressTaken.add(uname);
+          }
+          break;
+        }
+        case "CallExpr": {
+          const callee = stripCasts(n.inner?.[0]);
+          if (callee?.kind !== "DeclRefExpr") ff?.indirectCalls.push(site(n));
+          else if (IO_CALLS.has(callee.referencedDecl?.name ?? "")) {
+            for (const a of n.inner?.slice(1) ?? []) {
+              const arg = stripCasts(a);
+              if (!arg) continue;
+              const key = pointeeKeyOf(tu, arg.type, program) ??
+                (arg.kind === "UnaryOperator" && arg.opcode === "&" ? typeKeyOf(tu, arg.inner?.[0]?.type, program) : undefined);
+              fix(key, `is sent through ${callee.referencedDecl?.name}() as raw bytes`, pos(n));
+            }
+          }
+          break;
+        }
+        case "MemberExpr": {
+          const owner = n.referencedMemberDecl ? tu.fieldOwner.get(n.referencedMemberDecl) : undefined;
+          const rec = owner ? tu.recordsById.get(owner) : undefined;
+          use(ff, rec?.key, n);
+          break;
+        }
+        case "InitListExpr":
+        case "CompoundLiteralExpr":
+          use(ff, typeKeyOf(tu, n.type, program), n);
+          break;
+        case "UnaryExprOrTypeTraitExpr":
+          use(ff, typeKeyOf(tu, n.argType, program) ?? typeKeyOf(tu, n.inner?.[0]?.type, program), n);
+          break;
+        case "VarDecl":
+          use(ff, typeKeyOf(tu, n.type, program), n);
+          break;
+        case "OffsetOfExpr": {
+          const text = tu.text.subarray(beginOf(n) ?? 0, endOf(n) ?? 0).toString();
+          const m = /offsetof\s*\(\s*((?:struct|union)\s+\w+|\w+)/.exec(text);
+          if (m) fix(typeKeyOf(tu, { qualType: m[1] }, program), "is used with offsetof (its layout is relied on)", pos(n));
+          break;
+        }
+        case "CStyleCastExpr": {
+          const to = n.type?.qualType ?? "";
+          const from = stripCasts(n.inner?.[0])?.type?.qualType ?? "";
+          const toKey = pointeeKeyOf(tu, n.type, program);
+          const fromKey = pointeeKeyOf(tu, stripCasts(n.inner?.[0])?.type, program);
+          const isVoidPtr = (t: string) => /^(const\s+)?void\s*\*$/.test(t.trim());
+          if (toKey && fromKey !== toKey && from.includes("*") && !isVoidPtr(from)) fix(toKey, `is made by a cast from '${from}' (raw bytes)`, pos(n));
+          if (fromKey && toKey !== fromKey && to.includes("*") && !isVoidPtr(to)) fix(fromKey, `is cast to '${to}' and read as raw bytes`, pos(n));
+          break;
+        }
+        case "WhileStmt":
+        case "ForStmt":
+        case "DoStmt":
+          if (ff) ff.loops.push([beginOf(n) ?? 0, endOf(n) ?? 0]);
+          break;
+      }
+      for (const c of n.inner ?? []) walk(c, ff);
+    }
+  }
+
+  // A type held by value inside a fixed type is fixed too: its bytes are part of that layout.
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [key, defs] of program.types) {
+      if (!facts.fixed.has(key)) continue;
+      for (const f of defs[0].rec.fields) {
+        const inner = typeKeyOf(defs[0].tu, { qualType: f.type.replace(/\[[^\]]*\]/g, "").trim() }, program);
+        if (inner && !facts.fixed.has(inner)) {
+          facts.fixed.set(inner, { reason: `is held by value in ${defs[0].rec.spelling}, which is fixed`, pos: defs[0].rec.pos });
+          grew = true;
+        }
+      }
+    }
+  }
+  return facts;
+}
+
+/** True when a DeclRefExpr is the callee of a call (through the implicit function-to-pointer decay). */
+export function isCallee(tu: TranslationUnit, ref: AstNode): boolean {
+  let child = ref;
+  let p = tu.parents.get(ref);
+  while (p && (p.kind === "ImplicitCastExpr" || p.kind === "ParenExpr")) { child = p; p = tu.parents.get(p); }
+  return !!p && p.kind === "CallExpr" && p.inner?.[0] === child;
+}

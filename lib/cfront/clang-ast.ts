@@ -1,0 +1,115 @@
+/**
+ * Runs gcc's preprocessor and clang's typed JSON AST dump. We rewrite the
+ * preprocessed text (never the raw source: inside macros the AST ranges point
+ * at the macro name), so every offset here is a byte offset into the .i file.
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { readFile } from "node:fs/promises";
+import { GraftError } from "../model/diagnostics.js";
+
+const run = promisify(execFile);
+
+/** A node of clang's JSON AST, kept loose on purpose: we read a handful of fields. */
+export interface AstNode {
+  id: string;
+  kind: string;
+  name?: string;
+  loc?: AstLoc;
+  range?: { begin: AstLoc; end: AstLoc };
+  type?: { qualType: string; desugaredQualType?: string };
+  inner?: AstNode[];
+  referencedDecl?: { id: string; kind: string; name?: string; type?: { qualType: string } };
+  referencedMemberDecl?: string;
+  isArrow?: boolean;
+  castKind?: string;
+  storageClass?: string;
+  tagUsed?: string;
+  completeDefinition?: boolean;
+  isImplicit?: boolean;
+  variadic?: boolean;
+  init?: string;
+  opcode?: string;
+  valueCategory?: string;
+  ownedTagDecl?: { id: string; kind: string; name?: string };
+  decl?: { id: string; kind: string; name?: string };
+  argType?: { qualType: string };
+  inline?: boolean;
+}
+
+export interface AstLoc {
+  offset?: number;
+  tokLen?: number;
+  spellingLoc?: AstLoc;
+  expansionLoc?: AstLoc;
+}
+
+/** Flags that make clang 14 accept gcc 12's preprocessed output (DESIGN.md). */
+export const CLANG_COMPAT_FLAGS = [
+  "-D_Float32=float",
+  "-D_Float64=double",
+  "-D_Float32x=double",
+  "-D_Float64x=long double",
+  "-D_Float128=__float128",
+  "-D__malloc__(...)=__malloc__",
+];
+
+export interface PreprocessedFile {
+  source: string;       // the .c path as given
+  iPath: string;        // where the preprocessed text was written
+  text: Buffer;
+}
+
+export async function preprocess(source: string, iPath: string, cflags: string[], cwd: string): Promise<PreprocessedFile> {
+  try {
+    await run("gcc", ["-E", "-DGRAFT_UPDATEABLE", ...cflags, source, "-o", iPath], { cwd, maxBuffer: 64 << 20 });
+  } catch (e) {
+    throw new GraftError(`${source}: the preprocessor failed`, [
+      { code: 1001, category: "error", file: source, message: `gcc -E failed: ${stderrOf(e)}` },
+    ]);
+  }
+  return { source, iPath, text: await readFile(iPath) };
+}
+
+export async function dumpAst(pre: PreprocessedFile, cwd: string): Promise<AstNode> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run(
+      "clang",
+      ["-x", "c", "-std=gnu11", "-w", ...CLANG_COMPAT_FLAGS, "-Xclang", "-ast-dump=json", "-fsyntax-only", pre.iPath],
+      { cwd, maxBuffer: 1 << 30 },
+    ));
+  } catch (e) {
+    throw new GraftError(`${pre.source}: clang could not parse the preprocessed file`, [
+      { code: 1002, category: "error", file: pre.source, message: `clang: ${stderrOf(e)}` },
+    ]);
+  }
+  return JSON.parse(stdout) as AstNode;
+}
+
+function stderrOf(e: unknown): string {
+  const err = e as { stderr?: string; message?: string };
+  return (err.stderr || err.message || String(e)).trim().split("\n").slice(0, 12).join("\n");
+}
+
+/** Begin offset of a node, following macro locations to where the text is. */
+export function beginOf(n: AstNode): number | undefined {
+  return offsetOf(n.range?.begin);
+}
+/** End offset (exclusive) of a node. */
+export function endOf(n: AstNode): number | undefined {
+  const e = n.range?.end;
+  const o = offsetOf(e);
+  const len = tokLenOf(e);
+  return o === undefined || len === undefined ? undefined : o + len;
+}
+export function offsetOf(l: AstLoc | undefined): number | undefined {
+  if (!l) return undefined;
+  if (l.offset !== undefined) return l.offset;
+  return offsetOf(l.spellingLoc ?? l.expansionLoc);
+}
+function tokLenOf(l: AstLoc | undefined): number | undefined {
+  if (!l) return undefined;
+  if (l.tokLen !== undefined) return l.tokLen;
+  return tokLenOf(l.spellingLoc ?? l.expansionLoc);
+}

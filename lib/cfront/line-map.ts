@@ -1,0 +1,66 @@
+/**
+ * Maps byte offsets of a gcc-preprocessed file back to the file and line
+ * they came from, using the `# LINE "FILE" FLAGS` markers gcc writes. Flag 3
+ * marks a system header: declarations from there are not the program's.
+ */
+export interface SourcePosition {
+  file: string;
+  line: number;
+  system: boolean;
+}
+
+interface Segment {
+  offset: number; // first byte after the marker line
+  file: string;
+  line: number;
+  system: boolean;
+}
+
+export class LineMap {
+  private readonly segments: Segment[] = [];
+  private readonly lineStarts: number[] = [];
+
+  constructor(text: Buffer) {
+    let pos = 0;
+    this.lineStarts.push(0);
+    for (let i = 0; i < text.length; i++) if (text[i] === 10) this.lineStarts.push(i + 1);
+    for (const start of this.lineStarts) {
+      if (text[start] !== 35 /* # */) continue;
+      const nl = text.indexOf(10, start);
+      const lineText = text.subarray(start, nl < 0 ? text.length : nl).toString("utf8");
+      const m = /^# (\d+) "((?:[^"\\]|\\.)*)"((?: \d+)*)/.exec(lineText);
+      if (!m) continue;
+      const flags = m[3].trim().split(/\s+/);
+      this.segments.push({
+        offset: nl < 0 ? text.length : nl + 1,
+        file: m[2].replace(/\\(.)/g, "$1"),
+        line: Number(m[1]),
+        system: flags.includes("3"),
+      });
+      pos = start;
+    }
+    void pos;
+  }
+
+  /** Which physical line of the .i holds this offset (0-based). */
+  private physicalLine(offset: number): number {
+    let lo = 0, hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid] <= offset) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  position(offset: number): SourcePosition {
+    let lo = 0, hi = this.segments.length - 1, found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.segments[mid].offset <= offset) { found = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    if (found < 0) return { file: "<unknown>", line: 0, system: true };
+    const seg = this.segments[found];
+    const line = seg.line + this.physicalLine(offset) - this.physicalLine(seg.offset);
+    return { file: seg.file, line, system: seg.system };
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Parses every file of a program and joins the units: one table of program
+ * functions (by program-unique name), one of named types (by key), globals.
+ */
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { dumpAst, preprocess } from "./clang-ast.js";
+import { scanTranslationUnit, type TranslationUnit, type TuFunction, type TuRecord } from "./translation-unit.js";
+import type { Diagnostic } from "../model/diagnostics.js";
+import type { AstNode } from "./clang-ast.js";
+
+export interface ProgramFunction {
+  uname: string;
+  fn: TuFunction;
+  tu: TranslationUnit;
+}
+
+export interface Program {
+  units: TranslationUnit[];
+  /** uname -> definition. */
+  functions: Map<string, ProgramFunction>;
+  /** Type key -> definitions (one per unit that sees it). */
+  types: Map<string, { rec: TuRecord; tu: TranslationUnit }[]>;
+  diagnostics: Diagnostic[];
+}
+
+export interface ParseOptions {
+  files: string[];
+  cflags: string[];
+  cwd: string;
+  workDir: string;
+  onProgress?: (msg: string) => void;
+}
+
+export async function parseProgram(opts: ParseOptions): Promise<Program> {
+  await mkdir(opts.workDir, { recursive: true });
+  const units: TranslationUnit[] = [];
+  // Two at a time: clang's JSON for a unit with libc headers is tens of MB.
+  const queue = opts.files.map((f, i) => ({ f, i }));
+  const results: TranslationUnit[] = new Array(opts.files.length);
+  let done = 0;
+  async function worker() {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      const iPath = path.join(opts.workDir, `${job.i}-${path.basename(job.f).replace(/\.c$/, "")}.i`);
+      const pre = await preprocess(job.f, iPath, opts.cflags, opts.cwd);
+      const ast = await dumpAst(pre, opts.cwd);
+      results[job.i] = scanTranslationUnit(job.f, pre.text, ast, opts.cwd);
+      done++;
+      opts.onProgress?.(`[${done}/${opts.files.length}] parsed ${job.f}`);
+    }
+  }
+  await Promise.all([worker(), worker()]);
+  units.push(...results);
+  return joinUnits(units);
+}
+
+export function unameOf(fn: TuFunction, tu: TranslationUnit): string {
+  return fn.isStatic ? `${tu.stem}__${fn.name}` : fn.name;
+}
+
+function joinUnits(units: TranslationUnit[]): Program {
+  const program: Program = { units, functions: new Map(), types: new Map(), diagnostics: [] };
+  for (const tu of units) {
+    program.diagnostics.push(...tu.diagnostics);
+    for (const fn of tu.functions) {
+      if (fn.name === "main") continue;
+      const uname = unameOf(fn, tu);
+      const prev = program.functions.get(uname);
+      if (prev && !fn.isStatic) {
+        program.diagnostics.push({ code: 1010, category: "error", file: fn.pos.file, line: fn.pos.line, message: `function '${fn.name}' is defined twice (also at ${prev.fn.pos.file}:${prev.fn.pos.line})` });
+        continue;
+      }
+      if (prev) continue; // a static inline from a header seen by two units of the same stem cannot happen; keep the first
+      program.functions.set(uname, { uname, fn, tu });
+    }
+    for (const rec of tu.records) {
+      const list = program.types.get(rec.key) ?? [];
+      list.push({ rec, tu });
+      program.types.set(rec.key, list);
+    }
+  }
+  return program;
+}
+
+/** Resolves a clang type spelling to a program type key, if it names one directly (not through a pointer). */
+export function typeKeyOf(tu: TranslationUnit, type: { qualType: string; desugaredQualType?: string } | undefined, program: Program): string | undefined {
+  if (!type) return undefined;
+  for (const t of [type.desugaredQualType, type.qualType]) {
+    if (!t) continue;
+    const bare = t.replace(/\b(const|volatile|restrict)\b/g, "").trim();
+    const m = /^(?:struct|union)\s+([A-Za-z_]\w*)$/.exec(bare);
+    if (m && program.types.has(m[1])) return m[1];
+    if (/^[A-Za-z_]\w*$/.test(bare) && program.types.has(bare)) {
+      // A typedef of an anonymous struct is keyed by its own name.
+      const recs = program.types.get(bare)!;
+      if (recs.some((r) => !r.rec.node.name)) return bare;
+    }
+  }
+  return undefined;
+}
+
+/** Resolves the pointee of a pointer type spelling ("struct conn *") to a type key. */
+export function pointeeKeyOf(tu: TranslationUnit, type: { qualType: string; desugaredQualType?: string } | undefined, program: Program): string | undefined {
+  if (!type) return undefined;
+  for (const t of [type.desugaredQualType, type.qualType]) {
+    if (!t) continue;
+    const m = /^(.*?)\s*\*\s*(const|volatile|restrict)?\s*$/.exec(t);
+    if (!m || m[1].includes("*") || m[1].includes("(")) continue;
+    const k = typeKeyOf(tu, { qualType: m[1] }, program);
+    if (k) return k;
+  }
+  return undefined;
+}
+
+export type { AstNode };

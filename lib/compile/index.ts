@@ -1,0 +1,174 @@
+/**
+ * `graft compile`: from a C program's sources to an updateable executable and
+ * its version data. Reads as the list of its passes.
+ */
+import { mkdir, writeFile, readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { parseProgram } from "../cfront/program.js";
+import { collectFacts } from "../analysis/facts.js";
+import { GraftError, hasErrors, type Diagnostic } from "../model/diagnostics.js";
+import type { VersionData } from "../model/version-data.js";
+import { abiPrelude, ensureRuntime, gcc, RUNTIME_INCLUDE } from "./toolchain.js";
+import { rewriteUnit, type RewriteContext, type WrappedType } from "./rewrite-unit.js";
+import { buildVersionData, staticSymbol, digestOf } from "./version-data-builder.js";
+import { readPublicKeyHex } from "./trust.js";
+
+const run = promisify(execFile);
+
+export interface CompileOptions {
+  name: string;
+  files: string[];
+  outDir: string;
+  cflags?: string[];
+  ldflags?: string[];
+  trustedKeys?: string[];
+  insecureAcceptUnsigned?: boolean;
+  /** Spare bytes per type key, overriding GRT_ROOM. */
+  rooms?: Record<string, number>;
+  cwd?: string;
+  onProgress?: (msg: string) => void;
+}
+
+export interface CompileResult {
+  executable: string;
+  versionDataPath: string;
+  versionData: VersionData;
+  diagnostics: Diagnostic[];
+}
+
+/** GRT_ROOM of graft_abi.h as a C expression (preprocessed units cannot use the macro). */
+export function roomExpr(size: string, spare?: number): string {
+  if (spare !== undefined) return `((${size} + ${spare}ul + 7ul) & ~7ul)`;
+  return `((${size} + (${size} / 4u > 16u ? ${size} / 4u : 16u) + 7ul) & ~7ul)`;
+}
+
+/** GRT_ROOM of graft_abi.h, in TypeScript: the union's size for a data size. */
+export function roomFor(dataSize: number, spare?: number): number {
+  if (spare !== undefined) return (dataSize + spare + 7) & ~7;
+  return (dataSize + Math.max(Math.floor(dataSize / 4), 16) + 7) & ~7;
+}
+
+export async function compileProgram(opts: CompileOptions): Promise<CompileResult> {
+  const cwd = path.resolve(opts.cwd ?? process.cwd());
+  const outDir = path.resolve(cwd, opts.outDir);
+  const work = path.join(outDir, `.graft-build-${opts.name}`);
+  const cflags = opts.cflags ?? [];
+  const progress = opts.onProgress ?? (() => {});
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  const t0 = performance.now();
+
+  // Keys first: a bad --trust file must fail before minutes of compiling.
+  const keys = await Promise.all((opts.trustedKeys ?? []).map((k) => readPublicKeyHex(path.resolve(cwd, k))));
+
+  progress(`parsing ${opts.files.length} file(s)`);
+  const program = await parseProgram({ files: opts.files, cflags, cwd, workDir: work, onProgress: progress });
+  const facts = collectFacts(program);
+  const diagnostics: Diagnostic[] = [...program.diagnostics];
+
+  // ---- which types are wrapped, and their room --------------------------
+  const wrapped = new Map<string, WrappedType>();
+  for (const [key, defs] of program.types) {
+    if (facts.fixed.has(key) || defs[0].rec.kind !== "struct") continue;
+    const spare = opts.rooms?.[key];
+    wrapped.set(key, {
+      key, spelling: defs[0].rec.spelling, version: 0, outOfLine: false,
+      roomExpr: roomExpr(`sizeof(struct __graft_d_${key}_v0)`, spare),
+    });
+  }
+  for (const k of Object.keys(opts.rooms ?? {})) {
+    if (!program.types.has(k)) diagnostics.push({ code: 3004, category: "error", message: `--room ${k}=...: the program has no struct named '${k}'` });
+  }
+
+  const pointIds = new Map<unknown, number>();
+  let nextPoint = 1;
+  for (const tu of program.units) for (const p of tu.updatePoints) pointIds.set(p.call, nextPoint++);
+
+  const ctx: RewriteContext = {
+    mode: "compile", program, facts, wrapped, pointIds: pointIds as RewriteContext["pointIds"],
+    staticSymbol, planFunction: () => ({ kind: "keep" }), isExistingGlobal: () => false, isNewFunction: () => false,
+    dataName: (key) => `__graft_d_${key}_v0`,
+  };
+
+  // ---- rewrite every unit -------------------------------------------------
+  const prelude = await abiPrelude();
+  const objects: string[] = [];
+  const firstDefiner = new Map<string, number>();
+  program.units.forEach((tu, i) => tu.records.forEach((r) => { if (wrapped.has(r.key) && !firstDefiner.has(r.key)) firstDefiner.set(r.key, i); }));
+  const rewritten: string[] = [];
+  for (const [i, tu] of program.units.entries()) {
+    const r = rewriteUnit(tu, ctx, prelude);
+    diagnostics.push(...r.diagnostics);
+    // Size probes: read back with nm, so the version data records real layouts.
+    let probes = "";
+    for (const [key, idx] of firstDefiner) if (idx === i) {
+      probes += `\nchar __graft_size_d_${key}[sizeof(struct __graft_d_${key}_v0)]; char __graft_size_w_${key}[sizeof(${wrapped.get(key)!.spelling})];`;
+    }
+    rewritten.push(r.text + probes + "\n");
+  }
+  if (hasErrors(diagnostics)) throw new GraftError(`${opts.name}: cannot make an updateable build`, diagnostics, 2);
+
+  await ensureRuntime();
+  const optFlags = cflags.filter((f) => !/^-(D|U|I|include)/.test(f));
+  await Promise.all(rewritten.map(async (text, i) => {
+    const base = path.basename(program.units[i].source).replace(/\.c$/, "");
+    const src = path.join(work, `${i}-${base}.graft.i`);
+    const obj = path.join(work, `${i}-${base}.o`);
+    await writeFile(src, text);
+    await gcc(["-c", ...optFlags, "-fno-strict-aliasing", src, "-o", obj], cwd, program.units[i].source);
+    objects[i] = obj;
+    progress(`compiled ${program.units[i].source}`);
+  }));
+
+  // ---- version data, then the meta unit that embeds its digest ------------
+  const sizes = new Map<string, { data: number; wrapper: number }>();
+  {
+    // Sizes come from the objects before linking: nm -S prints symbol sizes.
+    for (const obj of objects) {
+      const { stdout } = await run("nm", ["-S", obj]);
+      for (const line of stdout.split("\n")) {
+        const m = /^[0-9a-f]+ ([0-9a-f]+) \w __graft_size_([dw])_(\w+)$/.exec(line.trim());
+        if (!m) continue;
+        const s = sizes.get(m[3]) ?? { data: 0, wrapper: 0 };
+        if (m[2] === "d") s.data = parseInt(m[1], 16); else s.wrapper = parseInt(m[1], 16);
+        sizes.set(m[3], s);
+      }
+    }
+  }
+  const vd = await buildVersionData({ name: opts.name, program, facts, wrapped, pointIds, sizes, cflags, cwd, rooms: opts.rooms ?? {} });
+  vd.digest = digestOf(vd);
+
+  const meta = path.join(work, "graft-meta.c");
+  await writeFile(meta, metaUnit(vd, keys, !!opts.insecureAcceptUnsigned));
+  const metaObj = path.join(work, "graft-meta.o");
+  await gcc(["-c", "-O2", "-I", RUNTIME_INCLUDE, meta, "-o", metaObj], cwd, "graft-meta.c");
+
+  const lib = await ensureRuntime();
+  const exe = path.join(outDir, opts.name);
+  await gcc(["-rdynamic", "-o", exe, ...objects, metaObj, lib, ...(opts.ldflags ?? []), "-lsodium", "-lpthread", "-ldl"], cwd, `linking ${opts.name}`);
+  const vdPath = path.join(outDir, `${opts.name}.vd.json`);
+  await writeFile(vdPath, JSON.stringify(vd, null, 2) + "\n");
+  progress(`built ${path.relative(cwd, exe)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return { executable: exe, versionDataPath: vdPath, versionData: vd, diagnostics };
+}
+
+function cString(s: string): string {
+  return JSON.stringify(s);
+}
+
+function metaUnit(vd: VersionData, keys: string[], insecure: boolean): string {
+  const types = vd.types.filter((t) => t.wrapped)
+    .map((t) => `grt_type __graft_type_${t.key} = { ${cString(t.spelling)}, 0u, { 0 }, 0ul, 0ul };`).join("\n");
+  return `/* Generated by graft compile: what the runtime knows about this build. */
+#include "graft_abi.h"
+const char grt_program_name[] = ${cString(vd.program)};
+const char grt_version_digest[] = ${cString(vd.digest)};
+const char grt_trusted_keys[] = ${cString(keys.map((k) => k + "\n").join(""))};
+const int grt_insecure_unsigned = ${insecure ? 1 : 0};
+${types}
+`;
+}
+
+export { readFile };

@@ -1,0 +1,315 @@
+/**
+ * The updateable rewrite of one preprocessed translation unit. One walk over
+ * the AST registers edits; the passes it performs, in the order their text
+ * must appear at one offset:
+ *   1. type wrapping: data struct before the owning declaration, wrapper body
+ *      in place, the con check after it;
+ *   2. function indirection: slot (and stub) declarations before the first use,
+ *      slot definition after each definition, calls through the slot;
+ *   3. statics: static globals and static locals get program-unique global names;
+ *   4. update points get their ids;
+ *   5. field accesses go through con; initialisers and locals of wrapped types
+ *      get their version; allocation sites stamp fresh blocks.
+ * The same rewrite makes patches (`mode: "patch"`), with the differences in
+ * the hooks of RewriteContext.
+ */
+import type { AstNode } from "../cfront/clang-ast.js";
+import { beginOf, endOf } from "../cfront/clang-ast.js";
+import type { Program } from "../cfront/program.js";
+import { pointeeKeyOf, typeKeyOf, unameOf } from "../cfront/program.js";
+import type { TranslationUnit, TuFunction, TuGlobal, TuRecord } from "../cfront/translation-unit.js";
+import { stripCasts } from "../cfront/translation-unit.js";
+import type { Diagnostic } from "../model/diagnostics.js";
+import { isCallee, resolveFunction, type ProgramFacts } from "../analysis/facts.js";
+import { EditList, Order } from "./edits.js";
+
+export interface WrappedType {
+  key: string;
+  spelling: string;
+  /** Version the rewritten code is compiled for. */
+  version: number;
+  /** Bytes of spare room expression for the union: C expression. */
+  roomExpr: string;
+  outOfLine: boolean;
+}
+
+export type FunctionPlan =
+  | { kind: "keep" }                          // compile: the definition stays, its slot is defined here
+  | { kind: "impl"; symbol: string }          // patch: new implementation, renamed to a global symbol
+  | { kind: "drop" };                         // patch: unchanged, not part of the patch
+
+export interface RewriteContext {
+  mode: "compile" | "patch";
+  program: Program;
+  facts: ProgramFacts;
+  wrapped: Map<string, WrappedType>;
+  pointIds: Map<AstNode, number>;
+  /** Symbol of a static global or static local's storage. */
+  staticSymbol(tu: TranslationUnit, g: TuGlobal): string;
+  planFunction(tu: TranslationUnit, fn: TuFunction, uname: string): FunctionPlan;
+  /** Whether a global defined in this unit is storage of an older version (patch: becomes extern). */
+  isExistingGlobal(tu: TranslationUnit, g: TuGlobal): boolean;
+  /** Slots the executable does not have yet (functions new in a patch): defined by the patch. */
+  isNewFunction(uname: string): boolean;
+  /** Version stamp for data created by this code. */
+  dataName(key: string): string;
+}
+
+export interface RewrittenUnit {
+  text: string;
+  diagnostics: Diagnostic[];
+}
+
+export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: string): RewrittenUnit {
+  const edits = new EditList(tu.text);
+  const diags: Diagnostic[] = [];
+  const text = tu.text;
+  const slice = (a: number, b: number) => text.subarray(a, b).toString("utf8");
+  const err = (n: AstNode | number, code: number, message: string) => {
+    const p = tu.lines.position(typeof n === "number" ? n : beginOf(n) ?? 0);
+    diags.push({ code, category: "error", file: p.file, line: p.line, message });
+  };
+  const top = tu.root.inner ?? [];
+  const isOwn = (n: AstNode) => {
+    const b = beginOf(n);
+    if (b === undefined) return false;
+    const p = tu.lines.position(b);
+    return !p.system && !p.file.startsWith("<");
+  };
+  /** Offset just after the `;` that ends the declaration group containing `end`. */
+  const afterSemicolon = (end: number) => {
+    const i = text.indexOf(";", end);
+    return i < 0 ? end : i + 1;
+  };
+  /** The `static` keyword inside [a, b), as an offset, if any. */
+  const staticKeyword = (a: number, b: number) => {
+    const m = /\bstatic\b/.exec(slice(a, b));
+    return m ? a + Buffer.byteLength(slice(a, b).slice(0, m.index)) : -1;
+  };
+  const nameRange = (n: AstNode): [number, number] => {
+    const o = n.loc?.offset ?? n.loc?.spellingLoc?.offset ?? 0;
+    return [o, o + (n.loc?.tokLen ?? n.loc?.spellingLoc?.tokLen ?? 0)];
+  };
+
+  edits.insert(0, prelude, Order.declarations - 1);
+  // Text built from rendered sub-ranges must wait until every edit inside them is known.
+  const deferred: (() => void)[] = [];
+
+  // ---- 1. type wrapping -------------------------------------------------
+  const recordByOwner = new Map<AstNode, TuRecord>();
+  for (const rec of tu.records) {
+    const w = ctx.wrapped.get(rec.key);
+    if (!w) continue;
+    recordByOwner.set(rec.owner, rec);
+    const data = ctx.dataName(rec.key);
+    deferred.push(() => edits.insert(beginOf(rec.owner)!, `struct ${data} ${edits.render(rec.openBrace, rec.closeBrace + 1)};\n`, Order.declarations));
+    edits.replace(rec.openBrace, rec.closeBrace + 1,
+      `{ unsigned __graft_ver; union { struct ${data} __graft_d; unsigned char __graft_room[${w.roomExpr}]; void *__graft_ool; } __graft_u; }`);
+    const reach = w.outOfLine ? `(struct ${data} *)p->__graft_u.__graft_ool` : `(struct ${data} *)&p->__graft_u.__graft_d`;
+    edits.insert(afterSemicolon(endOf(rec.owner)!),
+      `\nextern grt_type __graft_type_${rec.key};\n` +
+      `static inline __attribute__((always_inline, unused)) struct ${data} *__graft_con_${rec.key}(const ${rec.spelling} *p) {` +
+      ` if (__builtin_expect(p->__graft_ver != ${w.version}u, 0)) grt_con_slow(&__graft_type_${rec.key}, (unsigned *)&p->__graft_ver, ${w.version}u);` +
+      ` return ${reach}; }\n`, Order.after);
+  }
+
+  // ---- 2. function indirection: declarations ----------------------------
+  const slot = (u: string) => `__graft_fp_${u}`;
+  const stub = (u: string) => `__graft_stub_${u}`;
+  const hasStub = (u: string) => ctx.facts.addressTaken.has(u) && !ctx.program.functions.get(u)?.fn.variadic;
+  const declared = new Set<string>();
+  const definedHere = new Map<string, TuFunction>();
+  for (const fn of tu.functions) if (fn.name !== "main") definedHere.set(fn.name, fn);
+
+  function slotDeclarations(name: string, u: string): string {
+    let s = `extern __typeof__(${name}) *${slot(u)};`;
+    const isStatic = ctx.program.functions.get(u)?.fn.isStatic;
+    if (hasStub(u)) s += ` ${isStatic ? "static" : "extern"} __typeof__(${name}) ${stub(u)};`;
+    return s + "\n";
+  }
+
+  for (const d of top) {
+    if (d.kind !== "FunctionDecl" || !d.name || !isOwn(d) && !definedHere.has(d.name)) continue;
+    const u = resolveFunction(ctx.program, tu, d.name);
+    if (!u || declared.has(u)) continue;
+    declared.add(u);
+    const isDef = d.inner?.some((c) => c.kind === "CompoundStmt");
+    if (isDef) {
+      const fn = tu.functions.find((f) => f.node === d)!;
+      edits.insert(fn.begin, `${slice(fn.begin, fn.bodyBegin).trim()};\n${slotDeclarations(d.name, u)}`, Order.prototypes);
+    } else {
+      edits.insert(afterSemicolon(endOf(d)!), `\n${slotDeclarations(d.name, u)}`, Order.after);
+    }
+  }
+
+  // ---- 2b. definitions: slot and stub after each function ----------------
+  for (const fn of tu.functions) {
+    if (fn.name === "main") continue;
+    const u = unameOf(fn, tu);
+    const plan = ctx.planFunction(tu, fn, u);
+    if (plan.kind === "drop") {
+      edits.replace(fn.begin, fn.end, `/* ${fn.name}: unchanged, lives in the running program */`);
+      continue;
+    }
+    if (plan.kind === "impl") {
+      const [a, b] = nameRange(fn.node);
+      edits.replace(a, b, plan.symbol);
+      const st = staticKeyword(fn.begin, a);
+      if (st >= 0) edits.replace(st, st + 6, "");
+      if (ctx.isNewFunction(u)) edits.insert(fn.end, `\n__typeof__(${plan.symbol}) *${slot(u)} = ${plan.symbol};\n`, Order.after);
+      continue;
+    }
+    let after = `\n__typeof__(${fn.name}) *${slot(u)} = ${fn.name};\n`;
+    if (hasStub(u)) {
+      const [a, b] = nameRange(fn.node);
+      const decl = slice(fn.begin, a) + stub(u) + slice(b, fn.bodyBegin);
+      const args = fn.params.join(", ");
+      after += `${decl.trim()} { ${fn.returnsVoid ? "" : "return "}${slot(u)}(${args}); }\n`;
+    }
+    edits.insert(fn.end, after, Order.after);
+  }
+
+  // ---- 3. statics --------------------------------------------------------
+  const renamed = new Map<string, string>(); // VarDecl id -> symbol
+  for (const g of tu.globals) {
+    if (!g.isStatic && !ctx.isExistingGlobal(tu, g)) continue;
+    const sym = g.isStatic ? ctx.staticSymbol(tu, g) : g.name;
+    renamed.set(g.node.id, sym);
+    const [a, b] = nameRange(g.node);
+    const st = staticKeyword(beginOf(g.node)!, a);
+    if (st >= 0) edits.replace(st, st + 6, "");
+    edits.replace(a, b, sym);
+    if (ctx.isExistingGlobal(tu, g)) {
+      // Patch: the storage is the running program's; drop the initialiser, keep a declaration.
+      const init = g.node.inner?.find((c) => c.kind !== "FullComment" && !/Attr$/.test(c.kind));
+      if (g.node.init && init) edits.replace(a + (b - a), endOf(g.node)!, "");
+      edits.insert(beginOf(g.node)!, "extern ", Order.replace - 1);
+    }
+  }
+  for (const g of tu.staticLocals) {
+    const ds = g.declStmt!;
+    if ((ds.inner ?? []).length !== 1) {
+      err(g.node, 3001, `static local '${g.name}' shares its declaration with other variables: declare it on its own line`);
+      continue;
+    }
+    const sym = ctx.staticSymbol(tu, g);
+    renamed.set(g.node.id, sym);
+    const [a, b] = nameRange(g.node);
+    const st = staticKeyword(beginOf(g.node)!, a);
+    if (st >= 0) edits.replace(st, st + 6, "");
+    edits.replace(a, b, sym);
+    const initNode = g.node.init ? g.node.inner?.[g.node.inner.length - 1] : undefined;
+    const declEnd = initNode ? beginOf(initNode)! : endOf(g.node)!;
+    deferred.push(() => {
+      const declarator = edits.render(beginOf(g.node)!, declEnd).replace(/=\s*$/, "").trim();
+      const init = initNode ? ` = ${edits.render(beginOf(initNode)!, endOf(initNode)!)}` : "";
+      if (ctx.mode === "compile" || !ctx.isExistingGlobal(tu, g)) edits.insert(g.fn!.begin, `${declarator}${init};\n`, Order.hoisted);
+      edits.replace(beginOf(ds)!, endOf(ds)!, `extern ${declarator};`);
+    });
+  }
+
+  // ---- 4, 5. walk the bodies --------------------------------------------
+  const walk = (n: AstNode, depth: number, parent: AstNode | undefined) => {
+    switch (n.kind) {
+      case "DeclRefExpr": {
+        const ref = n.referencedDecl;
+        const b = beginOf(n), e = endOf(n);
+        if (b === undefined || e === undefined || !ref) break;
+        if (ref.kind === "FunctionDecl") {
+          const u = resolveFunction(ctx.program, tu, ref.name);
+          if (!u) break;
+          if (isCallee(tu, n)) edits.replace(b, e, slot(u));
+          else edits.replace(b, e, hasStub(u) ? stub(u) : `(*${slot(u)})`);
+        } else if (ref.kind === "VarDecl" && renamed.has(ref.id)) {
+          edits.replace(b, e, renamed.get(ref.id)!);
+        }
+        break;
+      }
+      case "CallExpr": {
+        const p = tu.updatePoints.find((x) => x.call === n);
+        if (p) {
+          const id = ctx.pointIds.get(n);
+          if (id !== undefined) edits.replace(beginOf(p.arg)!, endOf(p.arg)!, `${id}u`);
+        }
+        break;
+      }
+      case "MemberExpr": {
+        const owner = n.referencedMemberDecl ? tu.fieldOwner.get(n.referencedMemberDecl) : undefined;
+        const rec = owner ? tu.recordsById.get(owner) : undefined;
+        const w = rec && ctx.wrapped.get(rec.key);
+        const base = n.inner?.[0];
+        if (!w || !base) break;
+        const bb = beginOf(base), be = endOf(base);
+        if (bb === undefined || be === undefined) break;
+        if (n.isArrow) {
+          edits.insert(bb, `__graft_con_${w.key}(`, Order.prefix(depth));
+          edits.insert(be, `)`, Order.suffix(depth));
+        } else {
+          if (stripCasts(base)?.valueCategory === "prvalue") {
+            err(n, 3002, `member access on a ${w.spelling} value that is not stored anywhere (a call's result?): assign it to a variable first`);
+            break;
+          }
+          const nameAt = n.loc?.offset ?? n.loc?.spellingLoc?.offset ?? be;
+          const dot = text.lastIndexOf(".", nameAt);
+          edits.insert(bb, `__graft_con_${w.key}(&(`, Order.prefix(depth));
+          edits.insert(be, `))`, Order.suffix(depth));
+          if (dot >= be) edits.replace(dot, dot + 1, "->");
+        }
+        break;
+      }
+      case "InitListExpr": {
+        const key = typeKeyOf(tu, n.type, ctx.program);
+        const w = key && ctx.wrapped.get(key);
+        const b = beginOf(n), e = endOf(n);
+        if (!w || b === undefined || e === undefined) break;
+        if (text[b] !== 0x7b /* { */) {
+          if (slice(b, e).trim() !== "0") err(n, 3003, `initialiser of ${w.spelling} leaves out its braces: write them out`);
+          break;
+        }
+        edits.insert(b, `{ ${w.version}u, { `, Order.prefix(depth));
+        edits.insert(e, ` } }`, Order.suffix(depth));
+        break;
+      }
+      case "DeclStmt": {
+        if (parent?.kind !== "CompoundStmt") break;
+        const stamps: string[] = [];
+        for (const v of n.inner ?? []) {
+          if (v.kind !== "VarDecl" || v.init || v.storageClass === "static" || v.storageClass === "extern") continue;
+          const t = v.type?.qualType ?? "";
+          const arr = /^(.*?)\s*\[\d+\]$/.exec(t);
+          const key = typeKeyOf(tu, { qualType: arr ? arr[1] : t, desugaredQualType: v.type?.desugaredQualType?.replace(/\s*\[\d+\]$/, "") }, ctx.program);
+          const w = key && ctx.wrapped.get(key);
+          if (!w) continue;
+          const name = renamed.get(v.id) ?? v.name;
+          stamps.push(arr
+            ? `for (unsigned long __graft_i = 0; __graft_i < sizeof ${name} / sizeof ${name}[0]; __graft_i++) ${name}[__graft_i].__graft_ver = ${w.version}u;`
+            : `${name}.__graft_ver = ${w.version}u;`);
+        }
+        if (stamps.length) edits.insert(endOf(n)!, ` ${stamps.join(" ")}`, Order.after);
+        break;
+      }
+      case "ImplicitCastExpr":
+      case "CStyleCastExpr": {
+        if (n.castKind !== "BitCast") break;
+        const key = pointeeKeyOf(tu, n.type, ctx.program);
+        const w = key && ctx.wrapped.get(key);
+        const call = stripCasts(n.inner?.[0]);
+        if (!w || call?.kind !== "CallExpr") break;
+        const callee = stripCasts(call.inner?.[0]);
+        const fname = callee?.kind === "DeclRefExpr" ? callee.referencedDecl?.name : undefined;
+        if (fname !== "malloc" && fname !== "calloc" && fname !== "realloc") break;
+        edits.replace(beginOf(callee!)!, endOf(callee!)!, `__graft_${fname}`);
+        edits.insert(endOf(call)! - 1, `, sizeof(${w.spelling}), ${w.version}u`, Order.suffix(depth + 1));
+        break;
+      }
+    }
+    for (const c of n.inner ?? []) walk(c, depth + 1, n);
+  };
+  for (const d of top) {
+    if (!isOwn(d) && !(d.kind === "FunctionDecl" && d.name && definedHere.get(d.name)?.node === d)) continue;
+    walk(d, 0, undefined);
+  }
+
+  for (const f of deferred) f();
+  return { text: edits.render(), diagnostics: diags };
+}

@@ -1,0 +1,62 @@
+/** gcc invocations and the location of libgraft, shared by compile and patch. */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { GraftError } from "../model/diagnostics.js";
+
+const run = promisify(execFile);
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const RUNTIME_DIR = path.join(REPO_ROOT, "native/runtime");
+export const RUNTIME_INCLUDE = path.join(RUNTIME_DIR, "include");
+export const LIBGRAFT = path.join(RUNTIME_DIR, "build/libgraft.a");
+
+export async function ensureRuntime(): Promise<string> {
+  if (!existsSync(LIBGRAFT)) {
+    try {
+      await run("make", ["-C", RUNTIME_DIR, "all"], { maxBuffer: 16 << 20 });
+    } catch (e) {
+      throw new GraftError("cannot build libgraft", [{ code: 3010, category: "error", file: RUNTIME_DIR, message: `make failed: ${String((e as { stderr?: string }).stderr ?? e)}` }]);
+    }
+  }
+  return LIBGRAFT;
+}
+
+export async function gcc(args: string[], cwd: string, what: string, code = 3011): Promise<string> {
+  try {
+    const { stderr } = await run("gcc", args, { cwd, maxBuffer: 64 << 20 });
+    return stderr;
+  } catch (e) {
+    const err = e as { stderr?: string; message?: string };
+    throw new GraftError(`gcc failed: ${what}`, [{ code, category: "error", message: `gcc failed on ${what}:\n${(err.stderr || err.message || "").trim().split("\n").slice(0, 30).join("\n")}` }]);
+  }
+}
+
+/**
+ * The runtime entry points rewritten units call, as plain text: preprocessed
+ * units cannot #include, and graft_abi.h pulls in system headers whose
+ * anonymous typedefs would clash with the unit's own copies. grt_type stays
+ * incomplete here: generated code only takes its address.
+ */
+export async function abiPrelude(): Promise<string> {
+  return `/* ---- graft: runtime entry points (see native/runtime/include/graft_abi.h) ---- */
+typedef struct grt_type grt_type;
+extern void grt_con_slow(grt_type *t, unsigned *ver, unsigned want);
+extern void *grt_stamp(void *block, unsigned long bytes, unsigned long elem_size, unsigned want);
+${ALLOC_HELPERS}/* ---- graft: end of prelude ---- */
+`;
+}
+
+// Allocation sites whose block becomes a wrapped type stamp its elements with
+// the version the allocating code knows; realloc stamps only the new tail.
+const ALLOC_HELPERS = `
+extern void *malloc(unsigned long); extern void *calloc(unsigned long, unsigned long);
+extern void *realloc(void *, unsigned long); extern unsigned long malloc_usable_size(void *);
+static inline __attribute__((unused)) void *__graft_malloc(unsigned long n, unsigned long esz, unsigned v) { return grt_stamp(malloc(n), n, esz, v); }
+static inline __attribute__((unused)) void *__graft_calloc(unsigned long c, unsigned long s, unsigned long esz, unsigned v) { return grt_stamp(calloc(c, s), c * s, esz, v); }
+static inline __attribute__((unused)) void *__graft_realloc(void *p, unsigned long n, unsigned long esz, unsigned v) {
+  unsigned long old = p ? malloc_usable_size(p) / esz * esz : 0; char *q = realloc(p, n);
+  if (q && n > old) grt_stamp(q + old, n - old, esz, v); return q; }
+`;

@@ -1,0 +1,110 @@
+/** Builds the version data (`NAME.vd.json`) of a build from the program model and the analysis facts. */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Program } from "../cfront/program.js";
+import { unameOf } from "../cfront/program.js";
+import { sha256, type TranslationUnit, type TuGlobal } from "../cfront/translation-unit.js";
+import type { ProgramFacts } from "../analysis/facts.js";
+import { analysePoint } from "../analysis/safety.js";
+import { VERSION_DATA_FORMAT, type VdFunction, type VdGlobal, type VdType, type VdUpdatePoint, type VersionData } from "../model/version-data.js";
+import type { WrappedType } from "./rewrite-unit.js";
+import { roomFor } from "./index.js";
+
+/** Program-unique symbol of a static global or static local, stable across versions (file, function, name). */
+export function staticSymbol(tu: TranslationUnit, g: TuGlobal): string {
+  return g.fn ? `__graft_sl_${tu.stem}__${g.fn.name}__${g.name}` : `__graft_s_${tu.stem}__${g.name}`;
+}
+
+export function digestOf(vd: VersionData): string {
+  return sha256(JSON.stringify({ ...vd, digest: "" }));
+}
+
+/** Comments and whitespace removed: equal for two texts that differ only in layout. */
+export function normaliseSource(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/\/\/[^\n]*/g, " ").replace(/\s+/g, " ").trim();
+}
+
+export interface BuildVdInput {
+  name: string;
+  program: Program;
+  facts: ProgramFacts;
+  wrapped: Map<string, WrappedType>;
+  pointIds: Map<unknown, number>;
+  sizes: Map<string, { data: number; wrapper: number }>;
+  cflags: string[];
+  cwd: string;
+  rooms: Record<string, number>;
+}
+
+export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
+  const sources = new Map<string, string[]>();
+  const linesOf = async (file: string) => {
+    if (!sources.has(file)) {
+      try { sources.set(file, (await readFile(path.resolve(i.cwd, file), "utf8")).split("\n")); } catch { sources.set(file, []); }
+    }
+    return sources.get(file)!;
+  };
+
+  const functions: VdFunction[] = [];
+  for (const [uname, { fn, tu }] of i.program.functions) {
+    const ff = i.facts.functions.get(uname)!;
+    const lines = await linesOf(fn.pos.file);
+    const source = lines.slice(fn.pos.line - 1, fn.endLine).join("\n");
+    functions.push({
+      name: fn.name, uname, file: fn.pos.file, line: fn.pos.line, endLine: fn.endLine, isStatic: fn.isStatic,
+      variadic: fn.variadic, signature: fn.signature, fingerprint: fn.fingerprint,
+      sourceFingerprint: sha256(normaliseSource(source)), source,
+      impl: fn.name, slot: `__graft_fp_${uname}`, addressTaken: i.facts.addressTaken.has(uname),
+      calls: [...ff.calls.keys()].sort(), typesUsed: [...ff.typeUses.keys()].sort(),
+      hasUpdatePoint: tu.updatePoints.some((p) => p.fn === fn),
+    });
+  }
+
+  const types: VdType[] = [];
+  for (const [key, defs] of i.program.types) {
+    const { rec, tu } = defs[0];
+    const w = i.wrapped.get(key);
+    const fixed = i.facts.fixed.get(key);
+    const size = i.sizes.get(key);
+    const body = tu.text.subarray(rec.openBrace, rec.closeBrace + 1).toString("utf8");
+    types.push({
+      key, kind: rec.kind, spelling: rec.spelling, file: rec.pos.file, line: rec.pos.line, wrapped: !!w,
+      ...(fixed ? { fixed: { reason: `${rec.spelling} ${fixed.reason}`, file: fixed.pos.file, line: fixed.pos.line } } : {}),
+      fields: rec.fields, version: 0,
+      ...(w && size ? { roomBytes: roomFor(size.data, i.rooms[key]), wrapperSize: size.wrapper } : {}),
+      versions: w ? [{ version: 0, definition: `struct __graft_d_${key}_v0 ${body};`, fields: rec.fields, dataSize: size?.data ?? 0, outOfLine: false }] : [],
+    });
+  }
+
+  const globals: VdGlobal[] = [];
+  const seen = new Set<string>();
+  for (const tu of i.program.units) {
+    for (const g of [...tu.globals, ...tu.staticLocals]) {
+      const symbol = g.isStatic ? staticSymbol(tu, g) : g.name;
+      if (seen.has(symbol)) continue;
+      seen.add(symbol);
+      globals.push({ name: g.name, symbol, file: g.pos.file, line: g.pos.line, type: g.type, isStatic: g.isStatic, ...(g.fn ? { function: g.fn.name } : {}) });
+    }
+  }
+
+  const updatePoints: VdUpdatePoint[] = [];
+  for (const tu of i.program.units) {
+    for (const p of tu.updatePoints) {
+      const holder = p.fn.name === "main" ? i.facts.mains.find((m) => m.fn === p.fn) : i.facts.functions.get(unameOf(p.fn, tu));
+      if (!holder) continue;
+      const s = analysePoint(i.facts, holder, p.call.range?.begin.offset ?? 0);
+      updatePoints.push({
+        id: i.pointIds.get(p.call)!, file: p.pos.file, line: p.pos.line, function: p.fn.name,
+        typesUsedAfter: [...s.typesUsedAfter.keys()].sort(),
+        functionsCalledAfter: [...s.functionsCalledAfter].sort(),
+        typeUseSites: Object.fromEntries([...s.typesUsedAfter].map(([k, site]) => [k, `${site.pos.file}:${site.pos.line}`])),
+      });
+    }
+  }
+
+  return {
+    format: VERSION_DATA_FORMAT, program: i.name, digest: "", sequence: 0,
+    files: await Promise.all(i.program.units.map(async (tu) => ({ path: tu.source, sha256: sha256(await readFile(path.resolve(i.cwd, tu.source)).catch(() => Buffer.alloc(0))) }))),
+    cflags: i.cflags, functions, types, globals, updatePoints, patches: [],
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The version data (`NAME.vd.json`): everything a later `graft patch` needs to
+ * know about a running build. Documented by docs/version-data.schema.json.
+ */
+export const VERSION_DATA_FORMAT = "graft-version-data/1";
+
+export interface VdFunction {
+  /** Source name. */
+  name: string;
+  /** Program-unique name: the name itself, or <file-stem>__<name> for statics. */
+  uname: string;
+  file: string;
+  line: number;
+  endLine: number;
+  isStatic: boolean;
+  variadic: boolean;
+  /** clang's spelling of the function type, e.g. "int (struct conn *, int)". */
+  signature: string;
+  /** sha256 of the whitespace-normalised preprocessed body. */
+  fingerprint: string;
+  /** sha256 of the comment- and whitespace-normalised source text: equal when only macro expansions such as __LINE__ moved. */
+  sourceFingerprint: string;
+  /** The function's source text as written (for review diffs). */
+  source: string;
+  /** Symbol of the implementation currently installed. */
+  impl: string;
+  /** The indirection slot every call goes through. */
+  slot: string;
+  addressTaken: boolean;
+  /** Unames of program functions this one calls directly. */
+  calls: string[];
+  /** Type keys this function uses concretely (field access, sizeof, initialisers, by-value locals). */
+  typesUsed: string[];
+  /** Whether this function holds update points. */
+  hasUpdatePoint: boolean;
+}
+
+export interface VdField {
+  name: string;
+  type: string;
+}
+
+export interface VdTypeVersion {
+  version: number;
+  /** Definition of the data struct of this version, `struct __graft_d_<key>_v<N> { ... };` */
+  definition: string;
+  fields: VdField[];
+  dataSize: number;
+  outOfLine: boolean;
+}
+
+export interface VdType {
+  /** Program-wide key: struct tag, or typedef name of an anonymous struct. */
+  key: string;
+  kind: "struct" | "union";
+  /** How the program spells the type: "struct conn" or "item_t". */
+  spelling: string;
+  file: string;
+  line: number;
+  wrapped: boolean;
+  /** Why the type cannot be wrapped; a patch may not change a fixed type. */
+  fixed?: { reason: string; file: string; line: number };
+  fields: VdField[];
+  /** Current version (0 in the first build). */
+  version: number;
+  /** Bytes available for data in the wrapper (GRT_ROOM of the first version), for wrapped types. */
+  roomBytes?: number;
+  wrapperSize?: number;
+  versions: VdTypeVersion[];
+}
+
+export interface VdGlobal {
+  name: string;
+  /** The symbol that holds the storage now (renamed statics, or a patch's new storage). */
+  symbol: string;
+  file: string;
+  line: number;
+  type: string;
+  isStatic: boolean;
+  /** For static locals: the function they live in. */
+  function?: string;
+  /** Text of the initialiser, if any (for review). */
+  init?: string;
+}
+
+export interface VdUpdatePoint {
+  id: number;
+  file: string;
+  line: number;
+  function: string;
+  /** Types used concretely, and functions called, by code that may still run after an update here. */
+  typesUsedAfter: string[];
+  functionsCalledAfter: string[];
+  /** Where each type is used after the point, for messages: key -> "file:line". */
+  typeUseSites: Record<string, string>;
+}
+
+export interface VersionData {
+  format: typeof VERSION_DATA_FORMAT;
+  program: string;
+  /** sha256 of this document with `digest` set to "". */
+  digest: string;
+  /** Number of patches between the first build and this version. */
+  sequence: number;
+  /** Digest of the version this one was patched from, if any. */
+  previous?: string;
+  files: { path: string; sha256: string }[];
+  cflags: string[];
+  functions: VdFunction[];
+  types: VdType[];
+  globals: VdGlobal[];
+  updatePoints: VdUpdatePoint[];
+  /** Shared objects of patches applied so far, in order (symbols of later patches may live there). */
+  patches: string[];
+}
