@@ -4,10 +4,10 @@
 import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createBundle } from "./create";
-import { readBundleManifest } from "./read";
-import { BASE, makePatchFixture, removeTempDirs } from "./test-fixtures";
-import { verifyBundle } from "./verify";
+import { createBundle } from "./create.js";
+import { readBundleManifest } from "./read.js";
+import { BASE, makePatchFixture, removeTempDirs } from "./test-fixtures.js";
+import { verifyBundle } from "./verify.js";
 
 afterAll(removeTempDirs);
 

@@ -2,16 +2,16 @@
  * createBundle: patch directory + private key -> one signed .graft file.
  */
 import { createHash } from "node:crypto";
-import { writeFileAtomic } from "./atomic-write";
-import { BundleDiagnostics, createBundleDiagnostic } from "./diagnostics";
-import { computeKeyId, readPrivateKey } from "./keys";
-import { encodeBundle } from "./layout";
-import { formatCreated, formatManifest } from "./manifest";
-import { readPatchDir } from "./patch-dir";
-import { signManifest } from "./signature";
-import { verifyBundle } from "./verify";
-import type { BundleManifest, CreateBundleOptions, CreatedBundle } from "./types";
-import type { Diagnostic } from "../model/diagnostics";
+import { writeFileAtomic } from "./atomic-write.js";
+import { BundleDiagnostics, createBundleDiagnostic } from "./diagnostics.js";
+import { computeKeyId, readPrivateKey } from "./keys.js";
+import { encodeBundle } from "./layout.js";
+import { formatCreated, formatManifest } from "./manifest.js";
+import { readPatchDir } from "./patch-dir.js";
+import { signManifest } from "./signature.js";
+import { verifyBundle } from "./verify.js";
+import type { BundleManifest, CreateBundleOptions, CreatedBundle } from "./types.js";
+import type { Diagnostic } from "../model/diagnostics.js";
 
 export function createBundle(options: CreateBundleOptions): CreatedBundle {
   const { manifest: patch, files } = readPatchDir(options.patchDir);

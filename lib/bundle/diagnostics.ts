@@ -3,7 +3,7 @@
  * has one code; they move to lib/model/diagnostics/messages.json when that
  * table exists.
  */
-import { GraftError, type Diagnostic } from "../model/diagnostics";
+import { GraftError, type Diagnostic } from "../model/diagnostics.js";
 
 export const BundleDiagnostics = {
   Public_key_file_unreadable: 5001,

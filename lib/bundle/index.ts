@@ -18,11 +18,11 @@ export {
   SIGNATURE_BYTES,
   SIGNATURE_CONTEXT,
   SIGN_PRIMITIVE,
-} from "./constants";
-export { createBundle } from "./create";
-export { BundleDiagnostics } from "./diagnostics";
-export { computeKeyId, formatPublicKeyLine, generateKeyPair, parsePublicKeyHex, readPublicKey } from "./keys";
-export { formatManifest, parseManifest } from "./manifest";
-export { readBundleManifest, type UnverifiedBundleManifest } from "./read";
-export { verifyBundle } from "./verify";
-export type * from "./types";
+} from "./constants.js";
+export { createBundle } from "./create.js";
+export { BundleDiagnostics } from "./diagnostics.js";
+export { computeKeyId, formatPublicKeyLine, generateKeyPair, parsePublicKeyHex, readPublicKey } from "./keys.js";
+export { formatManifest, parseManifest } from "./manifest.js";
+export { readBundleManifest, type UnverifiedBundleManifest } from "./read.js";
+export { verifyBundle } from "./verify.js";
+export type * from "./types.js";

@@ -7,10 +7,10 @@ import { createPrivateKey } from "node:crypto";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { GraftError } from "../model/diagnostics";
-import { PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from "./constants";
-import { computeKeyId, generateKeyPair, parsePublicKeyHex, readPrivateKey, readPublicKey } from "./keys";
-import { makeTempDir, removeTempDirs } from "./test-fixtures";
+import { GraftError } from "../model/diagnostics.js";
+import { PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from "./constants.js";
+import { computeKeyId, generateKeyPair, parsePublicKeyHex, readPrivateKey, readPublicKey } from "./keys.js";
+import { makeTempDir, removeTempDirs } from "./test-fixtures.js";
 
 afterAll(removeTempDirs);
 

@@ -17,9 +17,9 @@ import {
   PUBLIC_KEY_FILE,
   PUBLIC_KEY_MODE,
   PUBLIC_KEY_PREFIX,
-} from "./constants";
-import { BundleDiagnostics, failBundle } from "./diagnostics";
-import type { GeneratedKeyPair, PublicKeyInfo } from "./types";
+} from "./constants.js";
+import { BundleDiagnostics, failBundle } from "./diagnostics.js";
+import type { GeneratedKeyPair, PublicKeyInfo } from "./types.js";
 
 const HEX_KEY = /^[0-9a-f]{64}$/;
 

@@ -16,8 +16,8 @@ import {
   MAX_FILE_NAME_BYTES,
   MAX_MANIFEST_BYTES,
   SIGNATURE_BYTES,
-} from "./constants";
-import type { BundleFile, BundleFrame, BundleManifest, BundleRefusal } from "./types";
+} from "./constants.js";
+import type { BundleFile, BundleFrame, BundleManifest, BundleRefusal } from "./types.js";
 
 /** Everything that goes into a bundle, already signed. */
 export interface BundleParts {

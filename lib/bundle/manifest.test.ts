@@ -3,8 +3,8 @@
  * same value, and every other spelling is refused with the line it is on.
  */
 import { describe, expect, it } from "vitest";
-import { formatManifest, parseManifest } from "./manifest";
-import type { BundleManifest } from "./types";
+import { formatManifest, parseManifest } from "./manifest.js";
+import type { BundleManifest } from "./types.js";
 
 const digest = "ab".repeat(32);
 const manifest: BundleManifest = {

@@ -6,8 +6,8 @@
  * about what a signed manifest means. It runs only on bytes whose signature
  * has already been checked.
  */
-import { FILE_NAME_PATTERN, FORMAT_VERSION, MANIFEST_FORMAT_LINE, MAX_MANIFEST_BYTES, REQUIRED_FILE } from "./constants";
-import type { BundleFileEntry, BundleManifest } from "./types";
+import { FILE_NAME_PATTERN, FORMAT_VERSION, MANIFEST_FORMAT_LINE, MAX_MANIFEST_BYTES, REQUIRED_FILE } from "./constants.js";
+import type { BundleFileEntry, BundleManifest } from "./types.js";
 
 const DIGEST = /^[0-9a-f]{64}$/;
 /** Decimal without sign or leading zeros, so each number has one spelling. */

@@ -6,10 +6,10 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { REQUIRED_FILE } from "./constants";
-import { BundleDiagnostics, failBundle } from "./diagnostics";
-import { errnoText } from "./keys";
-import type { BundleFile, PatchDirContents, PatchDirManifest } from "./types";
+import { REQUIRED_FILE } from "./constants.js";
+import { BundleDiagnostics, failBundle } from "./diagnostics.js";
+import { errnoText } from "./keys.js";
+import type { BundleFile, PatchDirContents, PatchDirManifest } from "./types.js";
 
 export const PATCH_MANIFEST_FILE = "manifest.json";
 /** manifest.json's name inside the bundle (docs/bundle-format.md). */

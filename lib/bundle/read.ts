@@ -3,9 +3,9 @@
  * listings, `graft verify` output after a refusal). Nothing here is
  * verified; anything that acts on a bundle must use verifyBundle.
  */
-import { readFrame } from "./layout";
-import { parseManifest } from "./manifest";
-import type { BundleManifest, BundleRefusal } from "./types";
+import { readFrame } from "./layout.js";
+import { parseManifest } from "./manifest.js";
+import type { BundleManifest, BundleRefusal } from "./types.js";
 
 export interface UnverifiedBundleManifest {
   ok: true;

@@ -4,7 +4,7 @@
  * detached signature libsodium's crypto_sign_verify_detached checks.
  */
 import { sign, verify, type KeyObject } from "node:crypto";
-import { SIGNATURE_BYTES, SIGNATURE_CONTEXT } from "./constants";
+import { SIGNATURE_BYTES, SIGNATURE_CONTEXT } from "./constants.js";
 
 /** What is actually signed: the context string, then the manifest bytes. */
 export function getSignedMessage(manifestBytes: Buffer): Buffer {

@@ -6,9 +6,9 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FILE_NAME_LENGTH_BYTES, FILE_SIZE_BYTES, HEADER_BYTES, KEY_ID_BYTES, SIGNATURE_BYTES } from "./constants";
-import { generateKeyPair } from "./keys";
-import type { GeneratedKeyPair } from "./types";
+import { FILE_NAME_LENGTH_BYTES, FILE_SIZE_BYTES, HEADER_BYTES, KEY_ID_BYTES, SIGNATURE_BYTES } from "./constants.js";
+import { generateKeyPair } from "./keys.js";
+import type { GeneratedKeyPair } from "./types.js";
 
 export const BASE = "3f".repeat(32);
 export const TARGET = "77".repeat(32);

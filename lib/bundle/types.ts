@@ -5,7 +5,7 @@
  * STYLE.md wants BundleManifest in lib/model; it lives here until lib/model
  * grows a place for it, and should move there unchanged.
  */
-import type { Diagnostic } from "../model/diagnostics";
+import type { Diagnostic } from "../model/diagnostics.js";
 
 /** One `file NAME SIZE SHA256` line of the manifest. */
 export interface BundleFileEntry {

@@ -8,14 +8,14 @@ import { createHash, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_MANIFEST_BYTES } from "./constants";
-import { createBundle } from "./create";
-import { computeKeyId, generateKeyPair, readPrivateKey } from "./keys";
-import { encodeBundle, readFrame } from "./layout";
-import { signManifest } from "./signature";
-import { BASE, makePatchFixture, makeTempDir, removeTempDirs, mapRegions, type PatchFixture, type Region } from "./test-fixtures";
-import type { BundleRefusalCode, VerifyResult } from "./types";
-import { verifyBundle } from "./verify";
+import { MAX_MANIFEST_BYTES } from "./constants.js";
+import { createBundle } from "./create.js";
+import { computeKeyId, generateKeyPair, readPrivateKey } from "./keys.js";
+import { encodeBundle, readFrame } from "./layout.js";
+import { signManifest } from "./signature.js";
+import { BASE, makePatchFixture, makeTempDir, removeTempDirs, mapRegions, type PatchFixture, type Region } from "./test-fixtures.js";
+import type { BundleRefusalCode, VerifyResult } from "./types.js";
+import { verifyBundle } from "./verify.js";
 
 afterAll(removeTempDirs);
 

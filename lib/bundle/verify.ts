@@ -14,11 +14,11 @@
  *   8. what the running program would check, if given: wrong-program, wrong-base, replay
  * On any refusal the result carries no contents at all.
  */
-import { readFrame, readFiles } from "./layout";
-import { createPublicKeyObject, parsePublicKeyHex } from "./keys";
-import { parseManifest } from "./manifest";
-import { verifyManifestSignature } from "./signature";
-import type { BundleExpectations, BundleRefusal, BundleRefusalCode, PublicKeyInfo, VerifyResult } from "./types";
+import { readFrame, readFiles } from "./layout.js";
+import { createPublicKeyObject, parsePublicKeyHex } from "./keys.js";
+import { parseManifest } from "./manifest.js";
+import { verifyManifestSignature } from "./signature.js";
+import type { BundleExpectations, BundleRefusal, BundleRefusalCode, PublicKeyInfo, VerifyResult } from "./types.js";
 
 /**
  * @param bytes the whole bundle file
