@@ -1,0 +1,71 @@
+/**
+ * `graft verify FILE --pub PUB`: the runtime's verdict, offline. Prints the
+ * verdict in the runtime's own words (`refused <code> <reason>`), so that a
+ * script can compare the two.
+ */
+import type { Command } from "commander";
+import { readFileSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { BundleDiagnostics, readPublicKey, verifyBundle, type BundleExpectations } from "../../bundle/index.js";
+import type { CliContext } from "../context.js";
+import { defineAction } from "../define-action.js";
+import { ExitCode } from "../exit-codes.js";
+import { collect, parseNonNegativeInteger } from "../parse-args.js";
+import { GraftError } from "../../model/diagnostics.js";
+
+interface VerifyOptions {
+  pub: string[];
+  program?: string;
+  base?: string;
+  afterSequence?: number;
+}
+
+export function registerVerify(program: Command, ctx: CliContext): void {
+  program
+    .command("verify")
+    .description("check a bundle as the running program would, without one (exit 0 ok, 2 refused)")
+    .argument("<file>", "bundle (.graft)")
+    .requiredOption("--pub <file>", "trusted public key (graft.pub); repeat for several", collect)
+    .option("--program <name>", "also refuse a bundle for another program (wrong-program)")
+    .option("--base <digest>", "also refuse a bundle for another running version (wrong-base)")
+    .option("--after-sequence <n>", "also refuse a sequence not above N (replay)", parseNonNegativeInteger)
+    .action(
+      defineAction(ctx, "verify", (file: string, opts: VerifyOptions) => {
+        const keys = opts.pub.map((p) => readPublicKey(resolve(ctx.cwd, p)).hex);
+        const path = resolve(ctx.cwd, file);
+        if (isDirectory(path)) {
+          // What the runtime says of a bare patch directory in a signed build.
+          ctx.out("refused unsigned a bare patch directory carries no signature; sign it with `graft bundle`");
+          return ExitCode.Refused;
+        }
+        const expect: BundleExpectations = { program: opts.program, base: opts.base, sequence: opts.afterSequence };
+        const result = verifyBundle(readBundleFile(path), keys, expect);
+        if (!result.ok) {
+          ctx.out(`refused ${result.code} ${result.reason}`);
+          return ExitCode.Refused;
+        }
+        const m = result.manifest;
+        ctx.out(`ok program=${m.program} sequence=${m.sequence} base=${m.base} target=${m.target} key=${result.keyId} created=${m.created}`);
+        for (const f of m.files) ctx.out(`  ${f.name} ${f.size} ${f.sha256}`);
+        return ExitCode.Ok;
+      }),
+    );
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function readBundleFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const what = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    throw new GraftError(`cannot read ${path}: ${what}`, [{ code: BundleDiagnostics.Bundle_unreadable, category: "error", file: path, message: `cannot read bundle: ${what}` }]);
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * What every command gets besides its own options: where to write, the
+ * environment, and the words given after `--`. Commands never touch
+ * process.stdout or process.exit themselves, so they can run in a test.
+ */
+export interface CliContext {
+  /** Results: one line per call, for people and scripts. */
+  out(line: string): void;
+  /** Progress, warnings and errors. */
+  err(line: string): void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Words after the first `--` (compiler and linker flags). */
+  passthrough: string[];
+  /** --debug: stack traces on errors. */
+  debug: boolean;
+  /** Set by the command that ran; main returns it. */
+  exitCode: number;
+}
+
+export function createProcessContext(passthrough: string[]): CliContext {
+  return {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    env: process.env,
+    cwd: process.cwd(),
+    passthrough,
+    debug: false,
+    exitCode: 0,
+  };
+}
