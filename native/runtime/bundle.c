@@ -42,7 +42,6 @@ typedef struct manifest {
     char base[GRT_DIGEST_HEX + 1];
     char target[GRT_DIGEST_HEX + 1];
     uint64_t sequence;
-    unsigned seen; /* bit per known key */
     int nfiles;
     mfile files[GRT_MAX_FILES];
 } manifest;
@@ -94,30 +93,62 @@ static int valid_file_name(const char *s, size_t n)
               c == '.' || c == '_' || c == '-'))
             return 0;
     }
-    /* "." and ".." are plain names by the character rule but not files. */
-    return !(n == 1 && s[0] == '.') && !(n == 2 && s[0] == '.' && s[1] == '.');
+    return 1;
 }
 
+/* Decimal without sign or leading zeros, at most 2^53 - 1: one spelling per
+ * number, and the same range as the TypeScript reader (lib/bundle). */
 static int parse_u64(const char *s, uint64_t *out)
 {
     size_t n = strlen(s);
+    uint64_t v;
 
-    if (n < 1 || n > 19 || strspn(s, "0123456789") != n || (n > 1 && s[0] == '0'))
+    if (n < 1 || n > 16 || strspn(s, "0123456789") != n || (n > 1 && s[0] == '0'))
         return -EINVAL;
-    *out = strtoull(s, NULL, 10);
+    v = strtoull(s, NULL, 10);
+    if (v > ((uint64_t)1 << 53) - 1)
+        return -ERANGE;
+    *out = v;
     return 0;
 }
 
-enum { K_PROGRAM = 1, K_BASE = 2, K_TARGET = 4, K_SEQUENCE = 8, K_CREATED = 16 };
-
-static int parse_file_line(manifest *m, char *v, grt_refusal *r)
+static int valid_program(const char *s)
 {
-    char *size_s, *sha_s;
+    size_t n = strlen(s), i;
+
+    if (n < 1 || n > GRT_NAME_MAX)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (s[i] < '!' || s[i] > '~')
+            return 0;
+    return 1;
+}
+
+/* YYYY-MM-DDTHH:MM:SSZ */
+static int valid_created(const char *s)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    size_t i;
+
+    if (strlen(s) != sizeof(shape) - 1)
+        return 0;
+    for (i = 0; i < sizeof(shape) - 1; i++)
+        if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+            return 0;
+    return 1;
+}
+
+static int parse_file_line(manifest *m, char *line, grt_refusal *r)
+{
+    char *name, *size_s, *sha_s;
     mfile *f;
     size_t bin_len;
     int i;
 
-    size_s = strchr(v, ' ');
+    if (strncmp(line, "file ", 5) != 0)
+        return grt_refuse(r, -EINVAL, "bad-format", "malformed manifest: expected \"file NAME SIZE SHA256\"");
+    name = line + 5;
+    size_s = strchr(name, ' ');
     if (!size_s)
         return grt_refuse(r, -EINVAL, "bad-format", "malformed manifest file line");
     *size_s++ = '\0';
@@ -125,99 +156,97 @@ static int parse_file_line(manifest *m, char *v, grt_refusal *r)
     if (!sha_s)
         return grt_refuse(r, -EINVAL, "bad-format", "malformed manifest file line");
     *sha_s++ = '\0';
-    if (!valid_file_name(v, strlen(v)))
-        return grt_refuse(r, -EINVAL, "bad-format", "bad file name in the manifest");
+    if (!valid_file_name(name, strlen(name)))
+        return grt_refuse(r, -EINVAL, "bad-format", "file name in the manifest is not plain");
     if (m->nfiles >= GRT_MAX_FILES)
         return grt_refuse(r, -EINVAL, "bad-format", "more than %d files", GRT_MAX_FILES);
     for (i = 0; i < m->nfiles; i++)
-        if (strcmp(m->files[i].name, v) == 0)
-            return grt_refuse(r, -EINVAL, "bad-format", "file %s listed twice in the manifest", v);
+        if (strcmp(m->files[i].name, name) == 0)
+            return grt_refuse(r, -EINVAL, "bad-format", "file %s is listed twice", name);
     f = &m->files[m->nfiles];
     memset(f, 0, sizeof(*f));
-    snprintf(f->name, sizeof(f->name), "%s", v);
+    snprintf(f->name, sizeof(f->name), "%s", name);
     if (parse_u64(size_s, &f->size) < 0 || !grt_is_hex_digest(sha_s, strlen(sha_s)) ||
         sodium_hex2bin(f->sha, sizeof(f->sha), sha_s, strlen(sha_s), NULL, &bin_len, NULL) != 0 ||
         bin_len != sizeof(f->sha))
-        return grt_refuse(r, -EINVAL, "bad-format", "malformed manifest line for file %s", v);
+        return grt_refuse(r, -EINVAL, "bad-format", "malformed manifest line for file %s", name);
     m->nfiles++;
     return 0;
 }
 
-/* Parses the (already authenticated) manifest text. */
+/* Parses the (already authenticated) manifest. It accepts exactly what
+ * lib/bundle's formatManifest writes: the fixed lines in their order, then
+ * one or more file lines. */
 static int parse_manifest(const unsigned char *text, size_t len, manifest *m, grt_refusal *r)
 {
+    static const char *const fixed[] = { "graft-bundle", "program", "base", "target", "sequence", "created" };
     char *buf, *line, *next;
-    int first = 1, err = 0;
+    unsigned idx = 0;
+    int err = 0;
 
     memset(m, 0, sizeof(*m));
     if (len == 0 || text[len - 1] != '\n' || memchr(text, '\0', len))
-        return grt_refuse(r, -EINVAL, "bad-format", "malformed manifest (not \\n-terminated text)");
+        return grt_refuse(r, -EINVAL, "bad-format", "malformed manifest (not newline-terminated text)");
     buf = grt_malloc(len + 1);
     if (!buf)
         return grt_refuse(r, -ENOMEM, "bad-format", "out of memory");
     memcpy(buf, text, len);
     buf[len] = '\0';
 
-    for (line = buf; *line; line = next) {
+    for (line = buf; *line || idx < 6; line = next, idx++) {
         char *nl = strchr(line, '\n');
         char *v;
-        unsigned bit = 0;
 
+        if (!nl) {
+            err = grt_refuse(r, -EINVAL, "bad-format", "manifest ends before the %s line", fixed[idx]);
+            goto out;
+        }
         *nl = '\0';
         next = nl + 1;
-        if (first) {
-            first = 0;
-            if (strcmp(line, "graft-bundle 1") != 0) {
-                err = grt_refuse(r, -EINVAL, "bad-format", "manifest does not start with \"graft-bundle 1\"");
+        if (idx >= 6) {
+            err = parse_file_line(m, line, r);
+            if (err < 0)
                 goto out;
-            }
             continue;
         }
         v = strchr(line, ' ');
-        if (!v || v == line || !v[1]) {
-            err = grt_refuse(r, -EINVAL, "bad-format", "malformed manifest line");
+        if (!v || (size_t)(v - line) != strlen(fixed[idx]) || strncmp(line, fixed[idx], (size_t)(v - line)) != 0) {
+            err = grt_refuse(r, -EINVAL, "bad-format", "manifest line %u: expected \"%s ...\"", idx + 1, fixed[idx]);
             goto out;
         }
-        *v++ = '\0';
-        if (strcmp(line, "program") == 0) {
-            bit = K_PROGRAM;
-            if (strlen(v) > GRT_NAME_MAX || strchr(v, ' ')) {
+        v++;
+        switch (idx) {
+        case 0:
+            if (strcmp(v, "1") != 0)
+                err = grt_refuse(r, -EINVAL, "bad-format", "manifest format is not \"graft-bundle 1\"");
+            break;
+        case 1:
+            if (!valid_program(v))
                 err = grt_refuse(r, -EINVAL, "bad-format", "malformed program name");
-                goto out;
-            }
-            snprintf(m->program, sizeof(m->program), "%s", v);
-        } else if (strcmp(line, "base") == 0 || strcmp(line, "target") == 0) {
-            bit = line[0] == 'b' ? K_BASE : K_TARGET;
-            if (!grt_is_hex_digest(v, strlen(v))) {
-                err = grt_refuse(r, -EINVAL, "bad-format", "%s is not a 64 hex digest", line);
-                goto out;
-            }
-            memcpy(bit == K_BASE ? m->base : m->target, v, GRT_DIGEST_HEX + 1);
-        } else if (strcmp(line, "sequence") == 0) {
-            bit = K_SEQUENCE;
-            if (parse_u64(v, &m->sequence) < 0) {
+            else
+                snprintf(m->program, sizeof(m->program), "%s", v);
+            break;
+        case 2:
+        case 3:
+            if (!grt_is_hex_digest(v, strlen(v)))
+                err = grt_refuse(r, -EINVAL, "bad-format", "%s is not 64 lowercase hex characters", fixed[idx]);
+            else
+                memcpy(idx == 2 ? m->base : m->target, v, GRT_DIGEST_HEX + 1);
+            break;
+        case 4:
+            if (parse_u64(v, &m->sequence) < 0)
                 err = grt_refuse(r, -EINVAL, "bad-format", "malformed sequence");
-                goto out;
-            }
-        } else if (strcmp(line, "created") == 0) {
-            bit = K_CREATED;
-        } else if (strcmp(line, "file") == 0) {
-            err = parse_file_line(m, v, r);
-            if (err < 0)
-                goto out;
+            break;
+        default:
+            if (!valid_created(v))
+                err = grt_refuse(r, -EINVAL, "bad-format", "created is not YYYY-MM-DDTHH:MM:SSZ");
+            break;
         }
-        /* Unknown keys are ignored: a later format may add fields. */
-        if (bit) {
-            if (m->seen & bit) {
-                err = grt_refuse(r, -EINVAL, "bad-format", "manifest field %s given twice", line);
-                goto out;
-            }
-            m->seen |= bit;
-        }
+        if (err < 0)
+            goto out;
     }
-    if ((m->seen & (K_PROGRAM | K_BASE | K_TARGET | K_SEQUENCE)) !=
-        (K_PROGRAM | K_BASE | K_TARGET | K_SEQUENCE))
-        err = grt_refuse(r, -EINVAL, "bad-format", "manifest lacks program, base, target or sequence");
+    if (m->nfiles == 0)
+        err = grt_refuse(r, -EINVAL, "bad-format", "manifest lists no files");
 out:
     grt_free(buf);
     return err;
@@ -233,56 +262,56 @@ static mfile *find_file(manifest *m, const char *name, size_t n)
     return NULL;
 }
 
-/* Walks the file section: every file named in the manifest exactly once,
- * nothing after the last one. */
+/* Walks the file section: the manifest's files in its order, each with its
+ * size and SHA-256, and nothing after the last one. */
 static int check_files(manifest *m, const unsigned char *p, size_t len, grt_refusal *r)
 {
     size_t pos = 0;
-    int found = 0, i;
+    int i;
 
-    while (pos < len) {
+    for (i = 0; i < m->nfiles; i++) {
         unsigned char digest[crypto_hash_sha256_BYTES];
+        mfile *f = &m->files[i];
         const char *name;
         size_t n;
         uint64_t s;
-        mfile *f;
 
-        if (found == m->nfiles)
-            return grt_refuse(r, -EINVAL, "bad-format", "%zu trailing bytes after the last file", len - pos);
+        if (pos == len)
+            return grt_refuse(r, -EINVAL, "bad-format", "truncated: file %s is missing", f->name);
         if (len - pos < 2)
-            return grt_refuse(r, -EINVAL, "bad-format", "truncated (file entry)");
+            return grt_refuse(r, -EINVAL, "bad-format", "truncated inside the name length of file %d", i + 1);
         n = (size_t)le(p + pos, 2);
         pos += 2;
         if (n < 1 || n > GRT_NAME_MAX)
-            return grt_refuse(r, -EINVAL, "bad-format", "bad file name length %zu", n);
-        if (len - pos < n + 8)
-            return grt_refuse(r, -EINVAL, "bad-format", "truncated (file entry)");
+            return grt_refuse(r, -EINVAL, "bad-format", "file %d has a name length of %zu", i + 1, n);
+        if (len - pos < n)
+            return grt_refuse(r, -EINVAL, "bad-format", "truncated inside the name of file %d", i + 1);
         name = (const char *)p + pos;
-        if (!valid_file_name(name, n))
-            return grt_refuse(r, -EINVAL, "bad-format", "bad file name in the bundle");
-        f = find_file(m, name, n);
-        if (!f)
-            return grt_refuse(r, -EINVAL, "bad-format", "file %.*s is not named in the manifest", (int)n, name);
-        if (f->data)
-            return grt_refuse(r, -EINVAL, "bad-format", "file %s appears twice", f->name);
         pos += n;
+        if (!valid_file_name(name, n))
+            return grt_refuse(r, -EINVAL, "bad-format", "file %d has a name that is not plain", i + 1);
+        if (n != strlen(f->name) || memcmp(name, f->name, n) != 0)
+            return grt_refuse(r, -EINVAL, "bad-format",
+                              find_file(m, name, n) ? "files out of order: found %.*s where the manifest lists %s"
+                                                    : "file %.*s is not named in the manifest (expected %s)",
+                              (int)n, name, f->name);
+        if (len - pos < 8)
+            return grt_refuse(r, -EINVAL, "bad-format", "truncated inside the size of %s", f->name);
         s = le(p + pos, 8);
         pos += 8;
-        if (s > len - pos)
-            return grt_refuse(r, -EINVAL, "bad-format", "truncated (file %s)", f->name);
         if (s != f->size)
-            return grt_refuse(r, -EINVAL, "digest-mismatch", "file %s has %" PRIu64 " bytes, the manifest says %" PRIu64,
+            return grt_refuse(r, -EINVAL, "digest-mismatch", "%s is %" PRIu64 " bytes, the manifest says %" PRIu64,
                               f->name, s, f->size);
+        if (len - pos < s)
+            return grt_refuse(r, -EINVAL, "bad-format", "truncated inside %s", f->name);
         crypto_hash_sha256(digest, p + pos, s);
         if (sodium_memcmp(digest, f->sha, sizeof(digest)) != 0)
-            return grt_refuse(r, -EINVAL, "digest-mismatch", "SHA-256 of file %s differs from the manifest", f->name);
+            return grt_refuse(r, -EINVAL, "digest-mismatch", "SHA-256 of %s differs from the manifest", f->name);
         f->data = p + pos;
         pos += s;
-        found++;
     }
-    for (i = 0; i < m->nfiles; i++)
-        if (!m->files[i].data)
-            return grt_refuse(r, -EINVAL, "bad-format", "truncated: file %s of the manifest is missing", m->files[i].name);
+    if (pos != len)
+        return grt_refuse(r, -EINVAL, "bad-format", "%zu trailing bytes after the last file", len - pos);
     return 0;
 }
 
@@ -331,8 +360,8 @@ static int verify(const unsigned char *d, size_t len, manifest *m, grt_refusal *
     if (len < 12)
         return grt_refuse(r, -EINVAL, "bad-format", "truncated (%zu bytes)", len);
     mlen = (size_t)le(d + 8, 4);
-    if (mlen > GRT_BUNDLE_MAX_MANIFEST)
-        return grt_refuse(r, -EINVAL, "bad-format", "manifest length %zu above 1 MiB", mlen);
+    if (mlen == 0 || mlen > GRT_BUNDLE_MAX_MANIFEST)
+        return grt_refuse(r, -EINVAL, "bad-format", "manifest length %zu is 0 or above 1 MiB", mlen);
     head = 12 + mlen + GRT_KEY_ID_BYTES + crypto_sign_BYTES;
     if (len < head)
         return grt_refuse(r, -EINVAL, "bad-format", "truncated (%zu bytes, header needs %zu)", len, head);

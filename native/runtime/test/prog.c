@@ -1,0 +1,135 @@
+/*
+ * prog.c - a small program linked with libgraft, written the way
+ * `graft compile` would leave it: calls go through __graft_fp_* pointers,
+ * struct point is wrapped and reached through its con function.
+ *
+ *   prog idle   blocks in poll() on stdin with no timeout; update point 1
+ *               after each wake-up (input or EINTR)
+ *   prog loop   polls stdin every millisecond; update points 7 and 8
+ *               ("mode only7" leaves only point 7)
+ *
+ * Commands on stdin, one line each, one reply line on stdout:
+ *   answer | describe N | garbage N | stats | eintr | mode only7|both | quit
+ * The meta symbols (grt_program_name, ...) come from a generated meta.c.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define GRAFT_UPDATEABLE
+#include "graft.h"
+#include "prog.h"
+
+/* An update point with an id, as `graft compile` rewrites GRAFT_UPDATE_POINT(). */
+#define POINT(id)                                                              \
+    do {                                                                       \
+        if (__builtin_expect(__atomic_load_n(&grt_pending, __ATOMIC_RELAXED), 0)) \
+            grt_update_point(id);                                              \
+    } while (0)
+
+grt_type __graft_type_point = { "struct point", 0, { 0 }, 0, 0 };
+
+static struct __graft_d_point *con_point(struct point *p)
+{
+    if (p->__graft_ver != 0)
+        grt_con_slow(&__graft_type_point, &p->__graft_ver, 0);
+    return &p->__graft_u.__graft_d;
+}
+
+static int answer(void)
+{
+    return 42;
+}
+int (*__graft_fp_answer)(void) = answer;
+
+static void describe(struct point *p, char *buf, size_t n)
+{
+    snprintf(buf, n, "v0 x=%d", con_point(p)->x);
+}
+void (*__graft_fp_describe)(struct point *p, char *buf, size_t n) = describe;
+
+#define NOBJS 4
+static struct point objs[NOBJS]; /* zero-filled: version 0 */
+static unsigned long eintr_count;
+static int only7 = 1;
+
+static void command(char *line)
+{
+    char out[256];
+    int i;
+
+    if (strcmp(line, "answer") == 0) {
+        snprintf(out, sizeof(out), "answer=%d", __graft_fp_answer());
+    } else if (sscanf(line, "describe %d", &i) == 1 && i >= 0 && i < NOBJS) {
+        __graft_fp_describe(&objs[i], out, sizeof(out));
+    } else if (sscanf(line, "garbage %d", &i) == 1 && i >= 0 && i < NOBJS) {
+        objs[i].__graft_ver = 0xdeadbeefu; /* as if malloc handed out old bytes */
+        snprintf(out, sizeof(out), "ok");
+    } else if (strcmp(line, "stats") == 0) {
+        snprintf(out, sizeof(out), "current=%u transformed=%lu unknown=%lu", __graft_type_point.current,
+                 __graft_type_point.transformed, __graft_type_point.unknown);
+    } else if (strcmp(line, "eintr") == 0) {
+        snprintf(out, sizeof(out), "eintr=%lu", eintr_count);
+    } else if (strcmp(line, "mode only7") == 0 || strcmp(line, "mode both") == 0) {
+        only7 = line[5] == 'o';
+        snprintf(out, sizeof(out), "ok");
+    } else if (strcmp(line, "quit") == 0) {
+        exit(0);
+    } else {
+        snprintf(out, sizeof(out), "unknown command");
+    }
+    printf("%s\n", out);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    int idle = argc > 1 && strcmp(argv[1], "idle") == 0;
+    char buf[4096];
+    size_t len = 0;
+    int i;
+
+    for (i = 0; i < NOBJS; i++)
+        con_point(&objs[i])->x = 10 * (i + 1);
+
+    for (;;) {
+        struct pollfd pfd = { .fd = 0, .events = POLLIN };
+        int r = poll(&pfd, 1, idle ? -1 : 1);
+
+        if (r < 0 && errno == EINTR) {
+            eintr_count++;
+        } else if (r < 0) {
+            perror("poll");
+            return 1;
+        } else if (r > 0) {
+            ssize_t n = read(0, buf + len, sizeof(buf) - 1 - len);
+            char *nl;
+
+            if (n < 0 && errno == EINTR) {
+                eintr_count++;
+                continue;
+            }
+            if (n <= 0)
+                return 0;
+            len += (size_t)n;
+            buf[len] = '\0';
+            while ((nl = strchr(buf, '\n')) != NULL) {
+                *nl = '\0';
+                command(buf);
+                len -= (size_t)(nl + 1 - buf);
+                memmove(buf, nl + 1, len + 1);
+            }
+        }
+        if (idle) {
+            POINT(1);
+        } else {
+            POINT(7);
+            if (!only7)
+                POINT(8);
+        }
+    }
+}

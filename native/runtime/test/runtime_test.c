@@ -1,0 +1,812 @@
+/*
+ * runtime_test.c - end-to-end tests of libgraft.
+ *
+ * Builds real test programs (prog.c + a generated meta.c, linked with
+ * libgraft and -rdynamic) and real patches (patch.c, gcc -shared) at run
+ * time, signs bundles with libsodium following docs/bundle-format.md, starts
+ * the programs and drives them: commands on their stdin, requests on their
+ * control socket.
+ *
+ * Environment (set by the Makefile): GRAFT_TEST_CC, GRAFT_TEST_CFLAGS,
+ * GRAFT_TEST_LIB, GRAFT_TEST_SRC, GRAFT_TEST_INCLUDE, GRAFT_TEST_WORK;
+ * optional GRAFT_TEST_WRAP (e.g. valgrind ...) and GRAFT_TEST_SLOW (a factor
+ * for every timeout).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static const char *cc, *cflags, *lib, *src, *inc, *work, *wrap;
+static int slow = 1;
+static char rtdir[PATH_MAX];
+static char digest[5][65]; /* D0..D4: "aaa...", "bbb...", ... */
+
+#define D0 digest[0]
+#define D1 digest[1]
+#define D2 digest[2]
+#define D3 digest[3]
+
+/* ---------- small utilities ---------- */
+
+__attribute__((noreturn)) static void fatal(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fprintf(stdout, "FATAL: ");
+    vfprintf(stdout, fmt, ap);
+    fprintf(stdout, "\n");
+    va_end(ap);
+    exit(2);
+}
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+
+    if (!v || !*v)
+        fatal("%s is not set (run the tests with make test)", name);
+    return v;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static char *fmt(const char *f, ...)
+{
+    static char bufs[8][PATH_MAX];
+    static int i;
+    char *b = bufs[i++ % 8];
+    va_list ap;
+
+    va_start(ap, f);
+    vsnprintf(b, PATH_MAX, f, ap);
+    va_end(ap);
+    return b;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+        fatal("cannot write %s", path);
+}
+
+static unsigned char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf;
+    long n;
+
+    if (!f || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0)
+        fatal("cannot read %s", path);
+    buf = malloc((size_t)n + 1);
+    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
+        fatal("cannot read %s", path);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void mkdirs(const char *path)
+{
+    char tmp[PATH_MAX];
+    char *p;
+
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+        fatal("mkdir %s: %s", tmp, strerror(errno));
+}
+
+/* Splits a space-separated string into argv (adds to *argc); returns the
+ * copy the words live in, for free(). */
+static char *split_into(const char *s, char **argv, int *argc, int max)
+{
+    char *copy = strdup(s), *save = NULL, *tok;
+
+    for (tok = strtok_r(copy, " ", &save); tok && *argc < max - 1; tok = strtok_r(NULL, " ", &save))
+        argv[(*argc)++] = tok;
+    argv[*argc] = NULL;
+    return copy;
+}
+
+static int run(char **argv)
+{
+    int status;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) < 0)
+        return -1;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        int i;
+
+        printf("command failed:");
+        for (i = 0; argv[i]; i++)
+            printf(" %s", argv[i]);
+        printf("\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------- building programs and patches ---------- */
+
+/* Builds prog.c with a meta unit; returns the executable's path. */
+static const char *build_prog(const char *name, const char *program, const char *keys, int insecure)
+{
+    static char out[8][PATH_MAX];
+    static int n;
+    char *exe = out[n++ % 8];
+    char *dir = fmt("%s/%s", work, name);
+    char meta[4096], *argv[128], *words;
+    int argc = 0;
+
+    mkdirs(dir);
+    snprintf(meta, sizeof(meta),
+             "const char grt_program_name[] = \"%s\";\n"
+             "const char grt_version_digest[] = \"%s\";\n"
+             "const char grt_trusted_keys[] = \"%s\";\n"
+             "const int grt_insecure_unsigned = %d;\n",
+             program, D0, keys, insecure);
+    write_file(fmt("%s/meta.c", dir), meta, strlen(meta));
+    snprintf(exe, PATH_MAX, "%s/prog", dir);
+    argv[argc++] = (char *)cc;
+    words = split_into(cflags, argv, &argc, 100);
+    argv[argc++] = fmt("-I%s", inc);
+    argv[argc++] = fmt("-I%s", src);
+    argv[argc++] = fmt("%s/prog.c", src);
+    argv[argc++] = fmt("%s/meta.c", dir);
+    argv[argc++] = "-o";
+    argv[argc++] = exe;
+    argv[argc++] = "-rdynamic";
+    argv[argc++] = (char *)lib;
+    argv[argc++] = "-lsodium";
+    argv[argc++] = "-lpthread";
+    argv[argc++] = "-ldl";
+    argv[argc] = NULL;
+    if (run(argv) < 0)
+        fatal("cannot build %s", exe);
+    free(words);
+    return exe;
+}
+
+/* Builds patch.c into DIR/patch.so with the given -D options (NULL-ended). */
+static void build_patch(const char *dir, ...)
+{
+    char *argv[128], *words;
+    const char *d;
+    va_list ap;
+    int argc = 0;
+
+    mkdirs(dir);
+    argv[argc++] = (char *)cc;
+    words = split_into(cflags, argv, &argc, 100);
+    argv[argc++] = "-shared";
+    argv[argc++] = fmt("-I%s", inc);
+    argv[argc++] = fmt("-I%s", src);
+    va_start(ap, dir);
+    while ((d = va_arg(ap, const char *)) != NULL && argc < 120)
+        argv[argc++] = (char *)d;
+    va_end(ap);
+    argv[argc++] = fmt("%s/patch.c", src);
+    argv[argc++] = "-o";
+    argv[argc++] = fmt("%s/patch.so", dir);
+    argv[argc] = NULL;
+    if (run(argv) < 0)
+        fatal("cannot build %s/patch.so", dir);
+    free(words);
+    /* A patch directory also holds the manifest; the runtime ignores it. */
+    write_file(fmt("%s/manifest.json", dir), "{}\n", 3);
+}
+
+/* ---------- bundles ---------- */
+
+typedef struct bundle {
+    unsigned char *data;
+    size_t len;
+    size_t so_off;  /* where patch.so's bytes start */
+    size_t sig_off; /* where the signature starts */
+    size_t man_off; /* where the manifest starts */
+} bundle;
+
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void sha_hex(const unsigned char *d, size_t n, char out[65])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+
+    crypto_hash_sha256(h, d, n);
+    sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
+/* A bundle with patch.so and summary.json, signed with sk (key id of pk).
+ * manifest_text, when given, replaces the generated manifest. */
+static bundle make_bundle(const char *program, const char *base, const char *target, unsigned long long seq,
+                          const unsigned char *so, size_t so_len, const unsigned char *pk,
+                          const unsigned char *sk, const char *manifest_text)
+{
+    static const char summary[] = "{\"changed\":[\"answer\"]}\n";
+    static const char ctx[] = "graft-bundle-v1\n";
+    char man[4096], so_hex[65], sum_hex[65];
+    unsigned char id[crypto_hash_sha256_BYTES], *msg;
+    size_t mlen, pos = 0;
+    bundle b;
+
+    sha_hex(so, so_len, so_hex);
+    sha_hex((const unsigned char *)summary, sizeof(summary) - 1, sum_hex);
+    if (manifest_text)
+        snprintf(man, sizeof(man), "%s", manifest_text);
+    else
+        snprintf(man, sizeof(man),
+                 "graft-bundle 1\nprogram %s\nbase %s\ntarget %s\nsequence %llu\ncreated 2026-11-26T23:50:00Z\n"
+                 "file patch.so %zu %s\nfile summary.json %zu %s\n",
+                 program, base, target, seq, so_len, so_hex, sizeof(summary) - 1, sum_hex);
+    mlen = strlen(man);
+    b.len = 8 + 4 + mlen + 8 + 64 + (2 + 8 + 8 + so_len) + (2 + 12 + 8 + sizeof(summary) - 1);
+    b.data = malloc(b.len);
+    memcpy(b.data, "GRAFTB01", 8);
+    pos = 8;
+    put_le(b.data + pos, mlen, 4);
+    pos += 4;
+    b.man_off = pos;
+    memcpy(b.data + pos, man, mlen);
+    pos += mlen;
+    crypto_hash_sha256(id, pk, crypto_sign_PUBLICKEYBYTES);
+    memcpy(b.data + pos, id, 8);
+    pos += 8;
+    msg = malloc(sizeof(ctx) - 1 + mlen);
+    memcpy(msg, ctx, sizeof(ctx) - 1);
+    memcpy(msg + sizeof(ctx) - 1, man, mlen);
+    crypto_sign_detached(b.data + pos, NULL, msg, sizeof(ctx) - 1 + mlen, sk);
+    free(msg);
+    b.sig_off = pos;
+    pos += 64;
+    put_le(b.data + pos, 8, 2);
+    memcpy(b.data + pos + 2, "patch.so", 8);
+    put_le(b.data + pos + 10, so_len, 8);
+    pos += 18;
+    b.so_off = pos;
+    memcpy(b.data + pos, so, so_len);
+    pos += so_len;
+    put_le(b.data + pos, 12, 2);
+    memcpy(b.data + pos + 2, "summary.json", 12);
+    put_le(b.data + pos + 14, sizeof(summary) - 1, 8);
+    pos += 22;
+    memcpy(b.data + pos, summary, sizeof(summary) - 1);
+    pos += sizeof(summary) - 1;
+    if (pos != b.len)
+        fatal("bundle layout bug");
+    return b;
+}
+
+static const char *save_bundle(const char *name, const unsigned char *data, size_t len)
+{
+    char *path = fmt("%s/bundles/%s.graft", work, name);
+
+    mkdirs(fmt("%s/bundles", work));
+    write_file(path, data, len);
+    return path;
+}
+
+/* ---------- running programs ---------- */
+
+typedef struct proc {
+    pid_t pid;
+    int in, out;
+    char sock[PATH_MAX];
+    char buf[4096];
+    size_t len;
+} proc;
+
+static int start_prog(proc *p, const char *exe, const char *mode)
+{
+    int in[2], out[2], i;
+
+    memset(p, 0, sizeof(*p));
+    if (pipe(in) < 0 || pipe(out) < 0)
+        fatal("pipe");
+    fflush(stdout);
+    p->pid = fork();
+    if (p->pid == 0) {
+        char *argv[64];
+        int argc = 0;
+
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        setenv("GRAFT_RUNTIME_DIR", rtdir, 1);
+        if (wrap)
+            split_into(wrap, argv, &argc, 50);
+        argv[argc++] = (char *)exe;
+        argv[argc++] = (char *)mode;
+        argv[argc] = NULL;
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    p->in = in[1];
+    p->out = out[0];
+    if (snprintf(p->sock, sizeof(p->sock), "%s/%ld.sock", rtdir, (long)p->pid) >= (int)sizeof(p->sock))
+        fatal("socket path too long");
+    for (i = 0; i < 1000 * slow; i++) {
+        if (access(p->sock, F_OK) == 0)
+            return 0;
+        sleep_ms(10);
+    }
+    return -1;
+}
+
+/* Sends a command on the program's stdin and reads its reply line. */
+static const char *cmd(proc *p, const char *line)
+{
+    static char reply[4096];
+    char *nl;
+
+    if (write(p->in, line, strlen(line)) < 0 || write(p->in, "\n", 1) < 0)
+        return "(write failed)";
+    for (;;) {
+        struct pollfd pfd = { .fd = p->out, .events = POLLIN };
+        ssize_t n;
+
+        nl = memchr(p->buf, '\n', p->len);
+        if (nl) {
+            size_t l = (size_t)(nl - p->buf);
+
+            memcpy(reply, p->buf, l);
+            reply[l] = '\0';
+            p->len -= l + 1;
+            memmove(p->buf, nl + 1, p->len);
+            return reply;
+        }
+        if (poll(&pfd, 1, 5000 * slow) <= 0)
+            return "(no reply)";
+        n = read(p->out, p->buf + p->len, sizeof(p->buf) - p->len);
+        if (n <= 0)
+            return "(eof)";
+        p->len += (size_t)n;
+    }
+}
+
+static int ctl_send(proc *p, const char *req)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p->sock) >= (int)sizeof(sa.sun_path))
+        fatal("socket path too long: %s", p->sock);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static const char *ctl_recv(int fd)
+{
+    static char reply[2048];
+    size_t len = 0;
+
+    if (fd < 0)
+        return "(connect failed)";
+    while (len < sizeof(reply) - 1) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+
+        if (poll(&pfd, 1, 30000 * slow) <= 0)
+            break;
+        n = recv(fd, reply + len, sizeof(reply) - 1 - len, 0);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (memchr(reply, '\n', len))
+            break;
+    }
+    close(fd);
+    reply[len] = '\0';
+    if (len && reply[len - 1] == '\n')
+        reply[len - 1] = '\0';
+    return reply;
+}
+
+static const char *ctl(proc *p, const char *req)
+{
+    return ctl_recv(ctl_send(p, req));
+}
+
+static int starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int stop_prog(proc *p)
+{
+    int status = -1, i;
+
+    if (write(p->in, "quit\n", 5) < 0) {
+        /* already gone */
+    }
+    for (i = 0; i < 1000 * slow; i++) {
+        if (waitpid(p->pid, &status, WNOHANG) == p->pid)
+            break;
+        sleep_ms(10);
+    }
+    if (i == 1000 * slow) {
+        kill(p->pid, SIGKILL);
+        waitpid(p->pid, &status, 0);
+    }
+    close(p->in);
+    close(p->out);
+    return status;
+}
+
+/* A refusal with the given code, and the program still answers status
+ * with the expected version and sequence. */
+static void expect_refusal(proc *p, const char *what, const char *req, const char *code, const char *version,
+                           unsigned seq)
+{
+    char want[128], wantst[256];
+    const char *r = ctl(p, req);
+    char got[2048];
+
+    snprintf(got, sizeof(got), "%s", r);
+    snprintf(want, sizeof(want), "refused %s ", code);
+    test_check(fmt("%s -> refused %s", what, code), starts(got, want), "reply: %s", got);
+    r = ctl(p, "status");
+    snprintf(wantst, sizeof(wantst), "version=%s sequence=%u ", version, seq);
+    test_check(fmt("  ... and the program still answers status at sequence %u", seq),
+               starts(r, "ok program=") && strstr(r, wantst), "reply: %s", r);
+}
+
+static const char *apply_req(const char *path, int timeout_ms)
+{
+    return fmt("apply %s %d", path, timeout_ms * slow);
+}
+
+/* ---------- the tests ---------- */
+
+static unsigned char pk1[crypto_sign_PUBLICKEYBYTES], sk1[crypto_sign_SECRETKEYBYTES];
+static unsigned char pk2[crypto_sign_PUBLICKEYBYTES], sk2[crypto_sign_SECRETKEYBYTES];
+
+static void test_signed(void)
+{
+    char keyhex[2 * crypto_sign_PUBLICKEYBYTES + 1], keys[256], want[256];
+    const char *exe, *r, *path;
+    unsigned char *so1, *so2, *sofail, *t;
+    size_t so1_len, so2_len, sofail_len;
+    bundle good1, b;
+    struct stat st;
+    proc p;
+
+    printf("-- signed bundles, idle program blocked in poll()\n");
+    sodium_bin2hex(keyhex, sizeof(keyhex), pk1, sizeof(pk1));
+    snprintf(keys, sizeof(keys), "%s\\n", keyhex);
+    exe = build_prog("signed", "testprog", keys, 0);
+    build_patch(fmt("%s/p-v1", work), "-DPATCH_PROGRAM=\"testprog\"", fmt("-DPATCH_BASE=\"%s\"", D0),
+                fmt("-DPATCH_TARGET=\"%s\"", D1), "-DPATCH_ANSWER=43", "-DPATCH_TYPE_FROM=0", NULL);
+    build_patch(fmt("%s/p-v2", work), "-DPATCH_PROGRAM=\"testprog\"", fmt("-DPATCH_BASE=\"%s\"", D1),
+                fmt("-DPATCH_TARGET=\"%s\"", D2), "-DPATCH_ANSWER=44", "-DPATCH_TYPE_FROM=1", NULL);
+    build_patch(fmt("%s/p-initfail", work), "-DPATCH_PROGRAM=\"testprog\"", fmt("-DPATCH_BASE=\"%s\"", D1),
+                fmt("-DPATCH_TARGET=\"%s\"", D3), "-DPATCH_ANSWER=99", "-DPATCH_INIT_FAIL", NULL);
+    so1 = read_file(fmt("%s/p-v1/patch.so", work), &so1_len);
+    so2 = read_file(fmt("%s/p-v2/patch.so", work), &so2_len);
+    sofail = read_file(fmt("%s/p-initfail/patch.so", work), &sofail_len);
+
+    if (start_prog(&p, exe, "idle") < 0)
+        fatal("the program did not create its socket %s", p.sock);
+    test_cond("socket created at $GRAFT_RUNTIME_DIR/<pid>.sock", access(p.sock, F_OK) == 0);
+    test_cond("socket mode 0600", stat(p.sock, &st) == 0 && (st.st_mode & 0777) == 0600);
+    test_cond("runtime directory mode 0700", stat(rtdir, &st) == 0 && (st.st_mode & 0777) == 0700);
+    r = ctl(&p, "status");
+    snprintf(want, sizeof(want), "ok program=testprog version=%s sequence=0 patches=0 pid=%ld", D0, (long)p.pid);
+    test_check("status before any patch", strcmp(r, want) == 0, "reply: %s", r);
+    r = cmd(&p, "answer");
+    test_check("the program runs its original code", strcmp(r, "answer=42") == 0, "reply: %s", r);
+
+    /* requests that are not understood */
+    expect_refusal(&p, "unknown request", "hello", "bad-request", D0, 0);
+    expect_refusal(&p, "relative path", "apply some/file.graft 100", "bad-request", D0, 0);
+    expect_refusal(&p, "missing file", "apply /nonexistent/x.graft 100", "bad-request", D0, 0);
+
+    /* every refusal of docs/bundle-format.md */
+    good1 = make_bundle("testprog", D0, D1, 1, so1, so1_len, pk1, sk1, NULL);
+    t = malloc(good1.len + 16);
+
+    memcpy(t, good1.data, good1.len);
+    t[0] = 'X';
+    expect_refusal(&p, "bad magic", apply_req(save_bundle("badmagic", t, good1.len), 1000), "bad-format", D0, 0);
+    expect_refusal(&p, "empty file", apply_req(save_bundle("empty", t, 0), 1000), "bad-format", D0, 0);
+    expect_refusal(&p, "truncated in the header", apply_req(save_bundle("trunc1", good1.data, 40), 1000),
+                   "bad-format", D0, 0);
+    expect_refusal(&p, "truncated by one byte", apply_req(save_bundle("trunc2", good1.data, good1.len - 1), 1000),
+                   "bad-format", D0, 0);
+    expect_refusal(&p, "truncated inside patch.so",
+                   apply_req(save_bundle("trunc3", good1.data, good1.so_off + 100), 1000), "bad-format", D0, 0);
+    memcpy(t, good1.data, good1.len);
+    memcpy(t + good1.len, "trailing", 8);
+    expect_refusal(&p, "trailing bytes", apply_req(save_bundle("trailing", t, good1.len + 8), 1000), "bad-format",
+                   D0, 0);
+    b = make_bundle("testprog", D0, D1, 1, so1, so1_len, pk2, sk2, NULL);
+    expect_refusal(&p, "signed with an untrusted key", apply_req(save_bundle("untrusted", b.data, b.len), 1000),
+                   "untrusted-key", D0, 0);
+    free(b.data);
+    memcpy(t, good1.data, good1.len);
+    t[good1.sig_off + 10] ^= 0x01;
+    expect_refusal(&p, "signature byte flipped", apply_req(save_bundle("badsig", t, good1.len), 1000),
+                   "bad-signature", D0, 0);
+    memcpy(t, good1.data, good1.len);
+    {
+        char *seq = memmem(t + good1.man_off, good1.sig_off - good1.man_off, "sequence 1", 10);
+        seq[9] = '9'; /* a manifest edited after signing */
+    }
+    expect_refusal(&p, "manifest edited after signing", apply_req(save_bundle("editedman", t, good1.len), 1000),
+                   "bad-signature", D0, 0);
+    memcpy(t, good1.data, good1.len);
+    t[good1.so_off + so1_len / 2] ^= 0x40;
+    expect_refusal(&p, "one byte of patch.so tampered", apply_req(save_bundle("tampered", t, good1.len), 1000),
+                   "digest-mismatch", D0, 0);
+    b = make_bundle("otherprog", D0, D1, 1, so1, so1_len, pk1, sk1, NULL);
+    expect_refusal(&p, "bundle for another program", apply_req(save_bundle("wrongprog", b.data, b.len), 1000),
+                   "wrong-program", D0, 0);
+    free(b.data);
+    b = make_bundle("testprog", D2, D3, 1, so1, so1_len, pk1, sk1, NULL);
+    expect_refusal(&p, "bundle for another base version", apply_req(save_bundle("wrongbase", b.data, b.len), 1000),
+                   "wrong-base", D0, 0);
+    free(b.data);
+    b = make_bundle("testprog", D0, D1, 0, so1, so1_len, pk1, sk1, NULL);
+    expect_refusal(&p, "sequence not above the running one", apply_req(save_bundle("seq0", b.data, b.len), 1000),
+                   "replay", D0, 0);
+    free(b.data);
+    b = make_bundle("testprog", D0, D1, 1, so1, so1_len, pk1, sk1,
+                    fmt("graft-bundle 1\nprogram testprog\nbase %s\ntarget %s\nsequence 1\n"
+                        "file patch.so 1 %s\n", D0, D1, D2));
+    expect_refusal(&p, "signed but malformed manifest (no created line)",
+                   apply_req(save_bundle("malformed", b.data, b.len), 1000), "bad-format", D0, 0);
+    free(b.data);
+    b = make_bundle("testprog", D0, D2, 1, so1, so1_len, pk1, sk1, NULL);
+    expect_refusal(&p, "manifest target differs from the patch's", apply_req(save_bundle("target", b.data, b.len), 1000),
+                   "digest-mismatch", D0, 0);
+    free(b.data);
+    expect_refusal(&p, "bare patch directory without the insecure build flag",
+                   apply_req(fmt("%s/p-v1", work), 1000), "unsigned", D0, 0);
+    test_cond("no private copy of patch.so is left behind",
+              access(fmt("%s/p-v1/patch.so", work), F_OK) == 0 &&
+                  system(fmt("ls %s | grep -q '^patch-'", rtdir)) != 0);
+
+    /* the update itself */
+    path = save_bundle("good1", good1.data, good1.len);
+    r = ctl(&p, apply_req(path, 5000));
+    snprintf(want, sizeof(want), "sequence=1 version=%s", D1);
+    test_check("v1 applied to the idle program (woken by SIGURG) at point 1",
+               starts(r, "applied pause_us=") && strstr(r, " point=1 ") && strstr(r, want), "reply: %s", r);
+    r = cmd(&p, "eintr");
+    test_check("the blocking poll() returned EINTR", starts(r, "eintr=") && atoi(r + 6) > 0, "reply: %s", r);
+    r = cmd(&p, "answer");
+    test_check("the function pointer was switched", strcmp(r, "answer=43") == 0, "reply: %s", r);
+    r = cmd(&p, "describe 0");
+    test_check("object 0 transformed lazily to v1 on first access", strcmp(r, "v1 x=10 y=20") == 0, "reply: %s", r);
+    r = cmd(&p, "stats");
+    test_check("type at version 1, one value transformed", strcmp(r, "current=1 transformed=1 unknown=0") == 0,
+               "reply: %s", r);
+    r = ctl(&p, "status");
+    snprintf(want, sizeof(want), "ok program=testprog version=%s sequence=1 patches=1 pid=", D1);
+    test_check("status after v1", starts(r, want), "reply: %s", r);
+
+    expect_refusal(&p, "the same bundle again", apply_req(path, 1000), "wrong-base", D1, 1);
+    b = make_bundle("testprog", D1, D2, 1, so2, so2_len, pk1, sk1, NULL);
+    expect_refusal(&p, "replayed sequence number", apply_req(save_bundle("replay", b.data, b.len), 1000), "replay",
+                   D1, 1);
+    free(b.data);
+
+    b = make_bundle("testprog", D1, D3, 2, sofail, sofail_len, pk1, sk1, NULL);
+    r = ctl(&p, apply_req(save_bundle("initfail", b.data, b.len), 5000));
+    test_check("init failure -> refused init-failed with the patch's message",
+               starts(r, "refused init-failed ") && strstr(r, "the new cache could not be allocated"), "reply: %s", r);
+    free(b.data);
+    r = cmd(&p, "answer");
+    test_check("init failure: nothing switched", strcmp(r, "answer=43") == 0, "reply: %s", r);
+    r = ctl(&p, "status");
+    snprintf(want, sizeof(want), "version=%s sequence=1 patches=1 ", D1);
+    test_check("init failure: version and sequence unchanged", strstr(r, want) != NULL, "reply: %s", r);
+
+    b = make_bundle("testprog", D1, D2, 2, so2, so2_len, pk1, sk1, NULL);
+    r = ctl(&p, apply_req(save_bundle("good2", b.data, b.len), 5000));
+    snprintf(want, sizeof(want), "sequence=2 version=%s", D2);
+    test_check("v2 applied on top of v1", starts(r, "applied ") && strstr(r, want), "reply: %s", r);
+    free(b.data);
+    r = cmd(&p, "answer");
+    test_check("v2's function is called", strcmp(r, "answer=44") == 0, "reply: %s", r);
+    r = cmd(&p, "describe 0");
+    test_check("object 0 (at v1) brought to v2", strcmp(r, "v2 x=10 y=20 z=30") == 0, "reply: %s", r);
+    r = cmd(&p, "describe 1");
+    test_check("object 1 (still v0) runs the chain v0 -> v1 -> v2", strcmp(r, "v2 x=20 y=40 z=60") == 0,
+               "reply: %s", r);
+    r = cmd(&p, "garbage 3");
+    r = cmd(&p, "describe 3");
+    test_check("a garbage version is taken as the wanted version", starts(r, "v2 x=40 "), "reply: %s", r);
+    r = cmd(&p, "stats");
+    test_check("type at version 2; 3 values transformed, 1 unknown",
+               strcmp(r, "current=2 transformed=3 unknown=1") == 0, "reply: %s", r);
+
+    test_check("the program exits normally", stop_prog(&p) == 0, "see above");
+    test_cond("the socket is removed at exit", access(p.sock, F_OK) != 0);
+    free(t);
+    free(good1.data);
+    free(so1);
+    free(so2);
+    free(sofail);
+}
+
+static void test_unsigned_program(void)
+{
+    const char *exe;
+    unsigned char *so;
+    size_t so_len;
+    bundle b;
+    proc p;
+
+    printf("-- a program without trusted keys\n");
+    exe = build_prog("nokeys", "testprog", "", 0);
+    so = read_file(fmt("%s/p-v1/patch.so", work), &so_len);
+    if (start_prog(&p, exe, "idle") < 0)
+        fatal("no socket %s", p.sock);
+    b = make_bundle("testprog", D0, D1, 1, so, so_len, pk1, sk1, NULL);
+    expect_refusal(&p, "a signed bundle for a program that trusts no key",
+                   apply_req(save_bundle("nokeys", b.data, b.len), 1000), "unsigned", D0, 0);
+    test_check("the program exits normally", stop_prog(&p) == 0, "see above");
+    free(b.data);
+    free(so);
+}
+
+static void test_loop(void)
+{
+    const char *exe, *r;
+    char want[256];
+    int fd;
+    proc p;
+
+    printf("-- insecure patch directories, a busy loop with unsafe points\n");
+    exe = build_prog("loop", "looper", "", 1);
+#define LOOPER "-DPATCH_PROGRAM=\"looper\""
+    build_patch(fmt("%s/l-unsafe", work), LOOPER, fmt("-DPATCH_BASE=\"%s\"", D0), fmt("-DPATCH_TARGET=\"%s\"", D1),
+                "-DPATCH_ANSWER=50", "-DPATCH_UNSAFE=7", NULL);
+    build_patch(fmt("%s/l-abi", work), LOOPER, fmt("-DPATCH_BASE=\"%s\"", D0), fmt("-DPATCH_TARGET=\"%s\"", D1),
+                "-DPATCH_ANSWER=51", "-DPATCH_ABI=99", NULL);
+    build_patch(fmt("%s/l-base", work), LOOPER, fmt("-DPATCH_BASE=\"%s\"", D2), fmt("-DPATCH_TARGET=\"%s\"", D1),
+                "-DPATCH_ANSWER=52", NULL);
+    build_patch(fmt("%s/l-nosym", work), LOOPER, fmt("-DPATCH_BASE=\"%s\"", D0), fmt("-DPATCH_TARGET=\"%s\"", D1),
+                "-DPATCH_ANSWER=53", "-DPATCH_NO_SYMBOL", NULL);
+    build_patch(fmt("%s/l-prog", work), "-DPATCH_PROGRAM=\"other\"", fmt("-DPATCH_BASE=\"%s\"", D0),
+                fmt("-DPATCH_TARGET=\"%s\"", D1), "-DPATCH_ANSWER=54", NULL);
+    build_patch(fmt("%s/l-step", work), LOOPER, fmt("-DPATCH_BASE=\"%s\"", D0), fmt("-DPATCH_TARGET=\"%s\"", D1),
+                "-DPATCH_ANSWER=55", "-DPATCH_TYPE_FROM=1", NULL);
+    mkdirs(fmt("%s/l-notelf", work));
+    write_file(fmt("%s/l-notelf/patch.so", work), "not an ELF file\n", 16);
+    mkdirs(fmt("%s/l-empty", work));
+
+    if (start_prog(&p, exe, "loop") < 0)
+        fatal("no socket %s", p.sock);
+    expect_refusal(&p, "patch ABI 99", apply_req(fmt("%s/l-abi", work), 1000), "abi", D0, 0);
+    expect_refusal(&p, "unsigned patch for another base", apply_req(fmt("%s/l-base", work), 1000), "wrong-base", D0,
+                   0);
+    expect_refusal(&p, "patch without __graft_patch", apply_req(fmt("%s/l-nosym", work), 1000), "load-failed", D0, 0);
+    expect_refusal(&p, "patch.so that is not an ELF object", apply_req(fmt("%s/l-notelf", work), 1000),
+                   "load-failed", D0, 0);
+    expect_refusal(&p, "directory without patch.so", apply_req(fmt("%s/l-empty", work), 1000), "bad-request", D0, 0);
+    expect_refusal(&p, "patch for another program", apply_req(fmt("%s/l-prog", work), 1000), "wrong-program", D0, 0);
+    expect_refusal(&p, "type step that does not continue the chain", apply_req(fmt("%s/l-step", work), 1000), "abi",
+                   D0, 0);
+    r = cmd(&p, "answer");
+    test_check("after the refusals the original code runs", strcmp(r, "answer=42") == 0, "reply: %s", r);
+
+    /* Only point 7 is reached, and the patch is unsafe there. */
+    fd = ctl_send(&p, apply_req(fmt("%s/l-unsafe", work), 800));
+    sleep_ms(200);
+    r = ctl(&p, apply_req(fmt("%s/l-v1", work), 1000));
+    test_check("a second apply while one waits -> refused busy", starts(r, "refused busy "), "reply: %s", r);
+    r = ctl(&p, "status");
+    test_check("status is answered while an apply waits", starts(r, "ok program=looper ") && strstr(r, "sequence=0"),
+               "reply: %s", r);
+    r = ctl_recv(fd);
+    test_check("only unsafe points reached -> refused timeout naming point 7",
+               starts(r, "refused timeout ") && strstr(r, "point 7 (unsafe"), "reply: %s", r);
+    r = cmd(&p, "answer");
+    test_check("after the timeout nothing is switched", strcmp(r, "answer=42") == 0, "reply: %s", r);
+    r = ctl(&p, "status");
+    snprintf(want, sizeof(want), "version=%s sequence=0 patches=0 ", D0);
+    test_check("after the timeout the version is unchanged", strstr(r, want) != NULL, "reply: %s", r);
+
+    r = cmd(&p, "mode both");
+    r = ctl(&p, apply_req(fmt("%s/l-unsafe", work), 5000));
+    snprintf(want, sizeof(want), "sequence=1 version=%s", D1);
+    test_check("point 7 skipped, applied at the next safe point (8)",
+               starts(r, "applied ") && strstr(r, " point=8 ") && strstr(r, want), "reply: %s", r);
+    r = cmd(&p, "answer");
+    test_check("the unsigned patch's function runs", strcmp(r, "answer=50") == 0, "reply: %s", r);
+    test_check("the program exits normally", stop_prog(&p) == 0, "see above");
+    test_cond("the socket is removed at exit", access(p.sock, F_OK) != 0);
+}
+
+int main(void)
+{
+    const char *s;
+    int i;
+
+    test_suite_name = "runtime_test";
+    cc = env("GRAFT_TEST_CC");
+    cflags = env("GRAFT_TEST_CFLAGS");
+    lib = env("GRAFT_TEST_LIB");
+    src = env("GRAFT_TEST_SRC");
+    inc = env("GRAFT_TEST_INCLUDE");
+    work = env("GRAFT_TEST_WORK");
+    wrap = getenv("GRAFT_TEST_WRAP");
+    if (wrap && !*wrap)
+        wrap = NULL;
+    s = getenv("GRAFT_TEST_SLOW");
+    if (s && atoi(s) > 0)
+        slow = atoi(s);
+    if (sodium_init() < 0)
+        fatal("sodium_init");
+    for (i = 0; i < 5; i++) {
+        memset(digest[i], 'a' + i, 64);
+        digest[i][64] = '\0';
+    }
+    mkdirs(work);
+    snprintf(rtdir, sizeof(rtdir), "%s/rt", work);
+    if (system(fmt("rm -rf '%s'", rtdir)) != 0)
+        fatal("cannot clean %s", rtdir);
+    /* The runtime creates its directory itself (mode 0700). */
+    crypto_sign_keypair(pk1, sk1);
+    crypto_sign_keypair(pk2, sk2);
+
+    test_signed();
+    test_unsigned_program();
+    test_loop();
+    test_report();
+    return 0;
+}
