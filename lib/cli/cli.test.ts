@@ -22,7 +22,7 @@ interface Run {
   stderr: string;
 }
 
-function graft(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+function graft(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((done) => {
     execFile(process.execPath, [BIN, ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
       outputs.push(stdout, stderr);

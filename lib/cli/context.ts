@@ -3,12 +3,15 @@
  * environment, and the words given after `--`. Commands never touch
  * process.stdout or process.exit themselves, so they can run in a test.
  */
+/** Environment variables; not NodeJS.ProcessEnv, which Next.js types make demand NODE_ENV. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
 export interface CliContext {
   /** Results: one line per call, for people and scripts. */
   out(line: string): void;
   /** Progress, warnings and errors. */
   err(line: string): void;
-  env: NodeJS.ProcessEnv;
+  env: Environment;
   cwd: string;
   /** Words after the first `--` (compiler and linker flags). */
   passthrough: string[];

@@ -4,15 +4,16 @@
  */
 import { connect } from "node:net";
 import { join } from "node:path";
+import type { Environment } from "./context.js";
 
 /** Unix socket paths longer than sun_path (108 bytes on Linux) cannot be connected to. */
 const MAX_SOCKET_PATH_BYTES = 107;
 
-export function getRuntimeDir(env: NodeJS.ProcessEnv): string {
+export function getRuntimeDir(env: Environment): string {
   return env.GRAFT_RUNTIME_DIR || `/tmp/graft-${process.getuid?.() ?? 0}`;
 }
 
-export function getControlSocketPath(pid: number, env: NodeJS.ProcessEnv): string {
+export function getControlSocketPath(pid: number, env: Environment): string {
   return join(getRuntimeDir(env), `${pid}.sock`);
 }
 
