@@ -7,13 +7,18 @@
  *               after each wake-up (input or EINTR)
  *   prog loop   polls stdin every millisecond; update points 7 and 8
  *               ("mode only7" leaves only point 7)
+ *   prog read   blocks in read() on stdin (EINTR needs a handler installed
+ *               without SA_RESTART); update point 1 after each return
  *
  * Commands on stdin, one line each, one reply line on stdout:
  *   answer | describe N | garbage N | stats | eintr | mode only7|both | quit
+ *   fork: forks a child that loops over update point 1 every 10 ms until
+ *         answer() changes, then exits shortly after; replies child=<pid>
  * The meta symbols (grt_program_name, ...) come from a generated meta.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +82,24 @@ static void command(char *line)
     } else if (strcmp(line, "mode only7") == 0 || strcmp(line, "mode both") == 0) {
         only7 = line[5] == 'o';
         snprintf(out, sizeof(out), "ok");
+    } else if (strcmp(line, "fork") == 0) {
+        pid_t pid;
+
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+            int null = open("/dev/null", O_RDWR);
+
+            dup2(null, 0);
+            dup2(null, 1);
+            while (__graft_fp_answer() == 42) {
+                poll(NULL, 0, 10);
+                POINT(1);
+            }
+            poll(NULL, 0, 300); /* let the control thread send its reply */
+            exit(0);
+        }
+        snprintf(out, sizeof(out), "child=%ld", (long)pid);
     } else if (strcmp(line, "quit") == 0) {
         exit(0);
     } else {
@@ -89,6 +112,7 @@ static void command(char *line)
 int main(int argc, char **argv)
 {
     int idle = argc > 1 && strcmp(argv[1], "idle") == 0;
+    int blocking_read = argc > 1 && strcmp(argv[1], "read") == 0;
     char buf[4096];
     size_t len = 0;
     int i;
@@ -98,7 +122,7 @@ int main(int argc, char **argv)
 
     for (;;) {
         struct pollfd pfd = { .fd = 0, .events = POLLIN };
-        int r = poll(&pfd, 1, idle ? -1 : 1);
+        int r = blocking_read ? 1 : poll(&pfd, 1, idle ? -1 : 1);
 
         if (r < 0 && errno == EINTR) {
             eintr_count++;
@@ -111,10 +135,10 @@ int main(int argc, char **argv)
 
             if (n < 0 && errno == EINTR) {
                 eintr_count++;
-                continue;
-            }
-            if (n <= 0)
+                n = 0;
+            } else if (n <= 0) {
                 return 0;
+            }
             len += (size_t)n;
             buf[len] = '\0';
             while ((nl = strchr(buf, '\n')) != NULL) {
@@ -124,7 +148,7 @@ int main(int argc, char **argv)
                 memmove(buf, nl + 1, len + 1);
             }
         }
-        if (idle) {
+        if (idle || blocking_read) {
             POINT(1);
         } else {
             POINT(7);

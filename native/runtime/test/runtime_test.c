@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -335,7 +336,14 @@ typedef struct proc {
     size_t len;
 } proc;
 
-static int start_prog(proc *p, const char *exe, const char *mode)
+typedef struct start_opts {
+    const char *runtime_dir; /* default: rtdir */
+    const char *log;         /* GRAFT_LOG */
+    const char *err_path;    /* stderr to this file */
+    int no_wait;             /* do not wait for the socket */
+} start_opts;
+
+static int start_prog_opts(proc *p, const char *exe, const char *mode, const start_opts *o)
 {
     int in[2], out[2], i;
 
@@ -354,7 +362,15 @@ static int start_prog(proc *p, const char *exe, const char *mode)
         close(in[1]);
         close(out[0]);
         close(out[1]);
-        setenv("GRAFT_RUNTIME_DIR", rtdir, 1);
+        setenv("GRAFT_RUNTIME_DIR", o->runtime_dir ? o->runtime_dir : rtdir, 1);
+        if (o->log)
+            setenv("GRAFT_LOG", o->log, 1);
+        else
+            unsetenv("GRAFT_LOG");
+        if (o->err_path) {
+            int e = open(o->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            dup2(e, 2);
+        }
         if (wrap)
             split_into(wrap, argv, &argc, 50);
         argv[argc++] = (char *)exe;
@@ -375,6 +391,25 @@ static int start_prog(proc *p, const char *exe, const char *mode)
         sleep_ms(10);
     }
     return -1;
+}
+
+static int start_prog(proc *p, const char *exe, const char *mode)
+{
+    start_opts o = { 0 };
+
+    return start_prog_opts(p, exe, mode, &o);
+}
+
+static int wait_for_file(const char *path, int present)
+{
+    int i;
+
+    for (i = 0; i < 1000 * slow; i++) {
+        if ((access(path, F_OK) == 0) == present)
+            return 1;
+        sleep_ms(10);
+    }
+    return 0;
 }
 
 /* Sends a command on the program's stdin and reads its reply line. */
@@ -761,6 +796,21 @@ static void test_loop(void)
     snprintf(want, sizeof(want), "version=%s sequence=0 patches=0 ", D0);
     test_check("after the timeout the version is unchanged", strstr(r, want) != NULL, "reply: %s", r);
 
+    /* Cancel racing the main thread's claim (PENDING -> CHECKING -> PENDING
+     * every millisecond at point 7): short timeouts, many times. */
+    {
+        int i, timeouts = 0;
+
+        for (i = 1; i <= 25; i++) {
+            r = ctl(&p, fmt("apply %s/l-unsafe %d", work, i));
+            timeouts += starts(r, "refused timeout ");
+        }
+        test_check("25 short timeouts racing the main thread: all refused timeout", timeouts == 25,
+                   "%d timeouts, last reply: %s", timeouts, r);
+        r = cmd(&p, "answer");
+        test_check("  ... and the program runs its original code", strcmp(r, "answer=42") == 0, "reply: %s", r);
+    }
+
     r = cmd(&p, "mode both");
     r = ctl(&p, apply_req(fmt("%s/l-unsafe", work), 5000));
     snprintf(want, sizeof(want), "sequence=1 version=%s", D1);
@@ -770,6 +820,129 @@ static void test_loop(void)
     test_check("the unsigned patch's function runs", strcmp(r, "answer=50") == 0, "reply: %s", r);
     test_check("the program exits normally", stop_prog(&p) == 0, "see above");
     test_cond("the socket is removed at exit", access(p.sock, F_OK) != 0);
+}
+
+static int file_contains(const char *path, const char *needle)
+{
+    size_t len;
+    unsigned char *d = read_file(path, &len);
+    int found;
+
+    d[len] = '\0';
+    found = needle ? strstr((char *)d, needle) != NULL : len == 0;
+    free(d);
+    return found;
+}
+
+static void test_process(void)
+{
+    const char *exe = build_prog("loop", "looper", "", 1);
+    const char *r;
+    char want[256], *log = fmt("%s/log-on.txt", work), *nolog = fmt("%s/log-off.txt", work);
+    char *bad = fmt("%s/rt-shared", work);
+    start_opts o = { 0 };
+    proc p, child;
+    long cpid;
+
+    printf("-- process life: logging, no socket, blocking read(), fork, other users\n");
+    o.log = "stderr";
+    o.err_path = log;
+    if (start_prog_opts(&p, exe, "loop", &o) < 0)
+        fatal("no socket %s", p.sock);
+    r = ctl(&p, "status");
+    test_check("GRAFT_LOG=stderr: the program works", starts(r, "ok program=looper "), "reply: %s", r);
+    test_check("GRAFT_LOG=stderr: exits normally", stop_prog(&p) == 0, "see above");
+    test_check("GRAFT_LOG=stderr: diagnostics on stderr with graft[pid]: prefix",
+               file_contains(log, fmt("graft[%ld]: listening on ", (long)p.pid)), "see %s", log);
+
+    o.log = NULL;
+    o.err_path = nolog;
+    if (start_prog_opts(&p, exe, "loop", &o) < 0)
+        fatal("no socket %s", p.sock);
+    r = ctl(&p, "hello");
+    test_check("without GRAFT_LOG: requests served", starts(r, "refused bad-request"), "reply: %s", r);
+    test_check("without GRAFT_LOG: exits normally", stop_prog(&p) == 0, "see above");
+    test_check("without GRAFT_LOG: nothing on stderr", file_contains(nolog, NULL), "see %s", nolog);
+
+    o.runtime_dir = "/nonexistent-graft-dir/sub";
+    o.log = "stderr";
+    o.err_path = log;
+    o.no_wait = 1;
+    start_prog_opts(&p, exe, "loop", &o);
+    r = cmd(&p, "answer");
+    test_check("runtime directory cannot be created: the program still runs", strcmp(r, "answer=42") == 0,
+               "reply: %s", r);
+    test_check("  ... and exits normally", stop_prog(&p) == 0, "see above");
+    test_check("  ... and says why on stderr", file_contains(log, "no control socket"), "see %s", log);
+
+    mkdirs(bad);
+    chmod(bad, 0777);
+    o.runtime_dir = bad;
+    start_prog_opts(&p, exe, "loop", &o);
+    r = cmd(&p, "answer");
+    test_check("a runtime directory writable by others is refused; the program runs",
+               strcmp(r, "answer=42") == 0 && access(p.sock, F_OK) != 0, "reply: %s", r);
+    test_check("  ... and exits normally", stop_prog(&p) == 0, "see above");
+
+    /* Blocked in read(): returns EINTR only if SIGURG's handler lacks SA_RESTART. */
+    if (start_prog(&p, exe, "read") < 0)
+        fatal("no socket %s", p.sock);
+    r = ctl(&p, apply_req(fmt("%s/l-unsafe", work), 5000));
+    test_check("a program blocked in read() is updated at its next point",
+               starts(r, "applied ") && strstr(r, " point=1 "), "reply: %s", r);
+    r = cmd(&p, "eintr");
+    test_check("  ... read() returned EINTR (no SA_RESTART)", starts(r, "eintr=") && atoi(r + 6) > 0, "reply: %s", r);
+    r = cmd(&p, "answer");
+    test_check("  ... and runs the new code", strcmp(r, "answer=50") == 0, "reply: %s", r);
+    test_check("  ... and exits normally", stop_prog(&p) == 0, "see above");
+
+    /* fork(): the child gets its own socket at its first update point. */
+    if (start_prog(&p, exe, "idle") < 0)
+        fatal("no socket %s", p.sock);
+    r = cmd(&p, "fork");
+    cpid = starts(r, "child=") ? atol(r + 6) : -1;
+    memset(&child, 0, sizeof(child));
+    if (snprintf(child.sock, sizeof(child.sock), "%s/%ld.sock", rtdir, cpid) >= (int)sizeof(child.sock))
+        fatal("path too long");
+    test_check("a forked child opens its own socket", cpid > 0 && wait_for_file(child.sock, 1), "reply: %s", r);
+    r = ctl(&child, "status");
+    snprintf(want, sizeof(want), "pid=%ld", cpid);
+    test_check("  ... which answers status with its pid", starts(r, "ok program=looper ") && strstr(r, want),
+               "reply: %s", r);
+    r = ctl(&child, apply_req(fmt("%s/l-unsafe", work), 5000));
+    test_check("  ... and takes a patch", starts(r, "applied ") && strstr(r, " point=1 "), "reply: %s", r);
+    test_check("  ... then exits and removes its socket", wait_for_file(child.sock, 0), "%s", child.sock);
+    r = cmd(&p, "answer");
+    test_check("the parent is not patched", strcmp(r, "answer=42") == 0, "reply: %s", r);
+    r = ctl(&p, "status");
+    test_check("the parent still answers on its own socket", starts(r, "ok ") && strstr(r, "sequence=0 "),
+               "reply: %s", r);
+
+    /* Another user: the directory and the socket keep it out; with the
+     * socket opened up, SO_PEERCRED still does. */
+    if (geteuid() == 0) {
+        int status = -1;
+        pid_t pid;
+
+        chmod(rtdir, 0755);
+        chmod(p.sock, 0666);
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+            const char *rr;
+
+            if (setgid(65534) < 0 || setuid(65534) < 0)
+                _exit(3);
+            rr = ctl(&p, "status");
+            _exit(rr[0] == '\0' ? 0 : 1); /* closed without a reply */
+        }
+        waitpid(pid, &status, 0);
+        chmod(rtdir, 0700);
+        chmod(p.sock, 0600);
+        test_check("a connection from another uid is closed without a reply",
+                   WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+    }
+    test_check("the parent exits normally", stop_prog(&p) == 0, "see above");
 }
 
 int main(void)
@@ -807,6 +980,7 @@ int main(void)
     test_signed();
     test_unsigned_program();
     test_loop();
+    test_process();
     test_report();
     return 0;
 }
