@@ -3,6 +3,7 @@
  * environment, and the words given after `--`. Commands never touch
  * process.stdout or process.exit themselves, so they can run in a test.
  */
+
 /** Environment variables; not NodeJS.ProcessEnv, which Next.js types make demand NODE_ENV. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 

@@ -63,12 +63,13 @@ function checkDeliverable(path: string): void {
   const fail = (message: string): never => {
     throw createCliError(CliDiagnostics.Patch_not_deliverable, message, path);
   };
-  if (/[\s\x00-\x1f\x7f]/.test(path)) fail("the control protocol cannot carry a path with spaces or control characters; move or link the patch to a plain path");
+  if ([...path].some((ch) => /\s/.test(ch) || ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) fail("the control protocol cannot carry a path with spaces or control characters; move or link the patch to a plain path");
   try {
     const st = statSync(path);
     if (!st.isFile() && !st.isDirectory()) fail("not a bundle file or a patch directory");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === undefined) throw e;
-    fail("no such file or directory");
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === undefined) throw e;
+    fail(code === "ENOENT" ? "no such file or directory" : `cannot read it (${code})`);
   }
 }

@@ -42,6 +42,8 @@ export function registerPatch(program: Command, ctx: CliContext): void {
         });
         printDiagnostics(ctx, result.diagnostics);
         ctx.out(`wrote ${result.patchDir}`);
+        const m = result.manifest;
+        ctx.out(`program ${m.program} sequence ${m.sequence} base ${m.base.slice(0, 12)} -> target ${m.target.slice(0, 12)}`);
         return ExitCode.Ok;
       }),
     );
