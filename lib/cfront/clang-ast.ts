@@ -58,6 +58,8 @@ export interface PreprocessedFile {
   source: string;       // the .c path as given
   iPath: string;        // where the preprocessed text was written
   text: Buffer;
+  /** The same file expanded with __LINE__ and __FILE__ pinned. */
+  stableText: Buffer;
 }
 
 export async function preprocess(source: string, iPath: string, cflags: string[], cwd: string): Promise<PreprocessedFile> {
@@ -68,7 +70,11 @@ export async function preprocess(source: string, iPath: string, cflags: string[]
       { code: 1001, category: "error", file: source, message: `gcc -E failed: ${stderrOf(e)}` },
     ]);
   }
-  return { source, iPath, text: await readFile(iPath) };
+  // A second expansion with __LINE__ and __FILE__ pinned: function bodies that
+  // differ only there are noise (same layout of lines, so lines correspond).
+  const stablePath = iPath.replace(/\.i$/, ".stable.i");
+  await run("gcc", ["-E", "-DGRAFT_UPDATEABLE", "-Wno-builtin-macro-redefined", "-D__LINE__=0", '-D__FILE__=""', ...cflags, source, "-o", stablePath], { cwd, maxBuffer: 64 << 20 });
+  return { source, iPath, text: await readFile(iPath), stableText: await readFile(stablePath) };
 }
 
 export async function dumpAst(pre: PreprocessedFile, cwd: string): Promise<AstNode> {

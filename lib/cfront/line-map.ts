@@ -43,7 +43,7 @@ export class LineMap {
   }
 
   /** Which physical line of the .i holds this offset (0-based). */
-  private physicalLine(offset: number): number {
+  physicalLine(offset: number): number {
     let lo = 0, hi = this.lineStarts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;

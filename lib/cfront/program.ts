@@ -44,7 +44,7 @@ export async function parseProgram(opts: ParseOptions): Promise<Program> {
       const iPath = path.join(opts.workDir, `${job.i}-${path.basename(job.f).replace(/\.c$/, "")}.i`);
       const pre = await preprocess(job.f, iPath, opts.cflags, opts.cwd);
       const ast = await dumpAst(pre, opts.cwd);
-      results[job.i] = scanTranslationUnit(job.f, pre.text, ast, opts.cwd);
+      results[job.i] = scanTranslationUnit(job.f, pre.text, ast, opts.cwd, pre.stableText);
       done++;
       opts.onProgress?.(`[${done}/${opts.files.length}] parsed ${job.f}`);
     }

@@ -27,6 +27,8 @@ export interface TuFunction {
   bodyBegin: number;
   end: number;
   fingerprint: string;
+  /** Fingerprint of the body expanded with __LINE__ and __FILE__ pinned. */
+  stableFingerprint: string;
 }
 
 export interface TuRecord {
@@ -37,7 +39,7 @@ export interface TuRecord {
   pos: SourcePosition;
   /** The top-level declaration that owns the definition (the record itself or its typedef). */
   owner: AstNode;
-  fields: { name: string; type: string }[];
+  fields: { name: string; type: string; line: number }[];
   openBrace: number;
   closeBrace: number; // offset of `}`
   fixed: { reason: string; pos: SourcePosition }[];
@@ -102,8 +104,10 @@ export function normaliseCode(text: string): string {
     .trim();
 }
 
-export function scanTranslationUnit(source: string, text: Buffer, root: AstNode, cwd: string): TranslationUnit {
+export function scanTranslationUnit(source: string, text: Buffer, root: AstNode, cwd: string, stableText?: Buffer): TranslationUnit {
   const lines = new LineMap(text);
+  const stableLines = (stableText ?? text).toString("utf8").split("\n");
+  const physLine = (offset: number) => lines.physicalLine(offset);
   const tu: TranslationUnit = {
     source, text, lines, root, stem: stemOf(source, cwd),
     functions: [], records: [], recordsById: new Map(), fieldOwner: new Map(), typedefOfAnon: new Map(),
@@ -164,6 +168,7 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
       params: (d.inner ?? []).filter((c) => c.kind === "ParmVarDecl").map((p) => p.name ?? ""),
       pos: posOf(d), endLine: lines.position(end - 1).line, body, begin, bodyBegin, end,
       fingerprint: sha256(normaliseCode(fnType + " " + slice(bodyBegin, end))),
+      stableFingerprint: sha256(normaliseCode(fnType + " " + stableLines.slice(physLine(begin), physLine(end) + 1).join("\n"))),
     };
     tu.functions.push(fn);
     walkFunction(body, fn);
@@ -194,11 +199,11 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
     const tdName = tu.typedefOfAnon.get(r.id);
     const key = r.name ?? tdName;
     const pos = posOf(r);
-    const fields: { name: string; type: string }[] = [];
+    const fields: { name: string; type: string; line: number }[] = [];
     const fixed: { reason: string; pos: SourcePosition }[] = [];
     for (const f of r.inner ?? []) {
       if (f.kind === "FieldDecl") {
-        fields.push({ name: f.name ?? "", type: f.type?.qualType ?? "" });
+        fields.push({ name: f.name ?? "", type: f.type?.qualType ?? "", line: posOf(f).line });
         tu.fieldOwner.set(f.id, r.id);
         if (/\[\]$/.test(f.type?.qualType ?? "")) fixed.push({ reason: `has a flexible array member '${f.name}': a variable-size object cannot grow in place`, pos: posOf(f) });
       } else if (f.kind === "RecordDecl") {

@@ -88,7 +88,7 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
 
   const ctx: RewriteContext = {
     mode: "compile", program, facts, wrapped, pointIds: pointIds as RewriteContext["pointIds"],
-    staticSymbol, planFunction: () => ({ kind: "keep" }), isExistingGlobal: () => false, isNewFunction: () => false,
+    globalSymbol: (tu, g) => (g.isStatic ? staticSymbol(tu, g) : g.name), planFunction: () => ({ kind: "keep" }), isExistingGlobal: () => false, isNewFunction: () => false,
     dataName: (key) => `__graft_d_${key}_v0`,
   };
 

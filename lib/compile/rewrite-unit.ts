@@ -44,8 +44,8 @@ export interface RewriteContext {
   facts: ProgramFacts;
   wrapped: Map<string, WrappedType>;
   pointIds: Map<AstNode, number>;
-  /** Symbol of a static global or static local's storage. */
-  staticSymbol(tu: TranslationUnit, g: TuGlobal): string;
+  /** Symbol of a global's or static local's storage. */
+  globalSymbol(tu: TranslationUnit, g: TuGlobal): string;
   planFunction(tu: TranslationUnit, fn: TuFunction, uname: string): FunctionPlan;
   /** Whether a global defined in this unit is storage of an older version (patch: becomes extern). */
   isExistingGlobal(tu: TranslationUnit, g: TuGlobal): boolean;
@@ -103,9 +103,11 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     recordByOwner.set(rec.owner, rec);
     const data = ctx.dataName(rec.key);
     deferred.push(() => edits.insert(beginOf(rec.owner)!, `struct ${data} ${edits.render(rec.openBrace, rec.closeBrace + 1)};\n`, Order.declarations));
+    // Out of line, the data no longer sits in the union: the wrapper keeps its size, the room holds a pointer.
+    const inline = w.outOfLine ? "" : `struct ${data} __graft_d; `;
     edits.replace(rec.openBrace, rec.closeBrace + 1,
-      `{ unsigned __graft_ver; union { struct ${data} __graft_d; unsigned char __graft_room[${w.roomExpr}]; void *__graft_ool; } __graft_u; }`);
-    const reach = w.outOfLine ? `(struct ${data} *)p->__graft_u.__graft_ool` : `(struct ${data} *)&p->__graft_u.__graft_d`;
+      `{ unsigned __graft_ver; union { ${inline}unsigned char __graft_room[${w.roomExpr}]; void *__graft_ool; } __graft_u; }`);
+    const reach = w.outOfLine ? `(struct ${data} *)p->__graft_u.__graft_ool` : `(struct ${data} *)(void *)&p->__graft_u`;
     edits.insert(afterSemicolon(endOf(rec.owner)!),
       `\nextern grt_type __graft_type_${rec.key};\n` +
       `static inline __attribute__((always_inline, unused)) struct ${data} *__graft_con_${rec.key}(const ${rec.spelling} *p) {` +
@@ -123,8 +125,8 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
 
   function slotDeclarations(name: string, u: string): string {
     let s = `extern __typeof__(${name}) *${slot(u)};`;
-    const isStatic = ctx.program.functions.get(u)?.fn.isStatic;
-    if (hasStub(u)) s += ` ${isStatic ? "static" : "extern"} __typeof__(${name}) ${stub(u)};`;
+    // Stubs are global even for static functions: patches must reach the stable entry.
+    if (hasStub(u)) s += ` extern __typeof__(${name}) ${stub(u)};`;
     return s + "\n";
   }
 
@@ -143,6 +145,14 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
   }
 
   // ---- 2b. definitions: slot and stub after each function ----------------
+  /** The stable entry of an address-taken function: the definition's own declarator, renamed, forwarding through the slot. */
+  function stubDefinition(fn: TuFunction, u: string): string {
+    if (!hasStub(u)) return "";
+    const [a, b] = nameRange(fn.node);
+    const head = slice(fn.begin, a).replace(/\b(static|inline)\b/g, "") + stub(u) + slice(b, fn.bodyBegin);
+    return `${head.trim()} { ${fn.returnsVoid ? "" : "return "}${slot(u)}(${fn.params.join(", ")}); }\n`;
+  }
+
   for (const fn of tu.functions) {
     if (fn.name === "main") continue;
     const u = unameOf(fn, tu);
@@ -156,24 +166,17 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
       edits.replace(a, b, plan.symbol);
       const st = staticKeyword(fn.begin, a);
       if (st >= 0) edits.replace(st, st + 6, "");
-      if (ctx.isNewFunction(u)) edits.insert(fn.end, `\n__typeof__(${plan.symbol}) *${slot(u)} = ${plan.symbol};\n`, Order.after);
+      if (ctx.isNewFunction(u)) edits.insert(fn.end, `\n__typeof__(${plan.symbol}) *${slot(u)} = ${plan.symbol};\n${stubDefinition(fn, u)}`, Order.after);
       continue;
     }
-    let after = `\n__typeof__(${fn.name}) *${slot(u)} = ${fn.name};\n`;
-    if (hasStub(u)) {
-      const [a, b] = nameRange(fn.node);
-      const decl = slice(fn.begin, a) + stub(u) + slice(b, fn.bodyBegin);
-      const args = fn.params.join(", ");
-      after += `${decl.trim()} { ${fn.returnsVoid ? "" : "return "}${slot(u)}(${args}); }\n`;
-    }
-    edits.insert(fn.end, after, Order.after);
+    edits.insert(fn.end, `\n__typeof__(${fn.name}) *${slot(u)} = ${fn.name};\n${stubDefinition(fn, u)}`, Order.after);
   }
 
   // ---- 3. statics --------------------------------------------------------
   const renamed = new Map<string, string>(); // VarDecl id -> symbol
   for (const g of tu.globals) {
-    if (!g.isStatic && !ctx.isExistingGlobal(tu, g)) continue;
-    const sym = g.isStatic ? ctx.staticSymbol(tu, g) : g.name;
+    const sym = ctx.globalSymbol(tu, g);
+    if (sym === g.name && !ctx.isExistingGlobal(tu, g)) continue;
     renamed.set(g.node.id, sym);
     const [a, b] = nameRange(g.node);
     const st = staticKeyword(beginOf(g.node)!, a);
@@ -181,8 +184,11 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     edits.replace(a, b, sym);
     if (ctx.isExistingGlobal(tu, g)) {
       // Patch: the storage is the running program's; drop the initialiser, keep a declaration.
-      const init = g.node.inner?.find((c) => c.kind !== "FullComment" && !/Attr$/.test(c.kind));
-      if (g.node.init && init) edits.replace(a + (b - a), endOf(g.node)!, "");
+      const init = g.node.init ? g.node.inner?.[g.node.inner.length - 1] : undefined;
+      if (init) {
+        const eq = text.lastIndexOf(0x3d /* = */, beginOf(init)!);
+        edits.replace(eq, endOf(g.node)!, "");
+      }
       edits.insert(beginOf(g.node)!, "extern ", Order.replace - 1);
     }
   }
@@ -192,7 +198,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
       err(g.node, 3001, `static local '${g.name}' shares its declaration with other variables: declare it on its own line`);
       continue;
     }
-    const sym = ctx.staticSymbol(tu, g);
+    const sym = ctx.globalSymbol(tu, g);
     renamed.set(g.node.id, sym);
     const [a, b] = nameRange(g.node);
     const st = staticKeyword(beginOf(g.node)!, a);
@@ -266,6 +272,10 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
           if (slice(b, e).trim() !== "0") err(n, 3003, `initialiser of ${w.spelling} leaves out its braces: write them out`);
           break;
         }
+        if (w.outOfLine) {
+          err(n, 3005, `initialiser of ${w.spelling}, whose data has moved out of line: assign its fields instead`);
+          break;
+        }
         edits.insert(b, `{ ${w.version}u, { `, Order.prefix(depth));
         edits.insert(e, ` } }`, Order.suffix(depth));
         break;
@@ -281,7 +291,9 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
           const w = key && ctx.wrapped.get(key);
           if (!w) continue;
           const name = renamed.get(v.id) ?? v.name;
-          stamps.push(arr
+          // Out-of-line data starts as zeroed version 0 and is brought forward (and allocated) on first use.
+          if (w.outOfLine) stamps.push(`__builtin_memset(&${name}, 0, sizeof ${name});`);
+          else stamps.push(arr
             ? `for (unsigned long __graft_i = 0; __graft_i < sizeof ${name} / sizeof ${name}[0]; __graft_i++) ${name}[__graft_i].__graft_ver = ${w.version}u;`
             : `${name}.__graft_ver = ${w.version}u;`);
         }
@@ -298,8 +310,13 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
         const callee = stripCasts(call.inner?.[0]);
         const fname = callee?.kind === "DeclRefExpr" ? callee.referencedDecl?.name : undefined;
         if (fname !== "malloc" && fname !== "calloc" && fname !== "realloc") break;
+        if (w.outOfLine && fname !== "calloc") {
+          // Zeroed blocks are version 0; the first access allocates the out-of-line data.
+          edits.replace(beginOf(callee!)!, endOf(callee!)!, `__graft_${fname}0`);
+          break;
+        }
         edits.replace(beginOf(callee!)!, endOf(callee!)!, `__graft_${fname}`);
-        edits.insert(endOf(call)! - 1, `, sizeof(${w.spelling}), ${w.version}u`, Order.suffix(depth + 1));
+        edits.insert(endOf(call)! - 1, `, sizeof(${w.spelling}), ${w.outOfLine ? 0 : w.version}u`, Order.suffix(depth + 1));
         break;
       }
     }

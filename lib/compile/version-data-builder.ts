@@ -46,15 +46,17 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
   };
 
   const functions: VdFunction[] = [];
-  for (const [uname, { fn, tu }] of i.program.functions) {
-    const ff = i.facts.functions.get(uname)!;
+  const entries = [...i.program.functions].map(([uname, { fn, tu }]) => ({ uname, fn, tu, ff: i.facts.functions.get(uname)! }));
+  // main is recorded too, so that a patch can say its change cannot be applied.
+  for (const ff of i.facts.mains) entries.push({ uname: "main", fn: ff.fn, tu: ff.tu, ff });
+  for (const { uname, fn, tu, ff } of entries) {
     const lines = await linesOf(fn.pos.file);
     const source = lines.slice(fn.pos.line - 1, fn.endLine).join("\n");
     functions.push({
       name: fn.name, uname, file: fn.pos.file, line: fn.pos.line, endLine: fn.endLine, isStatic: fn.isStatic,
       variadic: fn.variadic, signature: fn.signature, fingerprint: fn.fingerprint,
-      sourceFingerprint: sha256(normaliseSource(source)), source,
-      impl: fn.name, slot: `__graft_fp_${uname}`, addressTaken: i.facts.addressTaken.has(uname),
+      stableFingerprint: fn.stableFingerprint, source,
+      impl: fn.name, slot: uname === "main" ? "" : `__graft_fp_${uname}`, addressTaken: i.facts.addressTaken.has(uname),
       calls: [...ff.calls.keys()].sort(), typesUsed: [...ff.typeUses.keys()].sort(),
       hasUpdatePoint: tu.updatePoints.some((p) => p.fn === fn),
     });
@@ -70,9 +72,9 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
     types.push({
       key, kind: rec.kind, spelling: rec.spelling, file: rec.pos.file, line: rec.pos.line, wrapped: !!w,
       ...(fixed ? { fixed: { reason: `${rec.spelling} ${fixed.reason}`, file: fixed.pos.file, line: fixed.pos.line } } : {}),
-      fields: rec.fields, version: 0,
+      fields: rec.fields.map(({ name, type }) => ({ name, type })), version: 0,
       ...(w && size ? { roomBytes: roomFor(size.data, i.rooms[key]), wrapperSize: size.wrapper } : {}),
-      versions: w ? [{ version: 0, definition: `struct __graft_d_${key}_v0 ${body};`, fields: rec.fields, dataSize: size?.data ?? 0, outOfLine: false }] : [],
+      versions: w ? [{ version: 0, definition: `struct __graft_d_${key}_v0 ${body};`, fields: rec.fields.map(({ name, type }) => ({ name, type })), dataSize: size?.data ?? 0, outOfLine: false }] : [],
     });
   }
 
@@ -83,7 +85,7 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
       const symbol = g.isStatic ? staticSymbol(tu, g) : g.name;
       if (seen.has(symbol)) continue;
       seen.add(symbol);
-      globals.push({ name: g.name, symbol, file: g.pos.file, line: g.pos.line, type: g.type, isStatic: g.isStatic, ...(g.fn ? { function: g.fn.name } : {}) });
+      globals.push({ name: g.name, id: symbol, symbol, file: g.pos.file, line: g.pos.line, type: g.type, isStatic: g.isStatic, ...(g.fn ? { function: g.fn.name } : {}) });
     }
   }
 

@@ -18,8 +18,8 @@ export interface VdFunction {
   signature: string;
   /** sha256 of the whitespace-normalised preprocessed body. */
   fingerprint: string;
-  /** sha256 of the comment- and whitespace-normalised source text: equal when only macro expansions such as __LINE__ moved. */
-  sourceFingerprint: string;
+  /** sha256 of the body expanded with __LINE__ and __FILE__ pinned: equal when only those moved. */
+  stableFingerprint: string;
   /** The function's source text as written (for review diffs). */
   source: string;
   /** Symbol of the implementation currently installed. */
@@ -71,6 +71,8 @@ export interface VdType {
 
 export interface VdGlobal {
   name: string;
+  /** Identity across versions: the name, or the program-unique name of a static (file, function, name). */
+  id: string;
   /** The symbol that holds the storage now (renamed statics, or a patch's new storage). */
   symbol: string;
   file: string;

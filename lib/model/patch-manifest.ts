@@ -1,0 +1,71 @@
+/** What `graft patch` found and did: written as PATCHDIR/manifest.json, shown by the dashboard, bundled as summary.json. */
+export type FunctionStatus = "added" | "removed" | "changed" | "signature" | "noise" | "retyped" | "caller" | "same";
+export type TypeStatus = "added" | "removed" | "changed" | "same";
+export type FieldStatus = "same" | "added" | "removed" | "retyped";
+export type GlobalStatus = "added" | "removed" | "retyped" | "same";
+
+export interface FunctionChange {
+  name: string;
+  uname: string;
+  status: FunctionStatus;
+  file: string;
+  line: number;
+  /** Why a function whose body did not change is in the patch, or what the noise was. */
+  note?: string;
+  oldSignature?: string;
+  newSignature?: string;
+  oldSource?: string;
+  newSource?: string;
+}
+
+export interface FieldChange {
+  name: string;
+  status: FieldStatus;
+  oldType?: string;
+  newType?: string;
+}
+
+export interface TypeChange {
+  key: string;
+  spelling: string;
+  status: TypeStatus;
+  from?: number;
+  to?: number;
+  outOfLine?: boolean;
+  fields: FieldChange[];
+}
+
+export interface GlobalChange {
+  id: string;
+  name: string;
+  status: GlobalStatus;
+  oldType?: string;
+  newType?: string;
+  symbol?: string;
+  note?: string;
+}
+
+export interface PointVerdict {
+  id: number;
+  file: string;
+  line: number;
+  function: string;
+  safe: boolean;
+  reasons: string[];
+}
+
+export interface PatchManifest {
+  format: "graft-patch/1";
+  program: string;
+  base: string;
+  target: string;
+  sequence: number;
+  createdAt: string;
+  functions: FunctionChange[];
+  types: TypeChange[];
+  globals: GlobalChange[];
+  safety: PointVerdict[];
+  /** Symbols of the generated transformers the reviewer may edit, by type step. */
+  transformers: { type: string; from: number; to: number; function: string }[];
+  warnings: string[];
+}

@@ -1,0 +1,134 @@
+/**
+ * Correlates the running version's data with the next version's draft data
+ * (kpatch's correlate + compare): every function, type and global gets a
+ * twin and a status, and the passes after this one only read those.
+ */
+import type { Diagnostic } from "../model/diagnostics.js";
+import type { FieldChange, FunctionChange, GlobalChange, PointVerdict, TypeChange } from "../model/patch-manifest.js";
+import type { VdType, VersionData } from "../model/version-data.js";
+
+export interface PatchPlan {
+  sequence: number;
+  functions: Map<string, FunctionChange & { include: boolean }>;
+  types: Map<string, TypeChange & { wrapped: boolean; old?: VdType; next?: VdType }>;
+  globals: Map<string, GlobalChange & { oldSymbol?: string }>;
+  safety: PointVerdict[];
+  refusals: Diagnostic[];
+  warnings: string[];
+}
+
+const sameFields = (a: VdType, b: VdType) =>
+  a.fields.length === b.fields.length && a.fields.every((f, i) => f.name === b.fields[i].name && f.type === b.fields[i].type);
+
+function fieldChanges(a: VdType | undefined, b: VdType | undefined): FieldChange[] {
+  const out: FieldChange[] = [];
+  const olds = new Map((a?.fields ?? []).map((f) => [f.name, f]));
+  for (const f of b?.fields ?? []) {
+    const o = olds.get(f.name);
+    out.push(!o ? { name: f.name, status: "added", newType: f.type }
+      : o.type === f.type ? { name: f.name, status: "same", oldType: o.type, newType: f.type }
+      : { name: f.name, status: "retyped", oldType: o.type, newType: f.type });
+    olds.delete(f.name);
+  }
+  for (const o of olds.values()) out.push({ name: o.name, status: "removed", oldType: o.type });
+  return out;
+}
+
+export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
+  const plan: PatchPlan = { sequence: old.sequence + 1, functions: new Map(), types: new Map(), globals: new Map(), safety: [], refusals: [], warnings: [] };
+  const refuse = (code: number, message: string, file?: string, line?: number) =>
+    plan.refusals.push({ code, category: "error", message, ...(file ? { file } : {}), ...(line ? { line } : {}) });
+
+  // ---- types --------------------------------------------------------------
+  const oldTypes = new Map(old.types.map((t) => [t.key, t]));
+  for (const t of next.types) {
+    const o = oldTypes.get(t.key);
+    oldTypes.delete(t.key);
+    if (!o) {
+      plan.types.set(t.key, { key: t.key, spelling: t.spelling, status: "added", to: 0, fields: fieldChanges(undefined, t), wrapped: t.wrapped, next: t });
+      continue;
+    }
+    const changed = !sameFields(o, t);
+    // Wrapping follows the running program: its memory has the old layout.
+    plan.types.set(t.key, {
+      key: t.key, spelling: t.spelling, status: changed ? "changed" : "same", from: o.version, to: changed ? o.version + 1 : o.version,
+      fields: fieldChanges(o, t), wrapped: o.wrapped, old: o, next: t,
+    });
+    if (changed && !o.wrapped) {
+      refuse(4001, `${t.spelling} changed but is fixed in the running program (${o.fixed?.reason ?? "not wrapped"}): its layout cannot change`, t.file, t.line);
+    } else if (o.wrapped && t.fixed) {
+      refuse(4002, `${t.fixed.reason}, but the running program wraps it: the new code cannot rely on its raw layout`, t.fixed.file, t.fixed.line);
+    }
+  }
+  for (const o of oldTypes.values()) plan.types.set(o.key, { key: o.key, spelling: o.spelling, status: "removed", from: o.version, fields: fieldChanges(o, undefined), wrapped: o.wrapped, old: o });
+  const changedTypes = new Set([...plan.types.values()].filter((t) => t.status === "changed").map((t) => t.key));
+
+  // ---- functions ----------------------------------------------------------
+  const oldFns = new Map(old.functions.map((f) => [f.uname, f]));
+  const sigChanged = new Set<string>();
+  for (const f of next.functions) {
+    const o = oldFns.get(f.uname);
+    oldFns.delete(f.uname);
+    const base = { name: f.name, uname: f.uname, file: f.file, line: f.line, newSignature: f.signature, newSource: f.source };
+    if (!o) { plan.functions.set(f.uname, { ...base, status: "added", include: true }); continue; }
+    const withOld = { ...base, oldSignature: o.signature, oldSource: o.source };
+    if (f.uname === "main") {
+      const changed = o.fingerprint !== f.fingerprint && o.stableFingerprint !== f.stableFingerprint;
+      plan.functions.set(f.uname, { ...withOld, status: changed ? "changed" : "same", include: false, ...(changed ? { note: "main is running and is never replaced: its change is not applied" } : {}) });
+      if (changed) plan.warnings.push("main() changed, but main is running and is never replaced: move the changed part (the event loop's body) into a function of its own");
+      continue;
+    }
+    if (o.signature !== f.signature) {
+      sigChanged.add(f.uname);
+      plan.functions.set(f.uname, { ...withOld, status: "signature", include: true });
+    } else if (o.fingerprint !== f.fingerprint) {
+      if (o.stableFingerprint === f.stableFingerprint) {
+        plan.functions.set(f.uname, { ...withOld, status: "noise", include: false, note: "only macro expansions such as __LINE__ or __FILE__ differ: the source is the same" });
+      } else {
+        plan.functions.set(f.uname, { ...withOld, status: "changed", include: true });
+      }
+    } else if (o.source !== f.source) {
+      plan.functions.set(f.uname, { ...withOld, status: "noise", include: false, note: "formatting or comments only" });
+    } else {
+      plan.functions.set(f.uname, { ...withOld, status: "same", include: false });
+    }
+  }
+  for (const o of oldFns.values()) plan.functions.set(o.uname, { name: o.name, uname: o.uname, file: o.file, line: o.line, status: "removed", include: false, oldSignature: o.signature, oldSource: o.source });
+
+  // Code compiled for an old layout or an old signature must be replaced too.
+  for (const f of next.functions) {
+    const c = plan.functions.get(f.uname)!;
+    if (c.include) continue;
+    const usesChanged = f.typesUsed.filter((k) => changedTypes.has(k));
+    const callsChanged = f.calls.filter((u) => sigChanged.has(u));
+    if (usesChanged.length) Object.assign(c, { status: "retyped", include: true, note: `uses ${usesChanged.join(", ")} whose layout changed` });
+    else if (callsChanged.length) Object.assign(c, { status: "caller", include: true, note: `calls ${callsChanged.join(", ")} whose signature changed` });
+  }
+
+  // ---- globals ------------------------------------------------------------
+  const oldGlobals = new Map(old.globals.map((g) => [g.id, g]));
+  for (const g of next.globals) {
+    const o = oldGlobals.get(g.id);
+    oldGlobals.delete(g.id);
+    if (!o) plan.globals.set(g.id, { id: g.id, name: g.name, status: "added", newType: g.type, symbol: g.id });
+    else if (o.type !== g.type) plan.globals.set(g.id, { id: g.id, name: g.name, status: "retyped", oldType: o.type, newType: g.type, oldSymbol: o.symbol, symbol: `${g.id}__graft_v${plan.sequence}` });
+    else plan.globals.set(g.id, { id: g.id, name: g.name, status: "same", oldType: o.type, newType: g.type, symbol: o.symbol });
+  }
+  for (const o of oldGlobals.values()) plan.globals.set(o.id, { id: o.id, name: o.name, status: "removed", oldType: o.type, oldSymbol: o.symbol });
+
+  // ---- safety at each update point of the running program ------------------
+  for (const p of old.updatePoints) {
+    const reasons: string[] = [];
+    for (const k of p.typesUsedAfter) if (changedTypes.has(k)) {
+      reasons.push(`unsafe: ${plan.types.get(k)!.spelling} is used at ${p.typeUseSites[k] ?? p.file} after this point, by code that keeps running the old layout`);
+    }
+    for (const u of p.functionsCalledAfter) {
+      if (sigChanged.has(u)) reasons.push(`unsafe: ${plan.functions.get(u)!.name}() changes signature and is called after this point by code that passes the old arguments`);
+    }
+    plan.safety.push({ id: p.id, file: p.file, line: p.line, function: p.function, safe: reasons.length === 0, reasons });
+  }
+  if (plan.safety.length && plan.safety.every((s) => !s.safe)) {
+    plan.warnings.push("no update point of the running program is safe for this patch: it will be refused at apply time unless the loop that holds the point is moved into its own function");
+  }
+  return plan;
+}

@@ -1,0 +1,358 @@
+/**
+ * `graft patch`: from the running version's data and the next version's
+ * sources to a dynamic patch. Reads as its passes, in the manner of kpatch's
+ * create-diff-object: parse -> draft the next version data -> correlate and
+ * compare -> verify patchability -> rewrite -> transformers -> build -> write.
+ */
+import { mkdir, readFile, readdir, rm, writeFile, copyFile } from "node:fs/promises";
+import path from "node:path";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { parseProgram } from "../cfront/program.js";
+import { unameOf } from "../cfront/program.js";
+import { collectFacts } from "../analysis/facts.js";
+import { GraftError, type Diagnostic } from "../model/diagnostics.js";
+import type { VersionData } from "../model/version-data.js";
+import type { PatchManifest } from "../model/patch-manifest.js";
+import { abiPrelude, gcc, RUNTIME_INCLUDE } from "../compile/toolchain.js";
+import { rewriteUnit, type RewriteContext, type WrappedType } from "../compile/rewrite-unit.js";
+import { buildVersionData, digestOf, staticSymbol } from "../compile/version-data-builder.js";
+import { roomExpr, roomFor } from "../compile/index.js";
+import { diffVersions, type PatchPlan } from "./diff-versions.js";
+import { generateTransformerFile, readTransformerFile, stepsOf, dataStruct, type TransformerSection } from "./transformers.js";
+import { stateSymbol, stateTransformer, stepFunction, stepSymbol } from "./step-functions.js";
+import { descriptorUnit } from "./descriptor.js";
+import { readableView } from "./readable.js";
+import type { AstNode } from "../cfront/clang-ast.js";
+
+const run = promisify(execFile);
+
+export interface PatchOptions {
+  /** Directory holding NAME.vd.json (the running build or the previous patch), or the file itself. */
+  from: string;
+  files: string[];
+  outDir: string;
+  cflags?: string[];
+  ldflags?: string[];
+  /** Edited transformers replacing the generated ones. */
+  xformFile?: string;
+  cwd?: string;
+  onProgress?: (msg: string) => void;
+}
+
+export interface PatchResult {
+  patchDir: string;
+  manifest: PatchManifest;
+  versionData: VersionData;
+  diagnostics: Diagnostic[];
+}
+
+export async function loadVersionData(from: string): Promise<{ vd: VersionData; path: string }> {
+  let file = from;
+  if (!from.endsWith(".json")) {
+    const names = (await readdir(from).catch(() => { throw new GraftError(`--from ${from}: no such directory`, [{ code: 4010, category: "error", file: from, message: "no such directory" }]); }))
+      .filter((n) => n.endsWith(".vd.json"));
+    if (names.length !== 1) throw new GraftError(`--from ${from}: expected exactly one NAME.vd.json, found ${names.length}`, [{ code: 4011, category: "error", file: from, message: `expected exactly one NAME.vd.json, found ${names.length}` }], 2);
+    file = path.join(from, names[0]);
+  }
+  const vd = JSON.parse(await readFile(file, "utf8")) as VersionData;
+  if (vd.format !== "graft-version-data/1") throw new GraftError(`${file}: not graft version data`, [{ code: 4012, category: "error", file, message: `format is '${String(vd.format)}', expected graft-version-data/1` }], 2);
+  return { vd, path: file };
+}
+
+/** Reads `/* graft: default EXPR *\/` comments on the fields of a struct in the new source. */
+async function fieldDefaults(cwd: string, file: string, fields: { name: string; line: number }[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const lines = (await readFile(path.resolve(cwd, file), "utf8").catch(() => "")).split("\n");
+  for (const f of fields) {
+    const m = /\/\*\s*graft:\s*default\s+(.+?)\s*\*\//.exec(lines[f.line - 1] ?? "");
+    if (m) out.set(f.name, m[1]);
+  }
+  return out;
+}
+
+export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
+  const cwd = path.resolve(opts.cwd ?? process.cwd());
+  const outDir = path.resolve(cwd, opts.outDir);
+  const buildDir = path.join(outDir, "build");
+  const cflags = opts.cflags ?? [];
+  const progress = opts.onProgress ?? (() => {});
+  const { vd: old, path: oldPath } = await loadVersionData(path.resolve(cwd, opts.from));
+  await rm(buildDir, { recursive: true, force: true });
+  await mkdir(buildDir, { recursive: true });
+
+  // ---- parse the next version and draft its version data -------------------
+  const program = await parseProgram({ files: opts.files, cflags, cwd, workDir: buildDir, onProgress: progress });
+  const facts = collectFacts(program);
+  const draftWrapped = new Map<string, WrappedType>();
+  for (const [key, defs] of program.types) if (!facts.fixed.has(key) && defs[0].rec.kind === "struct") {
+    draftWrapped.set(key, { key, spelling: defs[0].rec.spelling, version: 0, roomExpr: "", outOfLine: false });
+  }
+  const draftIds = new Map<unknown, number>();
+  let n = 1;
+  for (const tu of program.units) for (const p of tu.updatePoints) draftIds.set(p.call, n++);
+  const draft = await buildVersionData({ name: old.program, program, facts, wrapped: draftWrapped, pointIds: draftIds, sizes: new Map(), cflags, cwd, rooms: {} });
+
+  // ---- correlate and compare; after this point we only read the plan -----
+  const plan = diffVersions(old, draft);
+  for (const f of plan.functions.values()) if (f.status !== "same") progress(`${f.status} function: ${f.name}${f.note ? ` (${f.note})` : ""}`);
+  for (const t of plan.types.values()) if (t.status !== "same") progress(`${t.status} type: ${t.spelling}`);
+  for (const g of plan.globals.values()) if (g.status !== "same") progress(`${g.status} global: ${g.name}`);
+  if (plan.refusals.length) {
+    throw new GraftError(`${plan.refusals.length} unsupported change(s): the patch cannot be made`, plan.refusals, 2);
+  }
+  const seq = plan.sequence;
+  const included = [...plan.functions.values()].filter((f) => f.include);
+  const changedTypes = [...plan.types.values()].filter((t) => t.status === "changed");
+  const retypedGlobals = [...plan.globals.values()].filter((g) => g.status === "retyped");
+  if (!included.length && !changedTypes.length && ![...plan.globals.values()].some((g) => g.status === "added")) {
+    throw new GraftError("no change: the new sources compile to the running version", [{ code: 4000, category: "info", message: "no change to apply" }], 3);
+  }
+
+  // ---- transformers: generated, or the reviewer's edited file --------------
+  const steps = stepsOf(plan.types.values(), () => new Map());
+  for (const s of steps) {
+    const def = program.types.get(s.key)?.[0];
+    if (def) s.defaults = await fieldDefaults(cwd, def.rec.pos.file, def.rec.fields);
+  }
+  const generated = generateTransformerFile(old.program, old.sequence, steps);
+  const xformText = opts.xformFile ? await readFile(path.resolve(cwd, opts.xformFile), "utf8") : generated;
+  const xformPath = path.join(outDir, "xform.c");
+  const read = readTransformerFile(xformText, opts.xformFile ?? xformPath, steps);
+  if (read.diagnostics.length) throw new GraftError("the transformers do not match the patch", read.diagnostics, 2);
+
+  // ---- rewrite, build; a type that outgrows its room moves out of line -----
+  const outOfLine = new Set(changedTypes.filter((t) => t.old?.versions.at(-1)?.outOfLine).map((t) => t.key));
+  let built = await buildPatchObjects({ old, plan, program, facts, outOfLine, sections: read.sections, buildDir, cflags, cwd });
+  const grew = changedTypes.filter((t) => !outOfLine.has(t.key) && (built.sizes.get(t.key) ?? 0) > (t.old?.roomBytes ?? Infinity));
+  if (grew.length) {
+    for (const t of grew) { outOfLine.add(t.key); progress(`${t.spelling} outgrows its room (${built.sizes.get(t.key)} > ${t.old?.roomBytes} bytes): its data moves out of line`); }
+    built = await buildPatchObjects({ old, plan, program, facts, outOfLine, sections: read.sections, buildDir, cflags, cwd });
+  }
+
+  // ---- the next version's data -------------------------------------------
+  const next: VersionData = structuredClone(draft);
+  next.sequence = seq;
+  next.previous = old.digest;
+  next.patches = [...old.patches, path.join(outDir, "patch.so")];
+  const oldFns = new Map(old.functions.map((f) => [f.uname, f]));
+  for (const f of next.functions) {
+    const c = plan.functions.get(f.uname)!;
+    f.impl = c.include ? implSymbol(f.uname, seq) : oldFns.get(f.uname)?.impl ?? f.impl;
+  }
+  for (const t of next.types) {
+    const c = plan.types.get(t.key)!;
+    t.wrapped = c.wrapped;
+    if (!c.wrapped) { t.versions = []; delete t.roomBytes; continue; }
+    const body = t.versions[0]?.definition.replace(/^struct __graft_d_\w+_v0 /, "") ?? "";
+    const size = built.sizes.get(t.key) ?? 0;
+    if (c.old) {
+      t.version = c.to ?? c.old.version;
+      t.roomBytes = c.old.roomBytes;
+      t.wrapperSize = c.old.wrapperSize;
+      t.versions = [...c.old.versions];
+      if (c.status === "changed") t.versions.push({ version: t.version, definition: `${dataStruct(t.key, t.version)} ${body}`, fields: t.fields, dataSize: size, outOfLine: outOfLine.has(t.key) });
+    } else {
+      t.version = 0;
+      t.roomBytes = roomFor(size);
+      t.versions = [{ version: 0, definition: `${dataStruct(t.key, 0)} ${body}`, fields: t.fields, dataSize: size, outOfLine: false }];
+    }
+  }
+  for (const g of next.globals) g.symbol = plan.globals.get(g.id)?.symbol ?? g.symbol;
+  const idByDraft = new Map([...draftIds].map(([call, id]) => [id, built.pointIds.get(call as AstNode)!]));
+  for (const p of next.updatePoints) p.id = idByDraft.get(p.id) ?? p.id;
+  next.digest = digestOf(next);
+
+  // ---- descriptor and link -------------------------------------------------
+  const desc = descriptorUnit({
+    old, next, plan, seq,
+    stateFunctions: built.stateFunctions,
+    steps: changedTypes.map((t) => ({ key: t.key, from: t.from!, symbol: stepSymbol(t.key, t.from!) })),
+    newTypes: [...plan.types.values()].filter((t) => t.status === "added" && t.wrapped).map((t) => ({ key: t.key, spelling: t.spelling })),
+    hasInit: plan.functions.get("graft_patch_init")?.include ? implSymbol("graft_patch_init", seq) : undefined,
+  });
+  const descPath = path.join(buildDir, "graft-patch-descriptor.c");
+  await writeFile(descPath, desc);
+  const descObj = path.join(buildDir, "graft-patch-descriptor.o");
+  await gcc(["-c", "-fPIC", "-O2", "-Wall", "-I", RUNTIME_INCLUDE, descPath, "-o", descObj], cwd, "the patch descriptor", 4020);
+  const soPath = path.join(outDir, "patch.so");
+  await gcc(["-shared", "-fPIC", "-o", soPath, ...built.objects, descObj, ...(opts.ldflags ?? [])], cwd, "linking patch.so", 4021);
+
+  // ---- write the patch directory --------------------------------------------
+  const manifest: PatchManifest = {
+    format: "graft-patch/1", program: old.program, base: old.digest, target: next.digest, sequence: seq, createdAt: new Date().toISOString(),
+    functions: [...plan.functions.values()].map(({ include: _i, ...f }) => f),
+    types: [...plan.types.values()].map(({ wrapped: _w, old: _o, next: _n, ...t }) => ({ ...t, ...(outOfLine.has(t.key) ? { outOfLine: true } : {}) })),
+    globals: [...plan.globals.values()].map(({ oldSymbol: _s, ...g }) => g),
+    safety: plan.safety,
+    transformers: steps.map((s) => ({ type: s.key, from: s.from, to: s.to, function: `graft_xform_${s.key}_${s.from}_${s.to}` })),
+    warnings: [...plan.warnings, ...built.warnings],
+  };
+  for (const w of manifest.warnings) progress(`warning: ${w}`);
+  for (const s of plan.safety) progress(`update point ${s.id} (${s.file}:${s.line} in ${s.function}): ${s.safe ? "safe" : s.reasons.join("; ")}`);
+  await writeFile(xformPath, xformText);
+  await writeFile(path.join(outDir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
+  await writeFile(path.join(outDir, `${old.program}.vd.json`), JSON.stringify(next, null, 2) + "\n");
+  await writeFile(path.join(outDir, "patch.c"), readableView(built.unitTexts, desc, manifest));
+  await writeFile(path.join(buildDir, "check.json"), JSON.stringify({ units: built.unitFiles, placement: built.placement, cflags: built.compileFlags }, null, 2));
+  if (path.resolve(oldPath) !== path.resolve(outDir, `${old.program}.vd.json`)) await copyFile(oldPath, path.join(buildDir, "base.vd.json"));
+  void run;
+  return { patchDir: outDir, manifest, versionData: next, diagnostics: [] };
+}
+
+export const implSymbol = (uname: string, seq: number) => `__graft_v${seq}_${uname}`;
+
+interface BuildInput {
+  old: VersionData;
+  plan: PatchPlan;
+  program: Awaited<ReturnType<typeof parseProgram>>;
+  facts: ReturnType<typeof collectFacts>;
+  outOfLine: Set<string>;
+  sections: TransformerSection[];
+  buildDir: string;
+  cflags: string[];
+  cwd: string;
+}
+
+interface BuiltObjects {
+  objects: string[];
+  sizes: Map<string, number>;
+  pointIds: Map<AstNode, number>;
+  stateFunctions: string[];
+  warnings: string[];
+  unitTexts: string[];
+  /** Units without transformer sections, and where each section goes: what `checkTransformers` recompiles. */
+  unitFiles: string[];
+  placement: Record<string, number>;
+  compileFlags: string[];
+}
+
+async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
+  const { old, plan, program, facts } = b;
+  const seq = plan.sequence;
+  const warnings: string[] = [];
+
+  const wrapped = new Map<string, WrappedType>();
+  for (const t of plan.types.values()) {
+    if (!t.wrapped || t.status === "removed") continue;
+    const spelling = t.next?.spelling ?? t.spelling;
+    wrapped.set(t.key, t.old
+      ? { key: t.key, spelling, version: t.to!, roomExpr: `${t.old.roomBytes}ul`, outOfLine: b.outOfLine.has(t.key) }
+      : { key: t.key, spelling, version: 0, roomExpr: roomExpr(`sizeof(${dataStruct(t.key, 0)})`), outOfLine: false });
+  }
+
+  // Points in code that is replaced get fresh ids; points in code that stays keep the running ids.
+  const pointIds = new Map<AstNode, number>();
+  let nextId = Math.max(0, ...old.updatePoints.map((p) => p.id)) + 1;
+  for (const tu of program.units) {
+    const ordinal = new Map<string, number>();
+    for (const p of tu.updatePoints) {
+      const u = p.fn.name === "main" ? "main" : unameOf(p.fn, tu);
+      const k = (ordinal.get(u) ?? 0) + 1;
+      ordinal.set(u, k);
+      const replaced = plan.functions.get(u)?.include;
+      const olds = old.updatePoints.filter((q) => (q.function === p.fn.name));
+      pointIds.set(p.call, !replaced && olds[k - 1] ? olds[k - 1].id : nextId++);
+    }
+  }
+
+  const symbolOf = (tu: Parameters<RewriteContext["globalSymbol"]>[0], g: Parameters<RewriteContext["globalSymbol"]>[1]) => {
+    const id = g.isStatic ? staticSymbol(tu, g) : g.name;
+    return plan.globals.get(id)?.symbol ?? id;
+  };
+  const ctx: RewriteContext = {
+    mode: "patch", program, facts, wrapped, pointIds,
+    globalSymbol: symbolOf,
+    isExistingGlobal: (tu, g) => plan.globals.get(g.isStatic ? staticSymbol(tu, g) : g.name)?.status === "same",
+    planFunction: (_tu, fn, u) => (fn.name !== "main" && plan.functions.get(u)?.include ? { kind: "impl", symbol: implSymbol(u, seq) } : { kind: "drop" }),
+    isNewFunction: (u) => plan.functions.get(u)?.status === "added",
+    dataName: (key) => `__graft_d_${key}_v${wrapped.get(key)?.version ?? 0}`,
+  };
+
+  const prelude = await abiPrelude();
+  const placement: Record<string, number> = {};
+  const stateFunctions: string[] = [];
+  const unitTexts: string[] = [], unitFiles: string[] = [], objects: string[] = [];
+  const optFlags = [...b.cflags.filter((f) => !/^-(D|U|I|include)/.test(f)), "-fPIC", "-fno-strict-aliasing"];
+
+  for (const [i, tu] of program.units.entries()) {
+    const r = rewriteUnit(tu, ctx, prelude);
+    if (r.diagnostics.length) throw new GraftError(`${tu.source}: cannot rewrite for the patch`, r.diagnostics, 2);
+    let tail = "";
+    let xforms = "";
+    const stepKeys: string[] = [];
+    for (const t of plan.types.values()) {
+      if (t.status !== "changed" || placement[t.key] !== undefined || !tu.records.some((rec) => rec.key === t.key)) continue;
+      placement[t.key] = i;
+      const oldDef = t.old!.versions.find((v) => v.version === t.from)?.definition ?? "";
+      tail += `\n/* ---- graft: ${t.spelling} as the running program lays it out (version ${t.from}) ---- */\n${oldDef}\n`;
+      tail += `char __graft_size_d_${t.key}[sizeof(${dataStruct(t.key, t.to!)})];\n`;
+      const sec = b.sections.find((s) => s.key === t.key);
+      if (sec) xforms += `# ${sec.line} "xform.c"\n${sec.code}\n`;
+      stepKeys.push(t.key);
+    }
+    // State transformers live in the unit that defines the global's new storage.
+    for (const g of tu.globals) {
+      const c = plan.globals.get(g.isStatic ? staticSymbol(tu, g) : g.name);
+      if (c?.status !== "retyped") continue;
+      const st = stateTransformer({ name: g.name, oldSymbol: c.oldSymbol!, oldType: c.oldType!, newSymbol: c.symbol!, newType: c.newType! });
+      if (st) { tail += st; stateFunctions.push(stateSymbol(c.symbol!)); }
+      else warnings.push(`global ${g.name} changed type (${c.oldType} -> ${c.newType}) and has no automatic conversion: its new storage starts as the source initialises it`);
+    }
+    const steps = stepKeys.map((key) => {
+      const t = plan.types.get(key)!;
+      return `# 1 "<graft-step>"\n` + stepFunction({ key, spelling: wrapped.get(key)!.spelling, from: t.from!, to: t.to!, oldOutOfLine: !!t.old?.versions.find((v) => v.version === t.from)?.outOfLine, newOutOfLine: b.outOfLine.has(key) });
+    }).join("");
+    const base = path.basename(tu.source).replace(/\.c$/, "");
+    const withoutX = path.join(b.buildDir, `${i}-${base}.patch.noxform.i`);
+    const full = path.join(b.buildDir, `${i}-${base}.patch.i`);
+    // Transformers go between the old layouts and the steps that call them; the check recompiles the unit with an edited copy there.
+    await writeFile(withoutX, `${r.text}${tail}#XFORMS\n${steps}`);
+    await writeFile(full, `${r.text}${tail}${xforms}${steps}`);
+    unitTexts.push(r.text);
+    unitFiles.push(withoutX);
+    const obj = path.join(b.buildDir, `${i}-${base}.o`);
+    await gcc(["-c", ...optFlags, full, "-o", obj], b.cwd, tu.source, 4022);
+    objects.push(obj);
+  }
+
+  const sizes = new Map<string, number>();
+  for (const obj of objects) {
+    const { stdout } = await run("nm", ["-S", obj]);
+    for (const line of stdout.split("\n")) {
+      const m = /^[0-9a-f]+ ([0-9a-f]+) \w __graft_size_d_(\w+)$/.exec(line.trim());
+      if (m) sizes.set(m[2], parseInt(m[1], 16));
+    }
+  }
+  return { objects, sizes, pointIds, stateFunctions, warnings, unitTexts, unitFiles, placement, compileFlags: optFlags };
+}
+
+/**
+ * Compiles edited transformers against a generated patch, as `--xform` would,
+ * and returns gcc's diagnostics with lines of xform.c.
+ */
+export async function checkTransformers(opts: { patchDir: string; xformSource: string }): Promise<Diagnostic[]> {
+  const buildDir = path.join(opts.patchDir, "build");
+  const manifest = JSON.parse(await readFile(path.join(opts.patchDir, "manifest.json"), "utf8")) as PatchManifest;
+  const check = JSON.parse(await readFile(path.join(buildDir, "check.json"), "utf8")) as { units: string[]; placement: Record<string, number>; cflags: string[] };
+  const read = readTransformerFile(opts.xformSource, "xform.c", manifest.transformers.map((t) => ({ key: t.type, from: t.from, to: t.to })));
+  if (read.diagnostics.length) return read.diagnostics;
+  const out: Diagnostic[] = [];
+  for (const [i, unit] of check.units.entries()) {
+    const secs = read.sections.filter((s) => check.placement[s.key] === i);
+    if (!secs.length) continue;
+    const text = (await readFile(unit, "utf8")).replace("#XFORMS\n", secs.map((s) => `# ${s.line} "xform.c"\n${s.code}\n`).join(""));
+    const tmp = unit.replace(/\.noxform\.i$/, ".check.i");
+    await writeFile(tmp, text);
+    try {
+      await run("gcc", ["-fsyntax-only", ...check.cflags, "-Wall", tmp], { maxBuffer: 16 << 20 });
+    } catch (e) {
+      const stderr = String((e as { stderr?: string }).stderr ?? "");
+      for (const m of stderr.matchAll(/^xform\.c:(\d+):(\d+): (error|warning): (.*)$/gm)) {
+        out.push({ code: 4110, category: m[3] === "error" ? "error" : "warning", file: "xform.c", line: Number(m[1]), column: Number(m[2]), message: m[4] });
+      }
+      if (!out.length) out.push({ code: 4111, category: "error", file: "xform.c", line: 1, message: stderr.trim().split("\n").slice(0, 5).join("\n") });
+    }
+  }
+  return out;
+}
