@@ -15,6 +15,14 @@ export const MANIFEST_LENGTH_BYTES = 4;
 /** Upper bound on M, so a reader never allocates more than this for a header. */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
 
+/**
+ * Readers' limits, the same as native/runtime/bundle.c (GRT_BUNDLE_MAX_SIZE,
+ * GRT_MAX_FILES), so both refuse the same oversized bundles as bad-format.
+ * docs/bundle-format.md does not state them yet.
+ */
+export const MAX_BUNDLE_BYTES = 512 * 1024 * 1024;
+export const MAX_FILES = 64;
+
 /** First 8 bytes of SHA-256 of the signer's raw 32-byte public key. */
 export const KEY_ID_BYTES = 8;
 

@@ -41,7 +41,7 @@ const SMALL_ORDER_POINTS = [
 ].map((h) => Buffer.from(h, "hex"));
 
 /** Same test as libsodium: equal on bytes 0..30, and on byte 31 without its sign bit. */
-function isSmallOrderPoint(raw: Buffer): boolean {
+export function isSmallOrderPoint(raw: Buffer): boolean {
   return SMALL_ORDER_POINTS.some(
     (p) => p.subarray(0, 31).equals(raw.subarray(0, 31)) && (raw[31] & 0x7f) === p[31],
   );

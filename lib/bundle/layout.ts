@@ -13,6 +13,7 @@ import {
   KEY_ID_BYTES,
   MAGIC,
   MAGIC_BYTES,
+  MAX_BUNDLE_BYTES,
   MAX_FILE_NAME_BYTES,
   MAX_MANIFEST_BYTES,
   SIGNATURE_BYTES,
@@ -52,6 +53,7 @@ export type FrameResult = { ok: true; frame: BundleFrame } | BundleRefusal;
 
 /** Splits magic, manifest, key id and signature off; checks sizes only. */
 export function readFrame(bytes: Buffer): FrameResult {
+  if (bytes.length > MAX_BUNDLE_BYTES) return badFormat(`bundle larger than ${MAX_BUNDLE_BYTES} bytes`);
   if (bytes.length < MAGIC_BYTES || !bytes.subarray(0, MAGIC_BYTES).equals(MAGIC)) {
     return badFormat(bytes.length < MAGIC_BYTES ? `truncated: ${bytes.length} bytes is too short for a bundle` : "not a graft bundle (wrong magic)");
   }

@@ -40,6 +40,12 @@ describe("formatManifest", () => {
     );
   });
 
+  it("accepts 64 files, bundle.c's limit", () => {
+    const many = text + Array.from({ length: 61 }, (_, i) => `file f${i} 1 ${digest}\n`).join("");
+    const r = parseManifest(Buffer.from(many));
+    expect(r.ok && r.manifest.files.length).toBe(64);
+  });
+
   it("round-trips", () => {
     expect(parseManifest(Buffer.from(text))).toEqual({ ok: true, manifest });
   });
@@ -82,6 +88,7 @@ describe("parseManifest refuses other spellings", () => {
     ["a file line with five words", replace(`file patch.c 5120 ${digest}`, `file patch.c 5120 ${digest} x`), /expected "file NAME SIZE SHA256"/],
     ["no files", text.split("file ")[0], /lists no files/],
     ["no patch.so", replace(`file patch.so 18312 ${digest}\n`, ""), /does not list patch.so/],
+    ["more than 64 files", text + Array.from({ length: 62 }, (_, i) => `file f${i} 1 ${digest}\n`).join(""), /more than 64 files/],
     ["invalid UTF-8", Buffer.concat([Buffer.from(text), Buffer.from([0xc3, 0x28, 0x0a])]), /not valid UTF-8/],
   ];
   for (const [what, input, reason] of cases) {

@@ -214,6 +214,28 @@ describe("keys", () => {
     expectRefused(verifyBundle(good, []), "unsigned");
   });
 
+  it("the container's shape is judged before the keys, as in bundle.c", () => {
+    expectRefused(verifyBundle(good.subarray(0, 20), []), "bad-format");
+  });
+
+  it("a signature with a small-order R or a non-canonical S -> bad-signature, as libsodium says", () => {
+    const at = region("signature").start;
+    const smallR = Buffer.from(good);
+    smallR.fill(0, at, at + 32);
+    smallR[at] = 1; // the identity point
+    expectRefused(verifyBundle(smallR, trusted), "bad-signature");
+    // S + L verifies under a lax verifier (same point), but is not canonical.
+    const bigS = Buffer.from(good);
+    let carry = 0;
+    const L = Buffer.from("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", "hex");
+    for (let i = 0; i < 32; i++) {
+      const sum = bigS[at + 32 + i] + L[i] + carry;
+      bigS[at + 32 + i] = sum & 0xff;
+      carry = sum >> 8;
+    }
+    expectRefused(verifyBundle(bigS, trusted), "bad-signature");
+  });
+
   it("a different trusted key -> untrusted-key", () => {
     const other = generateKeyPair(join(makeTempDir(), "k")).publicKey.hex;
     expectRefused(verifyBundle(good, [other]), "untrusted-key");

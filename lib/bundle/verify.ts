@@ -3,10 +3,12 @@
  *
  * Order matters and follows the libsodium/Stripe rule: nothing in the
  * manifest is interpreted before its signature has verified over the raw
- * bytes. The steps, each with the refusal it gives:
+ * bytes. It is also bundle.c's order, so that a bundle with several faults
+ * gets the same verdict offline and in the process. The steps, each with the
+ * refusal it gives:
  *   1. the caller's trusted keys are well formed (throws: a caller bug)
- *   2. at least one trusted key                       unsigned
- *   3. magic, manifest length, header present         bad-format
+ *   2. size, magic, manifest length, header present   bad-format
+ *   3. at least one trusted key                       unsigned
  *   4. key id names a trusted key                     untrusted-key
  *   5. signature over context + manifest bytes        bad-signature
  *   6. manifest parses                                bad-format
@@ -28,13 +30,14 @@ import type { BundleExpectations, BundleRefusal, BundleRefusalCode, PublicKeyInf
  */
 export function verifyBundle(bytes: Buffer, publicKeysHex: readonly string[], expect: BundleExpectations = {}): VerifyResult {
   const trusted = checkTrustedKeys(publicKeysHex);
-  if (trusted.length === 0) {
-    return refuse("unsigned", "no trusted keys: a program built without --trust refuses every bundle");
-  }
 
   const framed = readFrame(bytes);
   if (!framed.ok) return framed;
   const { frame } = framed;
+
+  if (trusted.length === 0) {
+    return refuse("unsigned", "no trusted keys: a program built without --trust refuses every bundle");
+  }
 
   const keyIdHex = frame.keyId.toString("hex");
   const signer = trusted.find((k) => k.keyId === keyIdHex);
