@@ -199,6 +199,12 @@ describe.each(EXAMPLE_VERSIONS)("kvd %s", (version) => {
         for (const line of ["STORED", "VALUE p1 0 1", "a", "VALUE p2 0 1", "b", "END"]) {
           expect(await c.readLine()).toBe(line);
         }
+        // one get naming 1500 keys (a 70 KB line, as libmemcached's mget sends)
+        const many = Array.from({ length: 1500 }, (_, i) => `many_${i}_${"k".repeat(40)}`);
+        for (const k of many) await c.set(k, k.slice(0, 9), { noreply: true });
+        const vals = await c.retrieve("get", [...many, "not_there"]);
+        expect(vals.length).toBe(1500);
+        expect(vals[1499]).toMatchObject({ key: many[1499], value: "many_1499" });
         expect(await c.flushAll()).toBe("OK");
         expect(await c.get("p1")).toBeNull();
         c.close();

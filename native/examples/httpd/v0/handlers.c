@@ -59,12 +59,14 @@ static void handle_stats(struct conn *c, const struct request *req)
     send_response(c, 200, "text/plain; charset=utf-8", body, (size_t)n);
 }
 
+struct mime_type {
+    const char *ext;
+    const char *type;
+};
+
 static const char *content_type_for(const char *name)
 {
-    static const struct {
-        const char *ext;
-        const char *type;
-    } types[] = {
+    static const struct mime_type types[] = {
         {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"},
         {".txt", "text/plain; charset=utf-8"}, {".css", "text/css"},
         {".js", "application/javascript"},     {".json", "application/json"},

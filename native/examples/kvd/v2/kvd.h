@@ -17,6 +17,7 @@
 #define KEY_MAX_LENGTH 250
 #define ITEM_SIZE_MAX (1024 * 1024)      /* largest value accepted */
 #define LINE_MAX_LENGTH 2048             /* longest command line */
+#define GET_LINE_MAX_LENGTH (256 * 1024)  /* get/gets lines may name many keys */
 #define MAX_TOKENS 24
 #define MAX_FDS 4096                     /* connections are indexed by fd */
 #define RBUF_INITIAL 4096

@@ -85,26 +85,38 @@ static void reply(struct conn *c, int noreply, const char *msg)
         conn_outs(c, msg);
 }
 
-static void process_get_command(struct conn *c, char **tokens, size_t ntok, int return_cas)
+/*
+ * get|gets <key>*: `keys` is the rest of the command line. A get may name
+ * any number of keys, so it is walked here rather than tokenized.
+ */
+static void process_get_command(struct conn *c, char *keys, int return_cas)
 {
     char line[KEY_MAX_LENGTH + 96];
-    size_t i;
+    char *p = keys;
+    int nkeys = 0;
 
-    if (ntok < 2) {
-        conn_outs(c, "ERROR\r\n");
-        return;
-    }
-    for (i = 1; i < ntok; i++) {
+    for (;;) {
         struct item *it;
+        char *key;
         size_t nkey;
         int len;
 
-        if (!key_ok(tokens[i], &nkey)) {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            break;
+        key = p;
+        while (*p != '\0' && *p != ' ')
+            p++;
+        if (*p == ' ')
+            *p++ = '\0';
+        nkeys++;
+        if (!key_ok(key, &nkey)) {
             conn_outs(c, "CLIENT_ERROR bad command line format\r\n");
             return;
         }
         stats.cmd_get++;
-        it = item_get(tokens[i], nkey, current_time);
+        it = item_get(key, nkey, current_time);
         if (it == NULL) {
             stats.get_misses++;
             continue;
@@ -119,6 +131,10 @@ static void process_get_command(struct conn *c, char **tokens, size_t ntok, int 
         conn_out(c, line, (size_t)len);
         conn_out(c, it->data, it->nbytes);
         conn_out(c, "\r\n", 2);
+    }
+    if (nkeys == 0) {
+        conn_outs(c, "ERROR\r\n");
+        return;
     }
     conn_outs(c, "END\r\n");
 }
@@ -439,8 +455,19 @@ static size_t process_command(struct conn *c, char *line, size_t linelen, const 
                               size_t avail_after)
 {
     char *tokens[MAX_TOKENS];
-    size_t ntok = tokenize(line, tokens, MAX_TOKENS);
+    size_t ntok;
     const char *cmd;
+
+    if (strncmp(line, "get ", 4) == 0 || strcmp(line, "get") == 0 || strncmp(line, "gets ", 5) == 0 ||
+        strcmp(line, "gets") == 0) {
+        int return_cas = line[3] == 's';
+
+        c->ncmds++;
+        c->cmd_counts[KIND_GET]++;
+        process_get_command(c, line + (return_cas ? 4 : 3), return_cas);
+        return linelen;
+    }
+    ntok = tokenize(line, tokens, MAX_TOKENS);
 
     if (ntok == 0) {
         conn_outs(c, "ERROR\r\n");
@@ -453,11 +480,7 @@ static size_t process_command(struct conn *c, char *line, size_t linelen, const 
     c->ncmds++;
     cmd = tokens[0];
     c->cmd_counts[cmd_kind_of(cmd)]++;
-    if (strcmp(cmd, "get") == 0) {
-        process_get_command(c, tokens, ntok, 0);
-    } else if (strcmp(cmd, "gets") == 0) {
-        process_get_command(c, tokens, ntok, 1);
-    } else if (strcmp(cmd, "set") == 0) {
+    if (strcmp(cmd, "set") == 0) {
         return process_update_command(c, tokens, ntok, CMD_SET, linelen, after, avail_after);
     } else if (strcmp(cmd, "add") == 0) {
         return process_update_command(c, tokens, ntok, CMD_ADD, linelen, after, avail_after);
@@ -501,6 +524,11 @@ static size_t process_command(struct conn *c, char *line, size_t linelen, const 
     return linelen;
 }
 
+static int is_get_line(const char *p, size_t n)
+{
+    return (n >= 4 && memcmp(p, "get ", 4) == 0) || (n >= 5 && memcmp(p, "gets ", 5) == 0);
+}
+
 void proto_process(struct conn *c)
 {
     char line[LINE_MAX_LENGTH + 1];
@@ -511,7 +539,9 @@ void proto_process(struct conn *c)
         const char *nl;
         size_t linelen;
         size_t textlen;
+        size_t limit;
         size_t used;
+        char *text;
 
         if (c->swallow > 0) {
             size_t n = avail < c->swallow ? avail : c->swallow;
@@ -529,8 +559,9 @@ void proto_process(struct conn *c)
             break;
         }
         nl = memchr(start, '\n', avail);
+        limit = is_get_line(start, avail) ? GET_LINE_MAX_LENGTH : LINE_MAX_LENGTH;
         if (nl == NULL) {
-            if (avail > LINE_MAX_LENGTH) {
+            if (avail > limit) {
                 conn_outs(c, "CLIENT_ERROR line is too long\r\n");
                 c->close_after_write = 1;
                 c->rpos = c->rlen;
@@ -538,7 +569,7 @@ void proto_process(struct conn *c)
             break;
         }
         linelen = (size_t)(nl - start) + 1;
-        if (linelen > LINE_MAX_LENGTH) {
+        if (linelen > limit) {
             conn_outs(c, "CLIENT_ERROR line is too long\r\n");
             c->rpos += linelen;
             continue;
@@ -546,9 +577,19 @@ void proto_process(struct conn *c)
         textlen = linelen - 1;
         if (textlen > 0 && start[textlen - 1] == '\r')
             textlen--;
-        memcpy(line, start, textlen);
-        line[textlen] = '\0';
-        used = process_command(c, line, linelen, start + linelen, avail - linelen);
+        text = line;
+        if (textlen > LINE_MAX_LENGTH) {
+            text = malloc(textlen + 1);     /* a get naming many keys */
+            if (text == NULL) {
+                c->state = CONN_CLOSING;
+                break;
+            }
+        }
+        memcpy(text, start, textlen);
+        text[textlen] = '\0';
+        used = process_command(c, text, linelen, start + linelen, avail - linelen);
+        if (text != line)
+            free(text);
         if (used == 0)
             break;      /* a value that has not fully arrived */
         c->rpos += used;
