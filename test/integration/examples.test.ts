@@ -88,6 +88,26 @@ async function withServer<R>(start: () => Promise<RunningServer>, body: (srv: Ru
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * For about `ms`, send SIGHUP every 20 ms (a handler without SA_RESTART, so
+ * poll() and friends fail with EINTR) and now and then SIGSTOP + SIGCONT.
+ */
+async function interruptRepeatedly(pid: number, ms: number): Promise<number> {
+  const end = Date.now() + ms;
+  let sent = 0;
+  while (Date.now() < end) {
+    await sleep(20);
+    process.kill(pid, "SIGHUP");
+    sent++;
+    if (sent % 25 === 0) {
+      process.kill(pid, "SIGSTOP");
+      await sleep(30);
+      process.kill(pid, "SIGCONT");
+    }
+  }
+  return sent;
+}
+
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), "graft-examples-"));
   for (const program of ["kvd", "httpd"] as const) {
@@ -211,6 +231,24 @@ describe.each(EXAMPLE_VERSIONS)("kvd %s", (version) => {
 
         const d = await MemcacheClient.connect(srv.port);
         expect(await d.quit()).toBe(true);
+      });
+    },
+    T,
+  );
+
+  it(
+    "keeps serving while signals interrupt it (SIGHUP status lines, SIGSTOP/SIGCONT)",
+    async () => {
+      await withServer(start, async (srv) => {
+        const load = runMemslap(srv.port, { test: "set", concurrency: 2, executeNumber: 20_000 });
+        await interruptRepeatedly(srv.pid, 1500);
+        const r = await load;
+        expect(r.failureLines, r.output).toEqual([]);
+        expect(r.keys).toBe(40_000);
+        expect(srv.stderr()).toMatch(/^kvd: \d+ connections, \d+ items, \d+ bytes, \d+ evictions$/m);
+        const c = await MemcacheClient.connect(srv.port);
+        expect(await c.version()).toBe(KVD_VERSIONS[version]);
+        c.close();
       });
     },
     T,
@@ -458,19 +496,21 @@ describe.each(EXAMPLE_VERSIONS)("httpd %s", (version) => {
   );
 
   it(
-    "keeps serving when stopped and continued by signals under load",
+    "keeps serving while signals interrupt it (SIGHUP status lines, SIGSTOP/SIGCONT)",
     async () => {
       await withServer(start, async (srv) => {
-        const load = runWrk(`http://127.0.0.1:${srv.port}/`, { threads: 1, connections: 4, durationSec: 3, requestTimeoutSec: 5 });
-        for (let i = 0; i < 5; i++) {
-          await sleep(200);
-          process.kill(srv.pid, "SIGSTOP");
-          await sleep(50);
-          process.kill(srv.pid, "SIGCONT");
-        }
+        const load = runWrk(`http://127.0.0.1:${srv.port}/`, {
+          threads: 1,
+          connections: 4,
+          durationSec: 3,
+          requestTimeoutSec: 5,
+        });
+        await interruptRepeatedly(srv.pid, 2500);
         const r = await load;
         expect(r.totalErrors, r.output).toBe(0);
+        expect(r.requests).toBeGreaterThan(1000);
         expect((await httpRequest(srv.port, { path: "/" })).status).toBe(200);
+        expect(srv.stderr()).toMatch(/^httpd: \d+ connections, \d+ requests, \d+ keys$/m);
       });
     },
     T,

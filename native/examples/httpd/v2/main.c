@@ -27,6 +27,7 @@ unsigned long long idle_closed;
 /* Connections indexed by their file descriptor. */
 static struct conn *conn_table[MAX_FDS];
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t report_requested;
 static time_t last_idle_check;
 
 void httpd_log(int level, const char *fmt, ...)
@@ -46,6 +47,12 @@ static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+static void on_report_signal(int sig)
+{
+    (void)sig;
+    report_requested = 1;
 }
 
 static int set_nonblocking(int fd)
@@ -343,6 +350,8 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_report_signal;     /* SIGHUP: one status line on stderr */
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     kv_init();
@@ -360,6 +369,12 @@ int main(int argc, char **argv)
         int fd;
 
         GRAFT_UPDATE_POINT();
+
+        if (report_requested) {
+            report_requested = 0;
+            httpd_log(0, "%d connections, %llu requests, %lu keys", stats.connections_current, stats.requests,
+                      kv_count());
+        }
 
         pfds[n].fd = lfd;
         pfds[n].events = POLLIN;

@@ -26,6 +26,7 @@ time_t process_started;
 /* Connections indexed by their file descriptor. */
 static struct conn *conn_table[MAX_FDS];
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t report_requested;
 
 void kvd_log(int level, const char *fmt, ...)
 {
@@ -44,6 +45,12 @@ static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+static void on_report_signal(int sig)
+{
+    (void)sig;
+    report_requested = 1;
 }
 
 static int set_nonblocking(int fd)
@@ -326,6 +333,8 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_report_signal;     /* SIGHUP: one status line on stderr */
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     store_init(settings.maxbytes);
@@ -342,6 +351,12 @@ int main(int argc, char **argv)
         int fd;
 
         GRAFT_UPDATE_POINT();
+
+        if (report_requested) {
+            report_requested = 0;
+            kvd_log(0, "%u connections, %lu items, %zu bytes, %lu evictions", stats.curr_conns,
+                    store_count(), store_bytes(), stats.evictions);
+        }
 
         pfds[n].fd = lfd;
         pfds[n].events = POLLIN;

@@ -28,6 +28,7 @@ time_t current_time;
 struct conn *conn_table[MAX_FDS];
 static time_t last_sweep;
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t report_requested;
 
 void kvd_log(int level, const char *fmt, ...)
 {
@@ -46,6 +47,12 @@ static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+static void on_report_signal(int sig)
+{
+    (void)sig;
+    report_requested = 1;
 }
 
 static int set_nonblocking(int fd)
@@ -356,6 +363,8 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_report_signal;     /* SIGHUP: one status line on stderr */
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     store_init(settings.maxbytes);
@@ -372,6 +381,12 @@ int main(int argc, char **argv)
         int fd;
 
         GRAFT_UPDATE_POINT();
+
+        if (report_requested) {
+            report_requested = 0;
+            kvd_log(0, "%u connections, %lu items, %zu bytes, %lu evictions", stats.curr_conns,
+                    store_count(), store_bytes(), stats.evictions);
+        }
 
         current_time = time(NULL);
         if (current_time - last_sweep >= SWEEP_INTERVAL) {
