@@ -80,6 +80,13 @@ export function collectFacts(program: Program): ProgramFacts {
     }
 
     function walk(n: AstNode, ff: FunctionFacts | undefined) {
+      const extracted = tu.extractedBodies.get(n);
+      if (ff && extracted && extracted !== ff.fn) {
+        // The holder calls its extracted loop body, through the slot, where the body was.
+        const u = unameOf(extracted, tu);
+        ff.calls.set(u, [...(ff.calls.get(u) ?? []), site(n)]);
+        return;
+      }
       switch (n.kind) {
         case "DeclRefExpr": {
           if (n.referencedDecl?.kind !== "FunctionDecl") break;

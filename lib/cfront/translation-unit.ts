@@ -29,6 +29,8 @@ export interface TuFunction {
   fingerprint: string;
   /** Fingerprint of the body expanded with __LINE__ and __FILE__ pinned. */
   stableFingerprint: string;
+  /** Set on a loop body extracted into a function of its own: the function it came from and the loop. */
+  extracted?: { holder: TuFunction; loop: AstNode; index: number };
 }
 
 export interface TuRecord {
@@ -61,6 +63,8 @@ export interface TuUpdatePoint {
   arg: AstNode;
   pos: SourcePosition;
   fn: TuFunction;
+  /** The point opens an extracted loop body: after an update there, the iteration restarts in the new body. */
+  restarts?: boolean;
 }
 
 export interface TranslationUnit {
@@ -80,6 +84,8 @@ export interface TranslationUnit {
   globals: TuGlobal[];
   staticLocals: TuGlobal[];
   updatePoints: TuUpdatePoint[];
+  /** Loop bodies extracted into functions, by the body's node. */
+  extractedBodies: Map<AstNode, TuFunction>;
   parents: Map<AstNode, AstNode>;
   diagnostics: Diagnostic[];
 }
@@ -111,7 +117,7 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
   const tu: TranslationUnit = {
     source, text, lines, root, stem: stemOf(source, cwd),
     functions: [], records: [], recordsById: new Map(), fieldOwner: new Map(), typedefOfAnon: new Map(),
-    globals: [], staticLocals: [], updatePoints: [], parents: new Map(), diagnostics: [],
+    globals: [], staticLocals: [], updatePoints: [], extractedBodies: new Map(), parents: new Map(), diagnostics: [],
   };
   const slice = (a: number, b: number) => text.subarray(a, b).toString("utf8");
   const posOf = (n: AstNode): SourcePosition => lines.position(beginOf(n) ?? 0);
@@ -144,7 +150,67 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
       tu.globals.push({ node: d, name: d.name ?? "", isStatic: d.storageClass === "static", pos: posOf(d), type: d.type?.qualType ?? "" });
     }
   }
+  extractLoops();
   return tu;
+
+  /**
+   * Loop extraction: the body of the innermost loop around each update point
+   * becomes a function of its own, called through its slot, so that the next
+   * iteration runs the newest body while the function holding the loop (main,
+   * typically) keeps running.
+   */
+  function extractLoops() {
+    const counts = new Map<TuFunction, number>();
+    for (const p of tu.updatePoints) {
+      let loop: AstNode | undefined;
+      for (let n = tu.parents.get(p.call); n && n !== p.fn.body; n = tu.parents.get(n)) {
+        // `do { ... } while (0)` is a macro's statement wrapper (GRAFT_UPDATE_POINT's own), not a loop.
+        const once = n.kind === "DoStmt" && n.inner?.[1]?.kind === "IntegerLiteral" && (n.inner[1] as { value?: string }).value === "0";
+        if ((n.kind === "WhileStmt" || n.kind === "ForStmt" || n.kind === "DoStmt") && !once) { loop = n; break; }
+      }
+      if (!loop) continue;
+      const inner = loop.inner ?? [];
+      const body = loop.kind === "DoStmt" ? inner[0] : inner[inner.length - 1];
+      if (body?.kind !== "CompoundStmt") {
+        tu.diagnostics.push({ code: 1020, category: "warning", file: p.pos.file, line: p.pos.line, message: "the loop around this update point has no braces: it is not extracted, so changes to it need a restart" });
+        continue;
+      }
+      // Declarations whose initialisers call nothing have no effect outside the iteration, so they may come first.
+      const callsSomething = (n: AstNode): boolean => n.kind === "CallExpr" || (n.inner ?? []).some(callsSomething);
+      const first = body.inner?.find((c) => !(c.kind === "DeclStmt" && (c.inner ?? []).every((v) => v.kind === "VarDecl" && !callsSomething(v))));
+      const callAt = beginOf(p.call) ?? -1;
+      // The point restarts the iteration only when nothing of the body runs before it.
+      p.restarts = !!first && (beginOf(first) ?? 0) <= callAt && callAt < (endOf(first) ?? 0);
+      const existing = tu.extractedBodies.get(body);
+      if (existing) { p.fn = existing; continue; }
+      const holder = p.fn;
+      const k = (counts.get(holder) ?? 0) + 1;
+      counts.set(holder, k);
+      const b = beginOf(body)!, e = endOf(body)!;
+      const fn: TuFunction = {
+        node: body, name: `${holder.name}__loop${k}`, isStatic: true, variadic: false,
+        signature: "int (void *)", returnsVoid: false, params: ["__graft_env"], pos: posOf(body),
+        endLine: lines.position(e - 1).line, body, begin: b, bodyBegin: b, end: e,
+        fingerprint: sha256(normaliseCode(slice(b, e))),
+        stableFingerprint: sha256(normaliseCode(stableLines.slice(physLine(b), physLine(e) + 1).join("\n"))),
+        extracted: { holder, loop, index: k },
+      };
+      tu.functions.push(fn);
+      tu.extractedBodies.set(body, fn);
+      p.fn = fn;
+    }
+    // The holder's fingerprint must not change when only an extracted body does.
+    for (const holder of counts.keys()) {
+      let text = slice(holder.bodyBegin, holder.end), stable = "";
+      for (const [body] of tu.extractedBodies) {
+        const bt = slice(beginOf(body)!, endOf(body)!);
+        text = text.replace(bt, "{ /* extracted */ }");
+      }
+      stable = text;
+      holder.fingerprint = sha256(normaliseCode(holder.signature + " " + text));
+      holder.stableFingerprint = sha256(normaliseCode(holder.signature + " " + stable));
+    }
+  }
 
   /** The top-level declaration whose text holds the record's definition: `typedef struct {...} t;` starts before the struct. */
   function ownerOf(r: AstNode): AstNode {

@@ -98,9 +98,11 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
   const firstDefiner = new Map<string, number>();
   program.units.forEach((tu, i) => tu.records.forEach((r) => { if (wrapped.has(r.key) && !firstDefiner.has(r.key)) firstDefiner.set(r.key, i); }));
   const rewritten: string[] = [];
+  const envFields = new Map<string, string[]>();
   for (const [i, tu] of program.units.entries()) {
     const r = rewriteUnit(tu, ctx, prelude);
     diagnostics.push(...r.diagnostics);
+    for (const [u, f] of r.envFields) envFields.set(u, f);
     // Size probes: read back with nm, so the version data records real layouts.
     let probes = "";
     for (const [key, idx] of firstDefiner) if (idx === i) {
@@ -137,7 +139,7 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
       }
     }
   }
-  const vd = await buildVersionData({ name: opts.name, program, facts, wrapped, pointIds, sizes, cflags, cwd, rooms: opts.rooms ?? {} });
+  const vd = await buildVersionData({ name: opts.name, program, facts, wrapped, pointIds, sizes, cflags, cwd, rooms: opts.rooms ?? {}, envFields });
   vd.digest = digestOf(vd);
 
   const meta = path.join(work, "graft-meta.c");

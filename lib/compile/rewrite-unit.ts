@@ -47,6 +47,8 @@ export interface RewriteContext {
   /** Symbol of a global's or static local's storage. */
   globalSymbol(tu: TranslationUnit, g: TuGlobal): string;
   planFunction(tu: TranslationUnit, fn: TuFunction, uname: string): FunctionPlan;
+  /** Symbol behind an `extern` declaration of a program global, when it is not the name itself (patch: moved or retyped storage). */
+  externSymbol?(name: string): string | undefined;
   /** Whether a global defined in this unit is storage of an older version (patch: becomes extern). */
   isExistingGlobal(tu: TranslationUnit, g: TuGlobal): boolean;
   /** Slots the executable does not have yet (functions new in a patch): defined by the patch. */
@@ -58,10 +60,13 @@ export interface RewriteContext {
 export interface RewrittenUnit {
   text: string;
   diagnostics: Diagnostic[];
+  /** Locals each extracted loop body reaches in its holder, "name: type", by uname. */
+  envFields: Map<string, string[]>;
 }
 
 export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: string): RewrittenUnit {
   const edits = new EditList(tu.text);
+  const envFields = new Map<string, string[]>();
   const diags: Diagnostic[] = [];
   const text = tu.text;
   const slice = (a: number, b: number) => text.subarray(a, b).toString("utf8");
@@ -154,7 +159,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
   }
 
   for (const fn of tu.functions) {
-    if (fn.name === "main") continue;
+    if (fn.name === "main" || fn.extracted) continue;
     const u = unameOf(fn, tu);
     const plan = ctx.planFunction(tu, fn, u);
     if (plan.kind === "drop") {
@@ -192,6 +197,14 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
       edits.insert(beginOf(g.node)!, "extern ", Order.replace - 1);
     }
   }
+  for (const d of top) {
+    if (d.kind !== "VarDecl" || d.storageClass !== "extern" || !d.name || !isOwn(d)) continue;
+    const sym = ctx.externSymbol?.(d.name);
+    if (!sym || sym === d.name) continue;
+    renamed.set(d.id, sym);
+    const [a, b] = nameRange(d);
+    edits.replace(a, b, sym);
+  }
   for (const g of tu.staticLocals) {
     const ds = g.declStmt!;
     if ((ds.inner ?? []).length !== 1) {
@@ -209,13 +222,59 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     deferred.push(() => {
       const declarator = edits.render(beginOf(g.node)!, declEnd).replace(/=\s*$/, "").trim();
       const init = initNode ? ` = ${edits.render(beginOf(initNode)!, endOf(initNode)!)}` : "";
+      // Existing storage is only declared: at file scope too, for extracted loop bodies that use it.
       if (ctx.mode === "compile" || !ctx.isExistingGlobal(tu, g)) edits.insert(g.fn!.begin, `${declarator}${init};\n`, Order.hoisted);
+      else edits.insert(g.fn!.begin, `extern ${declarator};\n`, Order.hoisted);
       edits.replace(beginOf(ds)!, endOf(ds)!, `extern ${declarator};`);
     });
   }
 
   // ---- 4, 5. walk the bodies --------------------------------------------
-  const walk = (n: AstNode, depth: number, parent: AstNode | undefined) => {
+  /** Inside an extracted loop body: loops and switches opened since, and the holder's locals it reaches. */
+  interface Extraction { fn: TuFunction; loops: number; switches: number; env: Map<string, { name: string; type: string }>; outer: Map<string, { name: string; type: string }> }
+  const outerLocals = (fn: TuFunction) => {
+    const body = fn.body, holder = fn.extracted!.holder;
+    const out = new Map<string, { name: string; type: string }>();
+    const [bb, be] = [beginOf(body)!, endOf(body)!];
+    const visit = (n: AstNode) => {
+      if ((n.kind === "VarDecl" || n.kind === "ParmVarDecl") && n.storageClass !== "static" && n.storageClass !== "extern") {
+        const o = beginOf(n) ?? 0;
+        if (o < bb || o >= be) out.set(n.id, { name: n.name ?? "", type: n.type?.qualType ?? "" });
+      }
+      for (const c of n.inner ?? []) visit(c);
+    };
+    visit(holder.node);
+    return out;
+  };
+  const walk = (n: AstNode, depth: number, parent: AstNode | undefined, ex?: Extraction) => {
+    const pseudo = tu.extractedBodies.get(n);
+    if (pseudo && !ex) {
+      const inner: Extraction = { fn: pseudo, loops: 0, switches: 0, env: new Map(), outer: outerLocals(pseudo) };
+      for (const c of n.inner ?? []) walk(c, depth + 1, n, inner);
+      extractLoop(pseudo, inner);
+      return;
+    }
+    if (ex) {
+      const b = beginOf(n), e = endOf(n);
+      if (n.kind === "BreakStmt" && ex.loops === 0 && ex.switches === 0 && b !== undefined) edits.replace(b, e!, "return 1");
+      if (n.kind === "ContinueStmt" && ex.loops === 0 && b !== undefined) edits.replace(b, e!, "return 2");
+      if (n.kind === "ReturnStmt" && b !== undefined) {
+        const value = n.inner?.[0];
+        if (value) {
+          edits.replace(b, beginOf(value)!, "return (*__graft_env->__graft_ret = (");
+          edits.insert(endOf(value)!, "), 3)", Order.suffix(0));
+        } else edits.replace(b, e!, "return 3");
+      }
+      if (n.kind === "GotoStmt") err(n, 3006, "a goto inside the loop that holds an update point: the loop body cannot be extracted into a function; use break or continue");
+      if (n.kind === "DeclRefExpr" && n.referencedDecl && ex.outer.has(n.referencedDecl.id) && b !== undefined) {
+        const v = ex.outer.get(n.referencedDecl.id)!;
+        ex.env.set(n.referencedDecl.id, v);
+        edits.replace(b, e!, `(*__graft_env->${v.name})`);
+      }
+      if (n.kind === "WhileStmt" || n.kind === "ForStmt" || n.kind === "DoStmt") {
+        ex = { ...ex, loops: ex.loops + 1 };
+      } else if (n.kind === "SwitchStmt") ex = { ...ex, switches: ex.switches + 1 };
+    }
     switch (n.kind) {
       case "DeclRefExpr": {
         const ref = n.referencedDecl;
@@ -233,9 +292,11 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
       }
       case "CallExpr": {
         const p = tu.updatePoints.find((x) => x.call === n);
-        if (p) {
-          const id = ctx.pointIds.get(n);
-          if (id !== undefined) edits.replace(beginOf(p.arg)!, endOf(p.arg)!, `${id}u`);
+        const id = p && ctx.pointIds.get(n);
+        if (p && id !== undefined) {
+          // At the head of an extracted loop body, an update restarts the iteration in the new body.
+          if (p.restarts && ex) edits.replace(beginOf(n)!, endOf(n)!, `if (grt_update_point_restart(${id}u)) return 2`);
+          else edits.replace(beginOf(p.arg)!, endOf(p.arg)!, `${id}u`);
         }
         break;
       }
@@ -320,13 +381,41 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
         break;
       }
     }
-    for (const c of n.inner ?? []) walk(c, depth + 1, n);
+    for (const c of n.inner ?? []) walk(c, depth + 1, n, ex);
   };
+
+  /** Emits the extracted loop body as its own function, and calls it from the loop. */
+  function extractLoop(fn: TuFunction, ex: Extraction) {
+    const u = unameOf(fn, tu);
+    const holder = fn.extracted!.holder;
+    const ret = holder.returnsVoid ? undefined : holder.signature.slice(0, holder.signature.indexOf("(")).trim();
+    const envType = `struct __graft_env_${u}`;
+    const fields = [...ex.env.values()];
+    for (const f of fields) if (/\(unnamed|\(anonymous|\[\*\]/.test(f.type)) err(fn.node, 3007, `the loop body uses local '${f.name}' of a type that has no name at file scope (${f.type}): it cannot be passed to the extracted loop`);
+    envFields.set(u, fields.map((f) => `${f.name}: ${f.type}`));
+    const envDef = `${envType} { ${fields.map((f) => `__typeof__(${f.type}) *${f.name};`).join(" ")}${ret ? ` __typeof__(${ret}) *__graft_ret;` : ""} char __graft_unused; };\n`;
+    const b = beginOf(fn.body)!, e = endOf(fn.body)!;
+    const plan = ctx.planFunction(tu, fn, u);
+    deferred.push(() => {
+      let def = `${envDef}extern int (*${slot(u)})(${envType} *);\n`;
+      if (plan.kind !== "drop") {
+        const name = plan.kind === "impl" ? plan.symbol : u;
+        const storage = plan.kind === "impl" ? "" : "static ";
+        def += `${storage}int ${name}(${envType} *__graft_env);\n${storage}int ${name}(${envType} *__graft_env)\n${edits.render(b, e - 1)} (void)__graft_env; return 0; }\n`;
+        if (plan.kind === "keep" || ctx.isNewFunction(u)) def += `int (*${slot(u)})(${envType} *) = ${name};\n`;
+      }
+      edits.insert(holder.begin, def, Order.hoisted + 1);
+    });
+    const init = [...fields.map((f) => `&${f.name}`), ...(ret ? ["&__graft_ret"] : []), "0"].join(", ");
+    edits.replace(b, e,
+      `{ ${ret ? `__typeof__(${ret}) __graft_ret; ` : ""}${envType} __graft_e = { ${init} }; int __graft_r = ${slot(u)}(&__graft_e);` +
+      ` if (__graft_r == 1) break; if (__graft_r == 2) continue; if (__graft_r == 3) return${ret ? " __graft_ret" : ""}; }`);
+  }
   for (const d of top) {
     if (!isOwn(d) && !(d.kind === "FunctionDecl" && d.name && definedHere.get(d.name)?.node === d)) continue;
     walk(d, 0, undefined);
   }
 
   for (const f of deferred) f();
-  return { text: edits.render(), diagnostics: diags };
+  return { text: edits.render(), diagnostics: diags, envFields };
 }

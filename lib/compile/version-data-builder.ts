@@ -34,6 +34,8 @@ export interface BuildVdInput {
   cflags: string[];
   cwd: string;
   rooms: Record<string, number>;
+  /** Locals passed to each extracted loop body, from the rewrite. */
+  envFields?: Map<string, string[]>;
 }
 
 export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
@@ -59,6 +61,7 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
       impl: fn.name, slot: uname === "main" ? "" : `__graft_fp_${uname}`, addressTaken: i.facts.addressTaken.has(uname),
       calls: [...ff.calls.keys()].sort(), typesUsed: [...ff.typeUses.keys()].sort(),
       hasUpdatePoint: tu.updatePoints.some((p) => p.fn === fn),
+      ...(fn.extracted ? { extractedFrom: fn.extracted.holder.name, env: i.envFields?.get(uname) ?? [] } : {}),
     });
   }
 
@@ -94,9 +97,10 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
     for (const p of tu.updatePoints) {
       const holder = p.fn.name === "main" ? i.facts.mains.find((m) => m.fn === p.fn) : i.facts.functions.get(unameOf(p.fn, tu));
       if (!holder) continue;
-      const s = analysePoint(i.facts, holder, p.call.range?.begin.offset ?? 0);
+      // A restarting point leaves nothing of its body to run: only the callers' rest counts.
+      const s = analysePoint(i.facts, holder, p.restarts ? p.fn.end : p.call.range?.begin.offset ?? 0);
       updatePoints.push({
-        id: i.pointIds.get(p.call)!, file: p.pos.file, line: p.pos.line, function: p.fn.name,
+        id: i.pointIds.get(p.call)!, file: p.pos.file, line: p.pos.line, function: p.fn.name, restarts: !!p.restarts,
         typesUsedAfter: [...s.typesUsedAfter.keys()].sort(),
         functionsCalledAfter: [...s.functionsCalledAfter].sort(),
         typeUseSites: Object.fromEntries([...s.typesUsedAfter].map(([k, site]) => [k, `${site.pos.file}:${site.pos.line}`])),

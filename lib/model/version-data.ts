@@ -33,6 +33,9 @@ export interface VdFunction {
   typesUsed: string[];
   /** Whether this function holds update points. */
   hasUpdatePoint: boolean;
+  /** For a loop body extracted into its own function: the function holding the loop, and the locals passed to it ("name: type"). */
+  extractedFrom?: string;
+  env?: string[];
 }
 
 export interface VdField {
@@ -90,6 +93,8 @@ export interface VdUpdatePoint {
   file: string;
   line: number;
   function: string;
+  /** The point opens an extracted loop body: an update there restarts the iteration in the new body. */
+  restarts: boolean;
   /** Types used concretely, and functions called, by code that may still run after an update here. */
   typesUsedAfter: string[];
   functionsCalledAfter: string[];

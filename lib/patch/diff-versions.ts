@@ -107,9 +107,13 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
 
   // ---- globals ------------------------------------------------------------
   const oldGlobals = new Map(old.globals.map((g) => [g.id, g]));
+  // A global that only changed linkage (static <-> extern) keeps its storage: match by file, function and name.
+  const byPlace = (g: { name: string; file: string; function?: string }) => `${g.file}\0${g.function ?? ""}\0${g.name}`;
+  const nextIds = new Set(next.globals.map((g) => g.id));
+  const oldByPlace = new Map(old.globals.filter((g) => !nextIds.has(g.id)).map((g) => [byPlace(g), g]));
   for (const g of next.globals) {
-    const o = oldGlobals.get(g.id);
-    oldGlobals.delete(g.id);
+    const o = oldGlobals.get(g.id) ?? (oldGlobals.has(g.id) ? undefined : oldByPlace.get(byPlace(g)));
+    if (o) oldGlobals.delete(o.id);
     if (!o) plan.globals.set(g.id, { id: g.id, name: g.name, status: "added", newType: g.type, symbol: g.id });
     else if (o.type !== g.type) plan.globals.set(g.id, { id: g.id, name: g.name, status: "retyped", oldType: o.type, newType: g.type, oldSymbol: o.symbol, symbol: `${g.id}__graft_v${plan.sequence}` });
     else plan.globals.set(g.id, { id: g.id, name: g.name, status: "same", oldType: o.type, newType: g.type, symbol: o.symbol });

@@ -159,6 +159,12 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
     }
   }
   for (const g of next.globals) g.symbol = plan.globals.get(g.id)?.symbol ?? g.symbol;
+  for (const f of next.functions) if (f.extractedFrom) f.env = built.envFields.get(f.uname) ?? [];
+  // The running holder builds the old environment: a new loop body must take exactly the same locals.
+  const oldEnv = new Map(old.functions.filter((f) => f.env).map((f) => [f.uname, f.env!]));
+  const envRefusals = next.functions.filter((f) => f.env && oldEnv.has(f.uname) && plan.functions.get(f.uname)?.include && JSON.stringify(oldEnv.get(f.uname)) !== JSON.stringify(f.env))
+    .map((f) => ({ code: 4003, category: "error" as const, file: f.file, line: f.line, message: `the loop body extracted from ${f.extractedFrom}() now uses the locals [${f.env!.join(", ")}], but the running ${f.extractedFrom}() passes [${oldEnv.get(f.uname)!.join(", ")}]: declare new state inside the loop body or as a global` }));
+  if (envRefusals.length) throw new GraftError(`${envRefusals.length} unsupported change(s): the patch cannot be made`, envRefusals, 2);
   const idByDraft = new Map([...draftIds].map(([call, id]) => [id, built.pointIds.get(call as AstNode)!]));
   for (const p of next.updatePoints) p.id = idByDraft.get(p.id) ?? p.id;
   next.digest = digestOf(next);
@@ -215,6 +221,7 @@ interface BuildInput {
 }
 
 interface BuiltObjects {
+  envFields: Map<string, string[]>;
   objects: string[];
   sizes: Map<string, number>;
   pointIds: Map<AstNode, number>;
@@ -263,6 +270,7 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
   const ctx: RewriteContext = {
     mode: "patch", program, facts, wrapped, pointIds,
     globalSymbol: symbolOf,
+    externSymbol: (name) => plan.globals.get(name)?.symbol,
     isExistingGlobal: (tu, g) => plan.globals.get(g.isStatic ? staticSymbol(tu, g) : g.name)?.status === "same",
     planFunction: (_tu, fn, u) => (fn.name !== "main" && plan.functions.get(u)?.include ? { kind: "impl", symbol: implSymbol(u, seq) } : { kind: "drop" }),
     isNewFunction: (u) => plan.functions.get(u)?.status === "added",
@@ -273,11 +281,13 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
   const placement: Record<string, number> = {};
   const stateFunctions: string[] = [];
   const unitTexts: string[] = [], unitFiles: string[] = [], objects: string[] = [];
+  const envFields = new Map<string, string[]>();
   const optFlags = [...b.cflags.filter((f) => !/^-(D|U|I|include)/.test(f)), "-fPIC", "-fno-strict-aliasing"];
 
   for (const [i, tu] of program.units.entries()) {
     const r = rewriteUnit(tu, ctx, prelude);
     if (r.diagnostics.length) throw new GraftError(`${tu.source}: cannot rewrite for the patch`, r.diagnostics, 2);
+    for (const [u, f] of r.envFields) envFields.set(u, f);
     let tail = "";
     let xforms = "";
     const stepKeys: string[] = [];
@@ -324,7 +334,7 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
       if (m) sizes.set(m[2], parseInt(m[1], 16));
     }
   }
-  return { objects, sizes, pointIds, stateFunctions, warnings, unitTexts, unitFiles, placement, compileFlags: optFlags };
+  return { envFields, objects, sizes, pointIds, stateFunctions, warnings, unitTexts, unitFiles, placement, compileFlags: optFlags };
 }
 
 /**

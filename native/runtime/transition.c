@@ -268,3 +268,19 @@ void grt_transition_forget(void)
     __atomic_store_n(&tr.state, T_IDLE, __ATOMIC_RELAXED);
     __atomic_store_n(&grt_pending, 0, __ATOMIC_RELAXED);
 }
+
+/*
+ * The update point at the head of an extracted loop body (see
+ * lib/compile/rewrite-unit.ts, loop extraction): returns 1 when a patch was
+ * applied here, and the caller then restarts the iteration, so that nothing
+ * of the old body runs after the update.
+ */
+int grt_update_point_restart(unsigned point_id)
+{
+    grt_version before, after;
+
+    grt_version_get(&before);
+    grt_update_point(point_id);
+    grt_version_get(&after);
+    return after.sequence != before.sequence;
+}

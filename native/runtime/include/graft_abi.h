@@ -62,6 +62,11 @@ typedef struct grt_type {
  * analysis: the runtime reports it on stderr and aborts. */
 void grt_con_slow(grt_type *t, unsigned *ver, unsigned want);
 
+/* The update point at the head of an extracted loop body: 1 when a patch was
+ * applied there (the generated code then restarts the iteration in the new
+ * body), 0 otherwise. */
+int grt_update_point_restart(unsigned point_id);
+
 /* Called by generated code at allocation sites whose result is converted to
  * T *: stamps every element of a fresh block with version `want`. */
 void *grt_stamp(void *block, size_t bytes, size_t elem_size, unsigned want);
