@@ -20,7 +20,7 @@ import { buildVersionData, digestOf, staticSymbol } from "../compile/version-dat
 import { roomExpr, roomFor } from "../compile/index.js";
 import { diffVersions, type PatchPlan } from "./diff-versions.js";
 import { generateTransformerFile, readTransformerFile, stepsOf, dataStruct, type TransformerSection } from "./transformers.js";
-import { stateSymbol, stateTransformer, stepFunction, stepSymbol } from "./step-functions.js";
+import { isReadOnly, stateSymbol, stateTransformer, stepFunction, stepSymbol } from "./step-functions.js";
 import { descriptorUnit } from "./descriptor.js";
 import { readableView } from "./readable.js";
 import type { AstNode } from "../cfront/clang-ast.js";
@@ -304,7 +304,7 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
     // State transformers live in the unit that defines the global's new storage.
     for (const g of tu.globals) {
       const c = plan.globals.get(g.isStatic ? staticSymbol(tu, g) : g.name);
-      if (c?.status !== "retyped") continue;
+      if (c?.status !== "retyped" || isReadOnly(c.newType ?? "")) continue;
       const st = stateTransformer({ name: g.name, oldSymbol: c.oldSymbol!, oldType: c.oldType!, newSymbol: c.symbol!, newType: c.newType! });
       if (st) { tail += st; stateFunctions.push(stateSymbol(c.symbol!)); }
       else warnings.push(`global ${g.name} changed type (${c.oldType} -> ${c.newType}) and has no automatic conversion: its new storage starts as the source initialises it`);

@@ -56,6 +56,12 @@ export function declareAs(type: string, sym: string): string | undefined {
 
 export const stateSymbol = (sym: string) => `__graft_state_${sym}`;
 
+/** A read-only global (a const table, a string) takes its new initialiser: there is no state to carry over. */
+export function isReadOnly(type: string): boolean {
+  const t = type.replace(/\s*(\[\d*\])+$/, "");
+  return t.includes("*") ? /\*\s*const\s*$/.test(t) : /\bconst\b/.test(t);
+}
+
 /** A state transformer: copies the old global into its new storage, converting. Returns undefined when no automatic conversion exists. */
 export function stateTransformer(t: StateTransfer): string | undefined {
   const decl = declareAs(t.oldType, t.oldSymbol);
