@@ -259,11 +259,19 @@ describe("graft apply / status", () => {
       expect(requests.at(-1)).toBe("status\n");
     });
 
-    it("a path with a space cannot be sent: exit 1", async () => {
+    it("a path with a space is sent whole (the runtime reads the timeout from the last word)", async () => {
       writeFileSync(join(root, "a b.graft"), readFileSync(join(root, "kvd-4.graft")));
+      reply = "applied pause_us=1 point=p sequence=4 version=77\n";
       const r = await graft(["apply", "--pid", String(process.pid), "a b.graft"], env());
+      expect(r.code).toBe(0);
+      expect(requests.at(-1)).toBe(`apply ${join(root, "a b.graft")} 0\n`);
+    });
+
+    it("a path with a newline cannot be sent: exit 1", async () => {
+      writeFileSync(join(root, "a\nb.graft"), "x");
+      const r = await graft(["apply", "--pid", String(process.pid), "a\nb.graft"], env());
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain("cannot carry a path with spaces");
+      expect(r.stderr).toContain("cannot carry a path with a newline");
     });
   });
 });

@@ -23,6 +23,7 @@ export interface CliContext {
 }
 
 export function createProcessContext(passthrough: string[]): CliContext {
+  exitQuietlyOnClosedPipe();
   return {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
@@ -32,4 +33,18 @@ export function createProcessContext(passthrough: string[]): CliContext {
     debug: false,
     exitCode: 0,
   };
+}
+
+/**
+ * `graft bundle ... | head -1` closes our stdout early. Like any Unix tool
+ * (SIGPIPE), stop there, quietly, instead of crashing on EPIPE. By then the
+ * work is done: commands print only after it.
+ */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
 }

@@ -15,8 +15,9 @@ import { CliDiagnostics, createCliError } from "../diagnostics.js";
 import { ExitCode } from "../exit-codes.js";
 import { parseNonNegativeInteger, parsePid } from "../parse-args.js";
 
-/** The runtime's own wait when asked for 0 (docs/control-protocol.md). */
+/** The runtime's own wait when asked for 0 (docs/control-protocol.md), and its cap (control.c). */
 const RUNTIME_DEFAULT_TIMEOUT_MS = 10_000;
+const RUNTIME_MAX_TIMEOUT_MS = 24 * 3600 * 1000;
 /** Loading and verifying take a moment beyond the wait for an update point. */
 const REPLY_GRACE_MS = 5_000;
 
@@ -40,7 +41,7 @@ export function registerApply(program: Command, ctx: CliContext): void {
           pid: opts.pid,
           socketPath: getControlSocketPath(opts.pid, ctx.env),
           line: `apply ${path} ${opts.timeout}`,
-          replyTimeoutMs: (opts.timeout || RUNTIME_DEFAULT_TIMEOUT_MS) + REPLY_GRACE_MS,
+          replyTimeoutMs: Math.min(opts.timeout || RUNTIME_DEFAULT_TIMEOUT_MS, RUNTIME_MAX_TIMEOUT_MS) + REPLY_GRACE_MS,
         }).catch((e: Error) => {
           throw createCliError(CliDiagnostics.Cannot_reach_process, e.message);
         });
@@ -55,15 +56,19 @@ export function registerApply(program: Command, ctx: CliContext): void {
 }
 
 /**
- * The request is one line of space-separated words, so a path with
- * whitespace cannot be sent unambiguously; and a path that does not exist
- * is better reported here than as a refusal from the process.
+ * The request is one line, so a path with a newline or another control
+ * character cannot be sent. Spaces are fine: the runtime takes the timeout
+ * from the last word (native/runtime/control.c, parse_apply), and we always
+ * send one. A path that does not exist is better reported here than as a
+ * refusal from the process.
  */
 function checkDeliverable(path: string): void {
   const fail = (message: string): never => {
     throw createCliError(CliDiagnostics.Patch_not_deliverable, message, path);
   };
-  if ([...path].some((ch) => /\s/.test(ch) || ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) fail("the control protocol cannot carry a path with spaces or control characters; move or link the patch to a plain path");
+  if ([...path].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) {
+    fail("the control protocol cannot carry a path with a newline or control character; move or link the patch to a plain path");
+  }
   try {
     const st = statSync(path);
     if (!st.isFile() && !st.isDirectory()) fail("not a bundle file or a patch directory");
