@@ -20,6 +20,7 @@ import {
   httpRequest,
   KVD_VERSIONS,
   makeDocroot,
+  missingTools,
   MemcacheClient,
   runMemcapable,
   runMemslap,
@@ -123,6 +124,11 @@ afterAll(async () => {
 });
 
 describe("builds", () => {
+  it("the client tools are installed (Debian: libmemcached-tools, wrk, curl)", () => {
+    expect(missingTools()).toEqual([]);
+  });
+
+
   it("every release of both programs builds with gcc -Wall -Wextra and no warnings", () => {
     expect(builds.size).toBe(6);
     for (const [name, b] of builds) {

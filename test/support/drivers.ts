@@ -23,6 +23,17 @@ export const MEMSLAP = tool("memcslap", "memslap");
 export const WRK = tool("wrk");
 export const CURL = tool("curl");
 
+/** The client tools that are not installed, each with the Debian package that has it. */
+export function missingTools(): { tool: string; debianPackage: string }[] {
+  const wanted: [string, string][] = [
+    [MEMCAPABLE, "libmemcached-tools"],
+    [MEMSLAP, "libmemcached-tools"],
+    [WRK, "wrk"],
+    [CURL, "curl"],
+  ];
+  return wanted.filter(([t]) => !existsSync(t)).map(([t, debianPackage]) => ({ tool: t, debianPackage }));
+}
+
 // ---------------------------------------------------------------- memcapable
 
 export type MemcapableStatus = "pass" | "fail" | "skip";
