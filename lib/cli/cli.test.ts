@@ -59,6 +59,12 @@ describe("graft (child process)", () => {
     for (const c of ["keygen", "bundle", "verify", "apply", "status", "compile", "patch"]) expect(r.stdout).toContain(c);
   });
 
+  it("--version prints the package version", async () => {
+    const r = await graft(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
   it("keygen writes a 0600 private key and prints only the public key", async () => {
     const r = await graft(["keygen", "-o", "keys"]);
     expect(r.code).toBe(0);
@@ -131,6 +137,7 @@ describe("graft (child process)", () => {
     const r = await graft(["verify", "kvd-4.graft", "--pub", "other/graft.pub"]);
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/^refused untrusted-key /);
+    expect(r.stderr).toMatch(/the bundle claims \(unverified\): program=kvd sequence=4 base=3f3f3f3f3f3f key=[0-9a-f]{16}/);
   });
 
   it("verify: several --pub, one of them right, exit 0", async () => {

@@ -4,6 +4,7 @@
  * the dashboard does.
  */
 import { Command, CommanderError } from "commander";
+import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { registerApply } from "./commands/apply.js";
 import { registerBundle } from "./commands/bundle.js";
@@ -23,6 +24,7 @@ const TAKES_TOOL_FLAGS = new Set(["compile", "patch"]);
 export function createProgram(ctx: CliContext): Command {
   const program = new Command("graft")
     .description("Dynamic software updating for C programs")
+    .version(readPackageVersion(), "-V, --version", "print graft's version")
     .option("--debug", "print stack traces on errors")
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.out(s.replace(/\n$/, "")), writeErr: (s) => ctx.err(s.replace(/\n$/, "")) })
@@ -44,6 +46,14 @@ export function createProgram(ctx: CliContext): Command {
   registerCompile(program, ctx);
   registerPatch(program, ctx);
   return program;
+}
+
+function readPackageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string }).version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { BundleDiagnostics, readPublicKey, verifyBundle, type BundleExpectations } from "../../bundle/index.js";
+import { BundleDiagnostics, readBundleManifest, readPublicKey, verifyBundle, type BundleExpectations } from "../../bundle/index.js";
 import type { CliContext } from "../context.js";
 import { defineAction } from "../define-action.js";
 import { ExitCode } from "../exit-codes.js";
@@ -39,9 +39,16 @@ export function registerVerify(program: Command, ctx: CliContext): void {
           return ExitCode.Refused;
         }
         const expect: BundleExpectations = { program: opts.program, base: opts.base, sequence: opts.afterSequence };
-        const result = verifyBundle(readBundleFile(path), keys, expect);
+        const bytes = readBundleFile(path);
+        const result = verifyBundle(bytes, keys, expect);
         if (!result.ok) {
           ctx.out(`refused ${result.code} ${result.reason}`);
+          // Who signed it and for what helps find the right key; say it is a claim.
+          const claimed = readBundleManifest(bytes);
+          if (claimed.ok) {
+            const m = claimed.manifest;
+            ctx.err(`the bundle claims (unverified): program=${m.program} sequence=${m.sequence} base=${m.base.slice(0, 12)} key=${claimed.keyId}`);
+          }
           return ExitCode.Refused;
         }
         const m = result.manifest;
