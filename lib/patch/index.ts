@@ -14,6 +14,7 @@ import { collectFacts } from "../analysis/facts.js";
 import { GraftError, type Diagnostic } from "../model/diagnostics.js";
 import type { VersionData } from "../model/version-data.js";
 import type { PatchManifest } from "../model/patch-manifest.js";
+import { parseVersionData } from "../model/version-data-schema.js";
 import { abiPrelude, gcc, RUNTIME_INCLUDE } from "../compile/toolchain.js";
 import { rewriteUnit, type RewriteContext, type WrappedType } from "../compile/rewrite-unit.js";
 import { buildVersionData, digestOf, staticSymbol } from "../compile/version-data-builder.js";
@@ -55,9 +56,13 @@ export async function loadVersionData(from: string): Promise<{ vd: VersionData; 
     if (names.length !== 1) throw new GraftError(`--from ${from}: expected exactly one NAME.vd.json, found ${names.length}`, [{ code: 4011, category: "error", file: from, message: `expected exactly one NAME.vd.json, found ${names.length}` }], 2);
     file = path.join(from, names[0]);
   }
-  const vd = JSON.parse(await readFile(file, "utf8")) as VersionData;
-  if (vd.format !== "graft-version-data/1") throw new GraftError(`${file}: not graft version data`, [{ code: 4012, category: "error", file, message: `format is '${String(vd.format)}', expected graft-version-data/1` }], 2);
-  return { vd, path: file };
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, "utf8"));
+  } catch (e) {
+    throw new GraftError(`${file}: cannot read version data`, [{ code: 4012, category: "error", file, message: String((e as Error).message) }], 2);
+  }
+  return { vd: parseVersionData(json, file), path: file };
 }
 
 /** Reads `/* graft: default EXPR *\/` comments on the fields of a struct in the new source. */

@@ -1,0 +1,77 @@
+/**
+ * The version data's schema, used to check a `--from` file before anything
+ * trusts it, and to write docs/version-data.schema.json (`npx tsx
+ * scripts/write-vd-schema.ts`; a unit test keeps the two in step).
+ */
+import { z } from "zod";
+import { VERSION_DATA_FORMAT, type VersionData } from "./version-data.js";
+import { GraftError } from "./diagnostics.js";
+
+const field = z.object({ name: z.string(), type: z.string() });
+
+export const versionDataSchema = z.object({
+  format: z.literal(VERSION_DATA_FORMAT),
+  program: z.string().regex(/^[A-Za-z0-9._-]+$/).describe("program name (graft compile --name)"),
+  digest: z.string().regex(/^[0-9a-f]{64}$/).describe("sha256 of this document with digest set to the empty string"),
+  sequence: z.number().int().nonnegative().describe("patches applied between the first build and this version"),
+  previous: z.string().regex(/^[0-9a-f]{64}$/).optional().describe("digest of the version this one was patched from"),
+  files: z.array(z.object({ path: z.string(), sha256: z.string() })),
+  cflags: z.array(z.string()),
+  functions: z.array(z.object({
+    name: z.string(),
+    uname: z.string().describe("program-unique name: the name, or <file-stem>__<name> for statics and extracted loops"),
+    file: z.string(), line: z.number().int(), endLine: z.number().int(),
+    isStatic: z.boolean(), variadic: z.boolean(),
+    signature: z.string().describe("clang's spelling of the function type"),
+    fingerprint: z.string().describe("sha256 of the normalised preprocessed body"),
+    stableFingerprint: z.string().describe("the same with __LINE__ and __FILE__ pinned: equal when only they moved"),
+    source: z.string(),
+    impl: z.string().describe("symbol of the implementation installed now"),
+    slot: z.string().describe("the indirection every call goes through (empty for main)"),
+    addressTaken: z.boolean(),
+    calls: z.array(z.string()), typesUsed: z.array(z.string()),
+    hasUpdatePoint: z.boolean(),
+    extractedFrom: z.string().optional().describe("for an extracted loop body: the function that holds the loop"),
+    env: z.array(z.string()).optional().describe("locals the holder passes to the extracted body, 'name: type'"),
+  })),
+  types: z.array(z.object({
+    key: z.string(), kind: z.enum(["struct", "union"]), spelling: z.string(),
+    file: z.string(), line: z.number().int(),
+    wrapped: z.boolean(),
+    fixed: z.object({ reason: z.string(), file: z.string(), line: z.number().int() }).optional(),
+    fields: z.array(field),
+    version: z.number().int().nonnegative(),
+    roomBytes: z.number().int().optional().describe("bytes the wrapper holds for data; fixed at the first build"),
+    wrapperSize: z.number().int().optional(),
+    versions: z.array(z.object({
+      version: z.number().int(), definition: z.string(), fields: z.array(field),
+      dataSize: z.number().int(), outOfLine: z.boolean(),
+    })),
+  })),
+  globals: z.array(z.object({
+    name: z.string(), id: z.string(), symbol: z.string(), file: z.string(), line: z.number().int(),
+    type: z.string(), isStatic: z.boolean(), function: z.string().optional(), init: z.string().optional(),
+  })),
+  updatePoints: z.array(z.object({
+    id: z.number().int().positive(), file: z.string(), line: z.number().int(), function: z.string(),
+    restarts: z.boolean(),
+    typesUsedAfter: z.array(z.string()), functionsCalledAfter: z.array(z.string()),
+    typeUseSites: z.record(z.string(), z.string()),
+  })),
+  patches: z.array(z.string()),
+});
+
+/** Parses version data, naming the file and the first bad field. */
+export function parseVersionData(json: unknown, file: string): VersionData {
+  const r = versionDataSchema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const at = issue.path.join(".") || "(top level)";
+    throw new GraftError(`${file}: not valid version data`, [{ code: 4013, category: "error", file, message: `field ${at}: ${issue.message}` }], 2);
+  }
+  return r.data as VersionData;
+}
+
+export function versionDataJsonSchema(): unknown {
+  return { $id: "https://graft.dev/schemas/version-data-1.json", title: "Graft version data (NAME.vd.json)", ...z.toJSONSchema(versionDataSchema) };
+}
