@@ -1,9 +1,12 @@
 import Link from "next/link";
+import { redirect } from "next/navigation";
 import { getHealth } from "@/lib/server/health";
+import { getCurrentUser } from "@/lib/server/auth/session";
 
 export const dynamic = "force-dynamic";
 
 export default async function Home() {
+  if (await getCurrentUser()) redirect("/programs");
   const health = await getHealth();
   return (
     <main className="page">

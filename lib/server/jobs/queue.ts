@@ -1,5 +1,6 @@
 import "server-only";
 import { prisma } from "../db";
+import type { Prisma } from "../../../generated/prisma/client";
 
 export type JobKind = "build-version" | "generate-patch" | "check-xform" | "build-bundle";
 export type JobStatus = "queued" | "running" | "done" | "failed";
@@ -20,8 +21,10 @@ export const JOB_STALE_MS = 120_000;
 /** A job is tried at most this many times. */
 export const JOB_MAX_ATTEMPTS = 3;
 
-export async function enqueueJob(kind: JobKind, payload: unknown): Promise<number> {
-  const job = await prisma.job.create({ data: { kind, payload: JSON.stringify(payload) } });
+/** Adds a job; pass `tx` to make it part of the caller's transaction. */
+export async function enqueueJob(kind: JobKind, payload: unknown, opts: { tx?: Prisma.TransactionClient; programId?: number } = {}): Promise<number> {
+  const db = opts.tx ?? prisma;
+  const job = await db.job.create({ data: { kind, payload: JSON.stringify(payload), programId: opts.programId } });
   return job.id;
 }
 

@@ -1,5 +1,9 @@
 import "server-only";
 import type { JobKind } from "../jobs/queue";
+import { buildVersionJob } from "./jobs/build-version";
+import { generatePatchJob } from "./jobs/generate-patch";
+import { checkXformJob } from "./jobs/check-xform";
+import { buildBundleJob } from "./jobs/build-bundle";
 
 export interface JobContext {
   jobId: number;
@@ -10,5 +14,10 @@ export interface JobContext {
 
 export type JobHandler = (payload: unknown, ctx: JobContext) => Promise<unknown>;
 
-/** Handlers by job kind; filled in as the engine lands. */
-export const handlers: Partial<Record<JobKind, JobHandler>> = {};
+/** One handler per job kind; each runs inside run-job.ts's resource limits. */
+export const handlers: Record<JobKind, JobHandler> = {
+  "build-version": buildVersionJob,
+  "generate-patch": generatePatchJob,
+  "check-xform": checkXformJob,
+  "build-bundle": buildBundleJob,
+};
