@@ -44,6 +44,16 @@ export class BuildError extends Error {
   }
 }
 
+export interface BuildOptions {
+  /** Program name; default: the name of the directory's parent. */
+  program?: string;
+  /** Replaces the Makefile's CFLAGS default (-O2 -g); warnings and includes are still added. */
+  cflags?: string;
+  /** Extra make variables, e.g. { CC: "clang" }. */
+  makeVars?: Record<string, string>;
+  timeoutMs?: number;
+}
+
 /**
  * Build the stock (not updateable) program in `dir` by running its Makefile.
  * The program is named after the directory's parent (`.../kvd/v1` -> `kvd`),
@@ -53,7 +63,7 @@ export class BuildError extends Error {
 export async function buildStock(
   dir: string,
   outDir?: string,
-  opts: { program?: string; cflags?: string; timeoutMs?: number } = {},
+  opts: BuildOptions = {},
 ): Promise<BuildResult> {
   const absDir = path.resolve(dir);
   const program = opts.program ?? path.basename(path.dirname(absDir));
@@ -65,6 +75,7 @@ export async function buildStock(
   const args = ["-C", absDir, `GRAFT_INCLUDE=${GRAFT_INCLUDE_DIR}`];
   if (outDir) args.push(`OUT=${out}`);
   if (opts.cflags !== undefined) args.push(`CFLAGS=${opts.cflags}`);
+  for (const [k, v] of Object.entries(opts.makeVars ?? {})) args.push(`${k}=${v}`);
   const r = await run("make", args, { timeoutMs: opts.timeoutMs ?? 120_000 });
   const log = r.stdout + r.stderr;
   const binary = path.join(out, program);
