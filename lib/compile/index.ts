@@ -61,6 +61,9 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
   const t0 = performance.now();
 
   // Keys first: a bad --trust file must fail before minutes of compiling.
+  if (!/^[A-Za-z0-9._-]+$/.test(opts.name)) {
+    throw new GraftError(`--name ${opts.name}: not a program name`, [{ code: 3020, category: "error", message: `--name '${opts.name}': use letters, digits, '.', '_' and '-' only` }], 2);
+  }
   const keys = await Promise.all((opts.trustedKeys ?? []).map((k) => readPublicKeyHex(path.resolve(cwd, k))));
 
   progress(`parsing ${opts.files.length} file(s)`);
@@ -152,7 +155,8 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
   await gcc(["-rdynamic", "-o", exe, ...objects, metaObj, lib, ...(opts.ldflags ?? []), "-lsodium", "-lpthread", "-ldl"], cwd, `linking ${opts.name}`);
   const vdPath = path.join(outDir, `${opts.name}.vd.json`);
   await writeFile(vdPath, JSON.stringify(vd, null, 2) + "\n");
-  progress(`built ${path.relative(cwd, exe)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const shown = path.relative(cwd, exe).startsWith("..") ? exe : path.relative(cwd, exe);
+  progress(`built ${shown} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { executable: exe, versionDataPath: vdPath, versionData: vd, diagnostics };
 }
 
