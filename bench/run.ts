@@ -1,0 +1,859 @@
+/**
+ * Graft benchmarks: the updateable build against the stock one, side by side
+ * in one run, and the costs of updating.
+ *
+ *   npm run bench                 (setup, then this)
+ *   npx tsx bench/run.ts [--quick] [--rounds N] [--only kvd|httpd] [--keep] [--json FILE]
+ *
+ * For each sample server (native/examples/kvd and httpd, release v0):
+ *   - builds it stock (its own Makefile, `make -j2`) and updateable
+ *     (compileProgram, as `graft compile` does) with the same CFLAGS, timing
+ *     both, alternating, and measures the executables (bytes, stripped bytes);
+ *   - runs the same load against both, interleaved (rounds alternate which
+ *     build goes first: A B, B A, ...), each run on a fresh server process:
+ *     httpd under wrk (throughput, p99 from --latency), kvd under memcslap
+ *     (throughput of its set and get tests; memcslap reports no latency, so a
+ *     one-connection probe, bench/mcprobe.c, times requests alongside it);
+ *     after the load it reads VmRSS and VmHWM from /proc/PID/status;
+ *   - reports medians and the ratio updateable/stock against the goals of
+ *     issue 3 (speed within 1%, memory <= 1.05x, size <= 1.3x);
+ * then the update costs: patch generation time v0->v1 and v1->v2, the update
+ * pause (pause_us from the runtime's reply) with the server under load, and
+ * the cost of the updateability analysis, timed apart from parsing.
+ *
+ * Writes bench/results/latest.json (and latest.md, the tables in Markdown).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { compileProgram } from "../lib/compile/index.js";
+import { generatePatch } from "../lib/patch/index.js";
+import { parseProgram, unameOf } from "../lib/cfront/program.js";
+import { collectFacts } from "../lib/analysis/facts.js";
+import { analysePoint } from "../lib/analysis/safety.js";
+import { curl, missingTools, runMemslap, runWrk, type MemslapResult, type WrkResult } from "../test/support/drivers.js";
+import { freePort, startServer, type RunningServer } from "../test/support/server.js";
+import { makeDocroot } from "../test/support/examples.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const EXAMPLES = path.join(ROOT, "native", "examples");
+const GRAFT_INCLUDE = path.join(ROOT, "native", "runtime", "include");
+
+// ------------------------------------------------------------------ options
+
+interface Options {
+  quick: boolean;
+  rounds: number;
+  compileRounds: number;
+  updateRuns: number;
+  analysisReps: number;
+  wrkSec: number;
+  wrkWarmupSec: number;
+  memslapN: number;
+  only: Program[] | null;
+  keep: boolean;
+  json: string;
+}
+
+type Program = "kvd" | "httpd";
+
+function parseArgs(argv: string[]): Options {
+  const quick = argv.includes("--quick");
+  const val = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  for (const a of argv) {
+    if (a.startsWith("--") && !["--quick", "--rounds", "--only", "--keep", "--json", "--help"].includes(a)) {
+      console.error(`bench: unknown option ${a}`);
+      process.exit(2);
+    }
+  }
+  if (argv.includes("--help")) {
+    console.log("usage: tsx bench/run.ts [--quick] [--rounds N] [--only kvd|httpd] [--keep] [--json FILE]");
+    process.exit(0);
+  }
+  const only = val("--only");
+  if (only && only !== "kvd" && only !== "httpd") {
+    console.error(`bench: --only ${only}: expected kvd or httpd`);
+    process.exit(2);
+  }
+  return {
+    quick,
+    rounds: Number(val("--rounds") ?? (quick ? 2 : 5)),
+    compileRounds: quick ? 1 : 2,
+    updateRuns: quick ? 2 : 5,
+    analysisReps: quick ? 3 : 10,
+    wrkSec: quick ? 2 : 5,
+    wrkWarmupSec: 1,
+    memslapN: quick ? 3000 : 10000,
+    only: only ? [only as Program] : null,
+    keep: argv.includes("--keep"),
+    json: val("--json") ?? path.join(ROOT, "bench", "results", "latest.json"),
+  };
+}
+
+// ------------------------------------------------------------------ helpers
+
+const PROGRAMS: Record<Program, { files: string[] }> = {
+  kvd: { files: ["main.c", "proto.c", "store.c"] },
+  httpd: { files: ["main.c", "http.c", "handlers.c", "kv.c"] },
+};
+
+/** The Makefiles' flags: CFLAGS ?= -O2 -g, then += the rest. Both builds get exactly these. */
+const CFLAGS = ["-O2", "-g", "-std=c11", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L", `-I${GRAFT_INCLUDE}`];
+
+const children = new Set<ChildProcess>();
+const servers = new Set<RunningServer>();
+
+function log(msg: string) {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+function median(xs: number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function sh(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, encoding: "utf8" });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+function timed<T>(f: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = performance.now();
+  return f().then((value) => ({ value, ms: performance.now() - t0 }));
+}
+
+function procStatus(pid: number): { vmRssKb: number; vmHwmKb: number } {
+  const text = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
+  return { vmRssKb: kb("VmRSS"), vmHwmKb: kb("VmHWM") };
+}
+
+function fileSize(p: string): number {
+  return statSync(p).size;
+}
+
+function strippedSize(exe: string, work: string): number {
+  const out = path.join(work, `${path.basename(exe)}.stripped.${process.pid}`);
+  sh("strip", ["--strip-all", "-o", out, exe]);
+  const n = fileSize(out);
+  rmSync(out, { force: true });
+  return n;
+}
+
+/** text+data of object files, from `size` (berkeley format). */
+function objectCodeSize(objects: string[]): number {
+  if (objects.length === 0) return NaN;
+  const out = sh("size", objects);
+  let total = 0;
+  for (const line of out.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 3 && /^\d+$/.test(f[0])) total += Number(f[0]) + Number(f[1]);
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------- builds
+
+interface BuildTimes {
+  stockMs: number[];
+  graftMs: number[];
+}
+
+interface Builds {
+  stockExe: string;
+  graftExe: string;
+  graftDir: string;
+  times: BuildTimes;
+  size: {
+    stock: { bytes: number; stripped: number; programObjects: number };
+    graft: { bytes: number; stripped: number; programObjects: number };
+  };
+}
+
+async function buildStock(program: Program, outDir: string): Promise<number> {
+  mkdirSync(outDir, { recursive: true });
+  const dir = path.join(EXAMPLES, program, "v0");
+  const t0 = performance.now();
+  const r = spawnSync("make", ["-j2", "-C", dir, `OUT=${outDir}`, `GRAFT_INCLUDE=${GRAFT_INCLUDE}`], { encoding: "utf8" });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`stock make of ${program} failed:\n${r.stdout}${r.stderr}`);
+  return ms;
+}
+
+async function buildAll(program: Program, work: string, opts: Options): Promise<Builds> {
+  const times: BuildTimes = { stockMs: [], graftMs: [] };
+  let stockDir = "";
+  let graftDir = "";
+  let graftExe = "";
+  for (let r = 0; r < opts.compileRounds; r++) {
+    const order = r % 2 === 0 ? ["stock", "graft"] : ["graft", "stock"];
+    for (const which of order) {
+      if (which === "stock") {
+        stockDir = path.join(work, `${program}-stock-${r}`);
+        times.stockMs.push(await buildStock(program, stockDir));
+      } else {
+        graftDir = path.join(work, `${program}-graft-${r}`);
+        const { value, ms } = await timed(() =>
+          compileProgram({
+            name: program,
+            files: PROGRAMS[program].files,
+            outDir: graftDir,
+            cflags: CFLAGS,
+            cwd: path.join(EXAMPLES, program, "v0"),
+            insecureAcceptUnsigned: true,
+          }),
+        );
+        times.graftMs.push(ms);
+        graftExe = value.executable;
+      }
+    }
+  }
+  const stockExe = path.join(stockDir, program);
+  const stockObjs = PROGRAMS[program].files.map((f) => path.join(stockDir, f.replace(/\.c$/, ".o")));
+  const graftWork = path.join(graftDir, `.graft-build-${program}`);
+  const graftObjs = PROGRAMS[program].files.map((f, i) => path.join(graftWork, `${i}-${f.replace(/\.c$/, ".o")}`)).filter(existsSync);
+  return {
+    stockExe,
+    graftExe,
+    graftDir,
+    times,
+    size: {
+      stock: { bytes: fileSize(stockExe), stripped: strippedSize(stockExe, work), programObjects: objectCodeSize(stockObjs) },
+      graft: { bytes: fileSize(graftExe), stripped: strippedSize(graftExe, work), programObjects: objectCodeSize(graftObjs) },
+    },
+  };
+}
+
+// ----------------------------------------------------------------- servers
+
+async function start(program: Program, exe: string, env: NodeJS.ProcessEnv, docroot: string): Promise<RunningServer> {
+  const port = await freePort();
+  const args = program === "kvd" ? ["-p", String(port)] : ["-p", String(port), "-d", docroot];
+  const s = await startServer(exe, args, { port, env });
+  servers.add(s);
+  void s.exited.then(() => servers.delete(s));
+  return s;
+}
+
+interface KvdRun {
+  build: "stock" | "graft";
+  round: number;
+  setOpsPerSec: number;
+  getOpsPerSec: number;
+  probe: { ops: number; errors: number; p50Us: number; p99Us: number; maxUs: number };
+  failures: number;
+  vmRssKb: number;
+  vmHwmKb: number;
+}
+
+interface HttpdRun {
+  build: "stock" | "graft";
+  round: number;
+  requestsPerSec: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  errors: number;
+  vmRssKb: number;
+  vmHwmKb: number;
+}
+
+function startProbe(probeExe: string, port: number): { done: Promise<string>; stop: () => void } {
+  const child = spawn(probeExe, ["127.0.0.1", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  let out = "";
+  child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+  child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+  const done = new Promise<string>((resolve) => {
+    child.on("close", () => {
+      children.delete(child);
+      resolve(out);
+    });
+  });
+  return { done, stop: () => child.kill("SIGTERM") };
+}
+
+function parseProbe(line: string): KvdRun["probe"] {
+  const n = (k: string) => Number(new RegExp(`${k}=([\\d.]+)`).exec(line)?.[1] ?? NaN);
+  return { ops: n("ops"), errors: n("errors"), p50Us: n("p50_us"), p99Us: n("p99_us"), maxUs: n("max_us") };
+}
+
+function memslapRate(r: MemslapResult): number {
+  return r.keys && r.seconds ? r.keys / r.seconds : NaN;
+}
+
+async function kvdRun(build: "stock" | "graft", round: number, exe: string, probeExe: string, env: NodeJS.ProcessEnv, opts: Options): Promise<KvdRun> {
+  const s = await start("kvd", exe, env, "");
+  try {
+    const probe = startProbe(probeExe, s.port);
+    const set = await runMemslap(s.port, { test: "set", concurrency: 4, executeNumber: opts.memslapN, tcpNodelay: true });
+    const get = await runMemslap(s.port, { test: "get", concurrency: 4, executeNumber: opts.memslapN, tcpNodelay: true });
+    probe.stop();
+    const probeOut = await probe.done;
+    const mem = procStatus(s.pid);
+    return {
+      build,
+      round,
+      setOpsPerSec: memslapRate(set),
+      getOpsPerSec: memslapRate(get),
+      probe: parseProbe(probeOut),
+      failures: set.failures + get.failures,
+      ...mem,
+    };
+  } finally {
+    await s.stop();
+  }
+}
+
+async function httpdRun(build: "stock" | "graft", round: number, exe: string, docroot: string, env: NodeJS.ProcessEnv, opts: Options): Promise<HttpdRun> {
+  const s = await start("httpd", exe, env, docroot);
+  try {
+    const url = `http://127.0.0.1:${s.port}/`;
+    await runWrk(url, { threads: 2, connections: 32, durationSec: opts.wrkWarmupSec });
+    const w: WrkResult = await runWrk(url, { threads: 2, connections: 32, durationSec: opts.wrkSec });
+    const mem = procStatus(s.pid);
+    return { build, round, requestsPerSec: w.requestsPerSec, p50Ms: w.latencyMs.p50, p99Ms: w.latencyMs.p99, errors: w.totalErrors, ...mem };
+  } finally {
+    await s.stop();
+  }
+}
+
+// ----------------------------------------------------------------- updates
+
+function controlSocket(runtimeDir: string, pid: number): string {
+  return path.join(runtimeDir, `${pid}.sock`);
+}
+
+function control(sock: string, line: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = net.createConnection(sock);
+    let buf = "";
+    const timer = setTimeout(() => {
+      c.destroy();
+      reject(new Error(`no reply from ${sock} in ${timeoutMs} ms`));
+    }, timeoutMs);
+    c.on("connect", () => c.write(line + "\n"));
+    c.on("data", (b) => {
+      buf += b.toString();
+      const i = buf.indexOf("\n");
+      if (i >= 0) {
+        clearTimeout(timer);
+        c.destroy();
+        resolve(buf.slice(0, i));
+      }
+    });
+    c.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+async function waitForSocket(sock: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!existsSync(sock)) {
+    if (Date.now() > end) throw new Error(`control socket ${sock} did not appear`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface ApplyResult {
+  step: string;
+  reply: string;
+  applied: boolean;
+  pauseUs: number;
+  point: number | null;
+  /** Wall time of the request, as the requester sees it (load, verify, wait for a point, apply). */
+  requestMs: number;
+}
+
+interface UpdateRun {
+  run: number;
+  applies: ApplyResult[];
+  loadErrors: number;
+  loadOk: boolean;
+  versionAfter: string;
+}
+
+async function apply(sock: string, step: string, patchDir: string): Promise<ApplyResult> {
+  const t0 = performance.now();
+  const reply = await control(sock, `apply ${patchDir} 5000`, 15_000);
+  const requestMs = performance.now() - t0;
+  const m = /^applied pause_us=(\d+) point=(\d+)/.exec(reply);
+  return { step, reply, applied: !!m, pauseUs: m ? Number(m[1]) : NaN, point: m ? Number(m[2]) : null, requestMs };
+}
+
+async function kvdVersion(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const c = net.createConnection({ port, host: "127.0.0.1" });
+    let buf = "";
+    const done = (v: string) => {
+      c.destroy();
+      resolve(v);
+    };
+    c.setTimeout(3000, () => done("(timeout)"));
+    c.on("connect", () => c.write("version\r\n"));
+    c.on("data", (b) => {
+      buf += b.toString();
+      if (buf.includes("\r\n")) done(buf.split("\r\n")[0].replace(/^VERSION /, ""));
+    });
+    c.on("error", (e) => done(`(error ${e.message})`));
+  });
+}
+
+async function updateRuns(
+  program: Program,
+  exe: string,
+  patches: { step: string; dir: string }[],
+  env: NodeJS.ProcessEnv,
+  runtimeDir: string,
+  docroot: string,
+  opts: Options,
+): Promise<UpdateRun[]> {
+  const runs: UpdateRun[] = [];
+  for (let i = 0; i < opts.updateRuns; i++) {
+    const s = await start(program, exe, env, docroot);
+    try {
+      const sock = controlSocket(runtimeDir, s.pid);
+      await waitForSocket(sock);
+      // Load for ~3 s (quick: ~1.5 s); the patches go in while it runs.
+      const loadSec = opts.quick ? 1.5 : 3;
+      const load =
+        program === "httpd"
+          ? runWrk(`http://127.0.0.1:${s.port}/`, { threads: 2, connections: 32, durationSec: loadSec }).then((w) => ({ errors: w.totalErrors, ok: w.requests > 0 }))
+          : runMemslap(s.port, { test: "set", concurrency: 4, executeNumber: opts.quick ? 3000 : 6000, tcpNodelay: true }).then((m) => ({
+              errors: m.failures,
+              ok: m.keys !== null && m.keys > 0,
+            }));
+      await new Promise((r) => setTimeout(r, 500));
+      const applies: ApplyResult[] = [];
+      for (const p of patches) {
+        applies.push(await apply(sock, p.step, p.dir));
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const l = await load;
+      const versionAfter =
+        program === "kvd" ? await kvdVersion(s.port) : (await curl(`http://127.0.0.1:${s.port}/version`, { maxTimeSec: 3 })).body.trim();
+      runs.push({ run: i, applies, loadErrors: l.errors, loadOk: l.ok, versionAfter });
+    } finally {
+      await s.stop();
+    }
+  }
+  return runs;
+}
+
+// ---------------------------------------------------------------- analysis
+
+interface AnalysisCost {
+  units: number;
+  functions: number;
+  updatePoints: number;
+  parseMs: number;
+  collectFactsMs: number;
+  analysePointsMs: number;
+  totalAnalysisMs: number;
+}
+
+async function analysisCost(program: Program, work: string, opts: Options): Promise<AnalysisCost> {
+  const cwd = path.join(EXAMPLES, program, "v0");
+  const { value: prog, ms: parseMs } = await timed(() =>
+    parseProgram({ files: PROGRAMS[program].files, cflags: CFLAGS, cwd, workDir: path.join(work, `${program}-analysis`) }),
+  );
+  const factsMs: number[] = [];
+  const pointsMs: number[] = [];
+  const totalMs: number[] = [];
+  let points = 0;
+  for (let k = 0; k < opts.analysisReps; k++) {
+    const t0 = performance.now();
+    const facts = collectFacts(prog);
+    const t1 = performance.now();
+    points = 0;
+    // As the version-data builder does for each update point.
+    for (const tu of prog.units) {
+      for (const p of tu.updatePoints) {
+        const holder = p.fn.name === "main" ? facts.mains.find((m) => m.fn === p.fn) : facts.functions.get(unameOf(p.fn, tu));
+        if (!holder) continue;
+        analysePoint(facts, holder, p.restarts ? p.fn.end : (p.call.range?.begin.offset ?? 0));
+        points++;
+      }
+    }
+    const t2 = performance.now();
+    factsMs.push(t1 - t0);
+    pointsMs.push(t2 - t1);
+    totalMs.push(t2 - t0);
+  }
+  return {
+    units: prog.units.length,
+    functions: prog.functions.size,
+    updatePoints: points,
+    parseMs,
+    collectFactsMs: median(factsMs),
+    analysePointsMs: median(pointsMs),
+    totalAnalysisMs: median(totalMs),
+  };
+}
+
+// ----------------------------------------------------------------- summary
+
+interface Comparison {
+  program: Program;
+  metric: string;
+  unit: string;
+  stock: number;
+  graft: number;
+  ratio: number;
+  /** Range of the per-round ratios (graft run / stock run of the same round). */
+  pairedRatioMin?: number;
+  pairedRatioMax?: number;
+  /** Spread of the stock runs: (max - min) / median. */
+  stockSpread?: number;
+  goal?: string;
+  met?: boolean;
+}
+
+function compare<T extends { build: string; round: number }>(
+  program: Program,
+  runs: T[],
+  metric: string,
+  unit: string,
+  get: (r: T) => number | null,
+  goal?: { text: string; ok: (ratio: number) => boolean },
+): Comparison {
+  const stockV = runs.filter((r) => r.build === "stock").map((r) => get(r) ?? NaN);
+  const graftV = runs.filter((r) => r.build === "graft").map((r) => get(r) ?? NaN);
+  const paired: number[] = [];
+  for (const r of new Set(runs.map((x) => x.round))) {
+    const a = runs.find((x) => x.round === r && x.build === "stock");
+    const b = runs.find((x) => x.round === r && x.build === "graft");
+    if (a && b) paired.push((get(b) ?? NaN) / (get(a) ?? NaN));
+  }
+  const s = median(stockV);
+  const g = median(graftV);
+  const ratio = g / s;
+  const fin = stockV.filter(Number.isFinite);
+  return {
+    program,
+    metric,
+    unit,
+    stock: s,
+    graft: g,
+    ratio,
+    pairedRatioMin: Math.min(...paired.filter(Number.isFinite)),
+    pairedRatioMax: Math.max(...paired.filter(Number.isFinite)),
+    stockSpread: fin.length > 1 ? (Math.max(...fin) - Math.min(...fin)) / s : undefined,
+    ...(goal ? { goal: goal.text, met: Number.isFinite(ratio) && goal.ok(ratio) } : {}),
+  };
+}
+
+const SPEED_TPUT = { text: ">= 0.99", ok: (r: number) => r >= 0.99 };
+const SPEED_LAT = { text: "<= 1.01", ok: (r: number) => r <= 1.01 };
+const MEMORY = { text: "<= 1.05", ok: (r: number) => r <= 1.05 };
+const SIZE = { text: "<= 1.30", ok: (r: number) => r <= 1.3 };
+
+function single(program: Program, metric: string, unit: string, stock: number, graft: number, goal?: { text: string; ok: (r: number) => boolean }): Comparison {
+  const ratio = graft / stock;
+  return { program, metric, unit, stock, graft, ratio, ...(goal ? { goal: goal.text, met: goal.ok(ratio) } : {}) };
+}
+
+function fmt(x: number | undefined | null, digits = 0): string {
+  if (x === undefined || x === null || !Number.isFinite(x)) return "-";
+  return x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function fmtValue(x: number, unit: string): string {
+  if (unit === "ms" || unit === "us") return fmt(x, x < 10 ? 2 : x < 100 ? 1 : 0);
+  return fmt(x, 0);
+}
+
+function table(rows: string[][]): string {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ")).join("\n");
+}
+
+function mdTable(rows: string[][]): string {
+  const head = `| ${rows[0].join(" | ")} |`;
+  const sep = `| ${rows[0].map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`;
+  return [head, sep, ...rows.slice(1).map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+function comparisonRows(cs: Comparison[]): string[][] {
+  const rows = [["program / metric", "stock", "updateable", "ratio", "per-round ratios", "stock spread", "goal", "verdict"]];
+  for (const c of cs) {
+    rows.push([
+      `${c.program} ${c.metric} (${c.unit})`,
+      fmtValue(c.stock, c.unit),
+      fmtValue(c.graft, c.unit),
+      fmt(c.ratio, 3),
+      c.pairedRatioMin !== undefined && Number.isFinite(c.pairedRatioMin) ? `${fmt(c.pairedRatioMin, 3)}..${fmt(c.pairedRatioMax, 3)}` : "",
+      c.stockSpread !== undefined ? `${fmt(c.stockSpread * 100, 1)}%` : "",
+      c.goal ?? "",
+      c.met === undefined ? "" : c.met ? "met" : "NOT MET",
+    ]);
+  }
+  return rows;
+}
+
+// -------------------------------------------------------------------- main
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const t0 = performance.now();
+  const missing = missingTools();
+  if (missing.length) {
+    console.error(`bench: missing tools: ${missing.map((m) => `${m.tool} (apt-get install ${m.debianPackage})`).join(", ")}`);
+    process.exit(1);
+  }
+  const work = mkdtempSync(path.join(os.tmpdir(), "graft-bench-"));
+  const runtimeDir = path.join(work, "rt");
+  mkdirSync(runtimeDir, { mode: 0o700 });
+  // The runtime's control sockets go to a directory of this run alone.
+  const env = { ...process.env, GRAFT_RUNTIME_DIR: runtimeDir };
+  const docroot = await makeDocroot();
+  const probeExe = path.join(work, "mcprobe");
+  sh("gcc", ["-O2", "-Wall", "-o", probeExe, path.join(ROOT, "bench", "mcprobe.c")]);
+
+  const cleanup = () => {
+    for (const s of servers) s.proc.kill("SIGKILL");
+    for (const c of children) c.kill("SIGKILL");
+  };
+  process.on("SIGINT", () => {
+    cleanup();
+    process.exit(130);
+  });
+
+  const programs: Program[] = opts.only ?? ["kvd", "httpd"];
+  log(`${opts.quick ? "quick" : "full"} run: ${opts.rounds} load rounds per build, work dir ${work}`);
+
+  const builds = {} as Record<Program, Builds>;
+  const kvdRuns: KvdRun[] = [];
+  const httpdRuns: HttpdRun[] = [];
+  const patchGen: { program: Program; step: string; ms: number; patchSoBytes: number | null; changed: unknown }[] = [];
+  const updates = {} as Record<Program, UpdateRun[]>;
+  const analysis = {} as Record<Program, AnalysisCost>;
+
+  try {
+    // 1. builds, side by side
+    for (const p of programs) {
+      log(`${p}: building stock and updateable (${opts.compileRounds} round(s))`);
+      builds[p] = await buildAll(p, work, opts);
+    }
+
+    // 2. load, interleaved: round r runs stock then updateable, round r+1 the other way round
+    for (let r = 0; r < opts.rounds; r++) {
+      const order: ("stock" | "graft")[] = r % 2 === 0 ? ["stock", "graft"] : ["graft", "stock"];
+      for (const p of programs) {
+        for (const b of order) {
+          const exe = b === "stock" ? builds[p].stockExe : builds[p].graftExe;
+          if (p === "kvd") {
+            const run = await kvdRun(b, r, exe, probeExe, env, opts);
+            kvdRuns.push(run);
+            log(`kvd round ${r + 1}/${opts.rounds} ${b}: set ${fmt(run.setOpsPerSec)}/s get ${fmt(run.getOpsPerSec)}/s probe p99 ${fmt(run.probe.p99Us, 1)} us`);
+          } else {
+            const run = await httpdRun(b, r, exe, docroot, env, opts);
+            httpdRuns.push(run);
+            log(`httpd round ${r + 1}/${opts.rounds} ${b}: ${fmt(run.requestsPerSec)} req/s p99 ${fmt(run.p99Ms, 2)} ms`);
+          }
+        }
+      }
+    }
+
+    // 3. patch generation v0 -> v1 -> v2
+    const patchDirs = {} as Record<Program, { step: string; dir: string }[]>;
+    for (const p of programs) {
+      patchDirs[p] = [];
+      let from = builds[p].graftDir;
+      for (const [a, b] of [["v0", "v1"], ["v1", "v2"]]) {
+        const out = path.join(work, `${p}-patch-${a}-${b}`);
+        const { value, ms } = await timed(() =>
+          generatePatch({ from, files: PROGRAMS[p].files, outDir: out, cflags: CFLAGS, cwd: path.join(EXAMPLES, p, b) }),
+        );
+        const so = path.join(value.patchDir, "patch.so");
+        const m = value.manifest as unknown as Record<string, unknown>;
+        patchGen.push({ program: p, step: `${a}->${b}`, ms, patchSoBytes: existsSync(so) ? fileSize(so) : null, changed: m.changes ?? null });
+        patchDirs[p].push({ step: `${a}->${b}`, dir: path.resolve(value.patchDir) });
+        log(`${p}: patch ${a}->${b} generated in ${fmt(ms)} ms`);
+        from = value.patchDir;
+      }
+    }
+
+    // 4. update pause under load
+    for (const p of programs) {
+      log(`${p}: applying v0->v1->v2 under load, ${opts.updateRuns} run(s)`);
+      updates[p] = await updateRuns(p, builds[p].graftExe, patchDirs[p], env, runtimeDir, docroot, opts);
+      for (const u of updates[p]) {
+        log(`${p} update run ${u.run + 1}: ${u.applies.map((a) => `${a.step} ${a.applied ? `${a.pauseUs} us at point ${a.point}` : a.reply}`).join(", ")}; load errors ${u.loadErrors}; version after: ${u.versionAfter}`);
+      }
+    }
+
+    // 5. analysis cost
+    for (const p of programs) {
+      analysis[p] = await analysisCost(p, work, opts);
+      log(`${p}: analysis ${fmt(analysis[p].totalAnalysisMs, 2)} ms (parse ${fmt(analysis[p].parseMs)} ms)`);
+    }
+  } finally {
+    cleanup();
+  }
+
+  // ---------------------------------------------------------------- report
+  const comparisons: Comparison[] = [];
+  for (const p of programs) {
+    if (p === "kvd") {
+      comparisons.push(compare(p, kvdRuns, "memcslap set throughput", "ops/s", (r) => r.setOpsPerSec, SPEED_TPUT));
+      comparisons.push(compare(p, kvdRuns, "memcslap get throughput", "ops/s", (r) => r.getOpsPerSec, SPEED_TPUT));
+      comparisons.push(compare(p, kvdRuns, "probe p99 latency", "us", (r) => r.probe.p99Us, SPEED_LAT));
+      comparisons.push(compare(p, kvdRuns, "VmRSS after load", "kB", (r) => r.vmRssKb, MEMORY));
+      comparisons.push(compare(p, kvdRuns, "VmHWM after load", "kB", (r) => r.vmHwmKb, MEMORY));
+    } else {
+      comparisons.push(compare(p, httpdRuns, "wrk throughput", "req/s", (r) => r.requestsPerSec, SPEED_TPUT));
+      comparisons.push(compare(p, httpdRuns, "wrk p99 latency", "ms", (r) => r.p99Ms, SPEED_LAT));
+      comparisons.push(compare(p, httpdRuns, "VmRSS after load", "kB", (r) => r.vmRssKb, MEMORY));
+      comparisons.push(compare(p, httpdRuns, "VmHWM after load", "kB", (r) => r.vmHwmKb, MEMORY));
+    }
+    const b = builds[p];
+    comparisons.push(single(p, "executable size", "bytes", b.size.stock.bytes, b.size.graft.bytes, SIZE));
+    comparisons.push(single(p, "executable size, stripped", "bytes", b.size.stock.stripped, b.size.graft.stripped, SIZE));
+    comparisons.push(single(p, "program objects text+data", "bytes", b.size.stock.programObjects, b.size.graft.programObjects));
+    comparisons.push(single(p, "compile time", "ms", median(b.times.stockMs), median(b.times.graftMs)));
+  }
+
+  const updateRows = [["program / step", "pause median (us)", "pause max (us)", "request median (ms)", "applied", "load errors", "patch gen (ms)", "patch.so (bytes)"]];
+  const updateSummary: Record<string, unknown>[] = [];
+  for (const p of programs) {
+    for (const step of ["v0->v1", "v1->v2"]) {
+      const as = updates[p].flatMap((u) => u.applies.filter((a) => a.step === step));
+      const pauses = as.filter((a) => a.applied).map((a) => a.pauseUs);
+      const gen = patchGen.find((g) => g.program === p && g.step === step)!;
+      const row = {
+        program: p,
+        step,
+        pauseMedianUs: median(pauses),
+        pauseMaxUs: pauses.length ? Math.max(...pauses) : NaN,
+        requestMedianMs: median(as.map((a) => a.requestMs)),
+        applied: pauses.length,
+        attempts: as.length,
+        refusals: as.filter((a) => !a.applied).map((a) => a.reply),
+        loadErrors: updates[p].reduce((n, u) => n + u.loadErrors, 0),
+        patchGenMs: gen.ms,
+        patchSoBytes: gen.patchSoBytes,
+      };
+      updateSummary.push(row);
+      updateRows.push([
+        `${p} ${step}`,
+        fmt(row.pauseMedianUs),
+        fmt(row.pauseMaxUs),
+        fmt(row.requestMedianMs, 1),
+        `${row.applied}/${row.attempts}`,
+        String(row.loadErrors),
+        fmt(row.patchGenMs),
+        fmt(row.patchSoBytes ?? NaN),
+      ]);
+    }
+  }
+
+  const analysisRows = [["program", "units", "functions", "update points", "parse (ms)", "collectFacts (ms)", "analysePoint, all points (ms)", "analysis total (ms)", "share of graft compile"]];
+  for (const p of programs) {
+    const a = analysis[p];
+    analysisRows.push([
+      p,
+      String(a.units),
+      String(a.functions),
+      String(a.updatePoints),
+      fmt(a.parseMs),
+      fmt(a.collectFactsMs, 2),
+      fmt(a.analysePointsMs, 3),
+      fmt(a.totalAnalysisMs, 2),
+      `${fmt((a.totalAnalysisMs / median(builds[p].times.graftMs)) * 100, 2)}%`,
+    ]);
+  }
+
+  const wallSec = (performance.now() - t0) / 1000;
+  const cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "?";
+  const meta = {
+    date: new Date().toISOString(),
+    command: `npx tsx bench/run.ts ${process.argv.slice(2).join(" ")}`.trim(),
+    mode: opts.quick ? "quick" : "full",
+    commit: spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim(),
+    machine: { cpu, cores: os.cpus().length, kernel: os.release(), memGb: Math.round(os.totalmem() / 2 ** 30) },
+    gcc: spawnSync("gcc", ["--version"], { encoding: "utf8" }).stdout.split("\n")[0],
+    node: process.version,
+    cflags: CFLAGS.map((f) => f.replace(ROOT, "<repo>")),
+    load: {
+      httpd: `wrk -t2 -c32 -d${opts.wrkSec}s --latency http://127.0.0.1:PORT/ (after a ${opts.wrkWarmupSec}s warm-up)`,
+      kvd: `memcslap --test=set then --test=get, --concurrency=4 --execute-number=${opts.memslapN} --tcp-nodelay; bench/mcprobe.c on one more connection for latency`,
+      rounds: opts.rounds,
+      order: "round r: stock then updateable when r is even, the other way round when odd; a fresh server per run",
+    },
+    wallSec,
+  };
+
+  const head = `Graft benchmarks (${meta.mode}), ${meta.date}, commit ${meta.commit}\n${cpu}, ${meta.machine.cores} cores, ${meta.gcc}`;
+  const text = [
+    head,
+    "",
+    `Updateable vs stock: median of ${opts.rounds} interleaved rounds; ratio = updateable / stock`,
+    table(comparisonRows(comparisons)),
+    "",
+    "Updates (applied to a live updateable v0 under load: wrk for httpd, memcslap set for kvd)",
+    table(updateRows),
+    "",
+    "Updateability analysis (collectFacts + analysePoint for every update point; parsing timed apart)",
+    table(analysisRows),
+    "",
+    `Goals (issue 3): ${comparisons.filter((c) => c.met !== undefined).map((c) => `${c.program} ${c.metric}: ${c.met ? "met" : "NOT MET"}`).join("; ")}`,
+    `Wall time ${fmt(wallSec, 0)} s`,
+  ].join("\n");
+  console.log("\n" + text);
+
+  const md = [
+    `Run: \`${meta.command}\` on ${meta.date.slice(0, 16).replace("T", " ")} UTC, commit ${meta.commit}; ${cpu}, ${meta.machine.cores} cores; ${meta.gcc}; wall time ${fmt(wallSec)} s.`,
+    "",
+    mdTable(comparisonRows(comparisons)),
+    "",
+    mdTable(updateRows),
+    "",
+    mdTable(analysisRows),
+    "",
+  ].join("\n");
+
+  mkdirSync(path.dirname(opts.json), { recursive: true });
+  writeFileSync(
+    opts.json,
+    JSON.stringify(
+      {
+        meta,
+        goals: { speed: "within 1% (throughput ratio >= 0.99, p99 latency ratio <= 1.01)", memory: "<= 1.05x", size: "<= 1.3x" },
+        comparisons,
+        builds: Object.fromEntries(programs.map((p) => [p, { times: builds[p].times, size: builds[p].size }])),
+        runs: { kvd: kvdRuns, httpd: httpdRuns },
+        updates: { summary: updateSummary, runs: updates, patchGeneration: patchGen },
+        analysis,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  writeFileSync(opts.json.replace(/\.json$/, "") + ".md", md);
+  log(`wrote ${path.relative(process.cwd(), opts.json)} and ${path.relative(process.cwd(), opts.json.replace(/\.json$/, ".md"))}`);
+  rmSync(docroot, { recursive: true, force: true });
+  if (!opts.keep) rmSync(work, { recursive: true, force: true });
+  else log(`kept ${work}`);
+}
+
+main().catch((e) => {
+  for (const s of servers) s.proc.kill("SIGKILL");
+  for (const c of children) c.kill("SIGKILL");
+  console.error("bench: failed:", e instanceof Error ? (e.stack ?? e.message) : e);
+  const diags = (e as { diagnostics?: unknown }).diagnostics;
+  if (diags) console.error(JSON.stringify(diags, null, 2));
+  process.exit(1);
+});
