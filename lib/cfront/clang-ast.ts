@@ -90,7 +90,24 @@ export async function dumpAst(pre: PreprocessedFile, cwd: string): Promise<AstNo
       { code: 1002, category: "error", file: pre.source, message: `clang: ${stderrOf(e)}` },
     ]);
   }
-  return JSON.parse(stdout) as AstNode;
+  return normaliseAst(JSON.parse(stdout) as AstNode);
+}
+
+/**
+ * clang puts the elements of an initialiser with designators under
+ * `array_filler` instead of `inner`: fold them in, so every walk sees them.
+ */
+function normaliseAst(root: AstNode): AstNode {
+  const stack: AstNode[] = [root];
+  while (stack.length) {
+    const n = stack.pop()! as AstNode & { array_filler?: AstNode[] };
+    if (n.array_filler) {
+      n.inner = [...(n.inner ?? []), ...n.array_filler.filter((c) => c && c.kind)];
+      delete n.array_filler;
+    }
+    for (const c of n.inner ?? []) if (c && c.kind) stack.push(c);
+  }
+  return root;
 }
 
 function stderrOf(e: unknown): string {

@@ -21,6 +21,8 @@ export interface Program {
   functions: Map<string, ProgramFunction>;
   /** Type key -> definitions (one per unit that sees it). */
   types: Map<string, { rec: TuRecord; tu: TranslationUnit }[]>;
+  /** Typedef name -> the type it names, as clang spells it (clang does not always desugar pointers to typedefs). */
+  typedefs: Map<string, string>;
   diagnostics: Diagnostic[];
 }
 
@@ -59,8 +61,11 @@ export function unameOf(fn: TuFunction, tu: TranslationUnit): string {
 }
 
 function joinUnits(units: TranslationUnit[]): Program {
-  const program: Program = { units, functions: new Map(), types: new Map(), diagnostics: [] };
+  const program: Program = { units, functions: new Map(), types: new Map(), typedefs: new Map(), diagnostics: [] };
   for (const tu of units) {
+    for (const d of tu.root.inner ?? []) {
+      if (d.kind === "TypedefDecl" && d.name && d.type?.qualType && !program.typedefs.has(d.name)) program.typedefs.set(d.name, d.type.qualType);
+    }
     program.diagnostics.push(...tu.diagnostics);
     for (const fn of tu.functions) {
       if (fn.name === "main") continue;
@@ -83,17 +88,19 @@ function joinUnits(units: TranslationUnit[]): Program {
 }
 
 /** Resolves a clang type spelling to a program type key, if it names one directly (not through a pointer). */
-export function typeKeyOf(tu: TranslationUnit, type: { qualType: string; desugaredQualType?: string } | undefined, program: Program): string | undefined {
-  if (!type) return undefined;
+export function typeKeyOf(tu: TranslationUnit, type: { qualType: string; desugaredQualType?: string } | undefined, program: Program, depth = 0): string | undefined {
+  if (!type || depth > 8) return undefined;
   for (const t of [type.desugaredQualType, type.qualType]) {
     if (!t) continue;
     const bare = t.replace(/\b(const|volatile|restrict)\b/g, "").trim();
     const m = /^(?:struct|union)\s+([A-Za-z_]\w*)$/.exec(bare);
     if (m && program.types.has(m[1])) return m[1];
-    if (/^[A-Za-z_]\w*$/.test(bare) && program.types.has(bare)) {
+    if (/^[A-Za-z_]\w*$/.test(bare)) {
       // A typedef of an anonymous struct is keyed by its own name.
-      const recs = program.types.get(bare)!;
-      if (recs.some((r) => !r.rec.node.name)) return bare;
+      const recs = program.types.get(bare);
+      if (recs?.some((r) => !r.rec.node.name)) return bare;
+      const under = program.typedefs.get(bare);
+      if (under && under !== bare) return typeKeyOf(tu, { qualType: under }, program, depth + 1);
     }
   }
   return undefined;
@@ -105,7 +112,13 @@ export function pointeeKeyOf(tu: TranslationUnit, type: { qualType: string; desu
   for (const t of [type.desugaredQualType, type.qualType]) {
     if (!t) continue;
     const m = /^(.*?)\s*\*\s*(const|volatile|restrict)?\s*$/.exec(t);
-    if (!m || m[1].includes("*") || m[1].includes("(")) continue;
+    if (!m) {
+      // A typedef of a pointer type: `typedef struct node *node_p;`
+      const under = program.typedefs.get(t.replace(/\b(const|volatile|restrict)\b/g, "").trim());
+      if (under && under !== t && /\*\s*$/.test(under)) return pointeeKeyOf(tu, { qualType: under }, program);
+      continue;
+    }
+    if (m[1].includes("*") || m[1].includes("(")) continue;
     const k = typeKeyOf(tu, { qualType: m[1] }, program);
     if (k) return k;
   }
