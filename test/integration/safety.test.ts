@@ -1,0 +1,453 @@
+/**
+ * The updateability (safety) analysis of issue 5, shown with running
+ * processes. Programs in test/fixtures/safety:
+ *
+ * - jobq: a work queue fed on stdin, with an update point at the head of the
+ *   main loop's body (extracted, restarts the iteration: safe for any patch)
+ *   and one in the middle of process(), after which the job's fields are
+ *   still used and score() is still called. A patch that changes struct job,
+ *   or score()'s signature, is reported unsafe at the middle point (with the
+ *   type and the file:line of its use) and the runtime applies it only at
+ *   the head point, even while a job is in flight across the middle point; a
+ *   patch that changes only function bodies applies at the middle point.
+ * - pump: the only update point is in a function called from a long-running
+ *   loop that is not extracted and uses struct job on every turn: a patch
+ *   changing struct job is refused at apply time (timeout, naming the point
+ *   and why) and the process keeps working; a body-only patch applies there.
+ * - stress: a busy loop over a table of records. A chain of versions is
+ *   built programmatically (each step changes a constant, every fifth step
+ *   also struct rec's layout), and for each step an unsafe variant (a field
+ *   added to struct rec, used after the point in op()). 1000 update requests
+ *   in a row at random moments, every reply checked against the patch's
+ *   manifest: zero crashes, never an update at an unsafe point, the
+ *   records' invariants intact at the end.
+ *
+ * Skipped where gcc, clang or libsodium is missing.
+ */
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { compileProgram } from "../../lib/compile/index.js";
+import { generatePatch, type PatchResult } from "../../lib/patch/index.js";
+import { parseProgram, unameOf } from "../../lib/cfront/program.js";
+import { collectFacts } from "../../lib/analysis/facts.js";
+import { analysePoint } from "../../lib/analysis/safety.js";
+import type { VersionData } from "../../lib/model/version-data.js";
+import type { PatchManifest } from "../../lib/model/patch-manifest.js";
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const FIXTURES = path.join(REPO, "test", "fixtures", "safety");
+const INCLUDE = path.join(REPO, "native", "runtime", "include");
+const CFLAGS = ["-O2", `-I${INCLUDE}`];
+
+function haveToolchain(): boolean {
+  if (!existsSync("/usr/include/sodium.h")) return false;
+  try {
+    execFileSync("gcc", ["--version"], { stdio: "ignore" });
+    execFileSync("clang", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((ok) => setTimeout(ok, ms));
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** 1-based line of the first line of `file` that contains `marker`. */
+function lineOf(file: string, marker: string): number {
+  const i = readFileSync(file, "utf8").split("\n").findIndex((l) => l.includes(marker));
+  if (i < 0) throw new Error(`${marker} not in ${file}`);
+  return i + 1;
+}
+
+// ---- builds ------------------------------------------------------------------
+
+let work = "";
+let runtimeDir = "";
+
+/** Copies a fixture to WORK/<dir>/<name>.c, so that every version of a program is the same file name. */
+async function stage(dir: string, name: string, source: string): Promise<string> {
+  const d = path.join(work, dir);
+  await mkdir(d, { recursive: true });
+  await writeFile(path.join(d, `${name}.c`), source);
+  return d;
+}
+
+async function compile(name: string, srcDir: string, outDir: string) {
+  const t0 = performance.now();
+  const r = await compileProgram({ name, files: [`${name}.c`], outDir, cflags: CFLAGS, cwd: srcDir, insecureAcceptUnsigned: true });
+  return { ...r, outDir, ms: performance.now() - t0 };
+}
+
+async function patch(name: string, from: string, srcDir: string, outDir: string): Promise<PatchResult & { ms: number }> {
+  const t0 = performance.now();
+  const r = await generatePatch({ from, files: [`${name}.c`], outDir, cflags: CFLAGS, cwd: srcDir });
+  return { ...r, ms: performance.now() - t0 };
+}
+
+const unsafeIds = (m: PatchManifest) => new Set(m.safety.filter((s) => !s.safe).map((s) => s.id));
+const pointIn = (vd: VersionData, fn: string) => {
+  const p = vd.updatePoints.filter((q) => q.function === fn);
+  if (p.length !== 1) throw new Error(`expected one update point in ${fn}, found ${p.length}`);
+  return p[0];
+};
+
+// ---- running programs ----------------------------------------------------------
+
+class Prog {
+  readonly proc: ChildProcess;
+  readonly lines: string[] = [];
+  private cursor = 0;
+  private partial = "";
+  private errPartial = "";
+  private waiters: (() => void)[] = [];
+  stderrText = "";
+  /** Counts of stderr lines matching `countErr` patterns (the runtime's log), without keeping them. */
+  readonly errCounts = new Map<string, number>();
+  exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  readonly exited: Promise<void>;
+
+  constructor(exe: string, opts: { keepStderr?: boolean; countErr?: Record<string, RegExp> } = {}) {
+    this.proc = spawn(exe, [], {
+      env: { ...process.env, GRAFT_RUNTIME_DIR: runtimeDir, GRAFT_LOG: "stderr" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    running.add(this);
+    this.proc.stdout!.setEncoding("utf8");
+    this.proc.stdout!.on("data", (d: string) => {
+      const parts = (this.partial + d).split("\n");
+      this.partial = parts.pop()!;
+      this.lines.push(...parts);
+      this.wake();
+    });
+    this.proc.stderr!.setEncoding("utf8");
+    this.proc.stderr!.on("data", (d: string) => {
+      const parts = (this.errPartial + d).split("\n");
+      this.errPartial = parts.pop()!;
+      for (const l of parts) {
+        if (opts.keepStderr !== false) this.stderrText += l + "\n";
+        for (const [k, re] of Object.entries(opts.countErr ?? {})) if (re.test(l)) this.errCounts.set(k, (this.errCounts.get(k) ?? 0) + 1);
+      }
+    });
+    this.proc.stdin!.on("error", () => {});
+    this.exited = new Promise((ok) =>
+      this.proc.once("exit", (code, signal) => {
+        this.exit = { code, signal };
+        running.delete(this);
+        this.wake();
+        ok();
+      }),
+    );
+  }
+
+  private wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  get socket(): string {
+    return path.join(runtimeDir, `${this.proc.pid}.sock`);
+  }
+
+  send(line: string) {
+    this.proc.stdin!.write(line + "\n");
+  }
+
+  /** The next stdout line (after the last one taken) matching `re`; lines skipped on the way are passed over. */
+  async next(re: RegExp, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      while (this.cursor < this.lines.length) {
+        const l = this.lines[this.cursor++];
+        if (re.test(l)) return l;
+      }
+      if (this.exit) throw new Error(`process exited (${JSON.stringify(this.exit)}) while waiting for ${re}; stderr tail: ${this.stderrText.slice(-2000)}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no line matching ${re} within ${timeoutMs} ms; stdout: ${this.lines.slice(-20).join(" | ")}`);
+      await new Promise<void>((ok) => {
+        const t = setTimeout(ok, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          ok();
+        });
+      });
+    }
+  }
+
+  /** Starts the program and waits for its "ready" line and its control socket. */
+  static async start(exe: string, opts?: ConstructorParameters<typeof Prog>[1]): Promise<Prog> {
+    const p = new Prog(exe, opts);
+    await p.next(/^ready$/);
+    for (let i = 0; i < 500 && !existsSync(p.socket); i++) await sleep(10);
+    if (!existsSync(p.socket)) throw new Error(`no control socket at ${p.socket}`);
+    return p;
+  }
+
+  async quit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (!this.exit) {
+      this.send("QUIT");
+      const t = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
+      await this.exited;
+      clearTimeout(t);
+    }
+    return this.exit!;
+  }
+}
+
+const running = new Set<Prog>();
+
+/** One request on the process's control socket, one line back. */
+function control(sock: string, request: string, timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(sock);
+    let buf = "";
+    let done = false;
+    const finish = (f: () => void) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      c.destroy();
+      f();
+    };
+    const timer = setTimeout(() => finish(() => reject(new Error(`no reply to '${request}' within ${timeoutMs} ms`))), timeoutMs);
+    c.setEncoding("utf8");
+    c.on("connect", () => c.write(request + "\n"));
+    c.on("data", (d: string) => {
+      buf += d;
+      const i = buf.indexOf("\n");
+      if (i >= 0) finish(() => resolve(buf.slice(0, i)));
+    });
+    c.on("error", (e) => finish(() => reject(e)));
+    c.on("close", () => finish(() => reject(new Error(`connection closed without a reply to '${request}': '${buf}'`))));
+  });
+}
+
+type Reply =
+  | { kind: "applied"; pauseUs: number; point: number; sequence: number; version: string; raw: string }
+  | { kind: "refused"; code: string; reason: string; raw: string };
+
+function parseReply(raw: string): Reply {
+  const a = /^applied pause_us=(\d+) point=(\d+) sequence=(\d+) version=([0-9a-f]{64})$/.exec(raw);
+  if (a) return { kind: "applied", pauseUs: Number(a[1]), point: Number(a[2]), sequence: Number(a[3]), version: a[4], raw };
+  const r = /^refused (\S+) (.*)$/.exec(raw);
+  if (r) return { kind: "refused", code: r[1], reason: r[2], raw };
+  throw new Error(`unexpected reply: ${raw}`);
+}
+
+async function apply(p: Prog, patchDir: string, timeoutMs: number): Promise<Reply> {
+  return parseReply(await control(p.socket, `apply ${path.resolve(patchDir)} ${timeoutMs}`, timeoutMs + 30_000));
+}
+
+/** The points a timeout refusal names: "no safe update point within T ms; reached: point 3 (unsafe for this patch, 12 times), ..." */
+function reachedPoints(reason: string): { id: number; why: string; count: number }[] | null {
+  if (/^no update point was reached within \d+ ms/.test(reason)) return [];
+  const m = /^no safe update point within \d+ ms; reached:(.*)$/.exec(reason);
+  if (!m) return null;
+  const out = [...m[1].matchAll(/ point (\d+) \((unsafe for this patch|not the main thread), (\d+) times?\)/g)].map((x) => ({ id: Number(x[1]), why: x[2], count: Number(x[3]) }));
+  return out.length ? out : null;
+}
+
+// ---- the suite -------------------------------------------------------------------
+
+const timings: string[] = [];
+
+describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
+  beforeAll(() => {
+    work = mkdtempSync(path.join(os.tmpdir(), "graft-safety-"));
+    runtimeDir = mkdtempSync(path.join(os.tmpdir(), "graft-rt-"));
+  });
+
+  afterAll(() => {
+    for (const p of running) p.proc.kill("SIGKILL");
+    if (timings.length) console.log(`safety: analysis and patch generation times\n  ${timings.join("\n  ")}`);
+    if (!process.env.GRAFT_KEEP_WORK) {
+      rmSync(work, { recursive: true, force: true });
+      rmSync(runtimeDir, { recursive: true, force: true });
+    } else console.log(`safety: work directory kept: ${work}`);
+  });
+
+  // ---------------------------------------------------------------------------------
+  describe("jobq: an unsafe point in the middle of a job, a safe one at the loop head", () => {
+    const fx = (f: string) => path.join(FIXTURES, "jobq", f);
+    const src = fx("v0.c");
+    let base: Awaited<ReturnType<typeof compile>>;
+    let typeP: PatchResult, sigP: PatchResult, bodyP: PatchResult;
+    let mid: VersionData["updatePoints"][number], head: VersionData["updatePoints"][number];
+
+    beforeAll(async () => {
+      base = await compile("jobq", await stage("jobq-v0", "jobq", readFileSync(src, "utf8")), path.join(work, "jobq-out0"));
+      timings.push(`jobq: compile ${secs(base.ms)}`);
+      mid = pointIn(base.versionData, "process");
+      head = pointIn(base.versionData, "main__loop1");
+      const mk = async (file: string, dir: string) => {
+        const r = await patch("jobq", base.outDir, await stage(dir, "jobq", readFileSync(fx(file), "utf8")), path.join(work, `${dir}-patch`));
+        timings.push(`jobq: patch ${file} ${secs(r.ms)}`);
+        return r;
+      };
+      [typeP, sigP] = await Promise.all([mk("v1-type.c", "jobq-v1"), mk("v2-signature.c", "jobq-v2")]);
+      bodyP = await mk("v3-body.c", "jobq-v3");
+    });
+
+    it("version data: what may run after each point", () => {
+      expect(mid).toMatchObject({ file: "jobq.c", line: lineOf(src, "@point-mid"), restarts: false });
+      expect(mid.typesUsedAfter).toEqual(["job"]);
+      expect(mid.typeUseSites).toEqual({ job: `jobq.c:${lineOf(src, "@use-after-mid")}` });
+      expect(mid.functionsCalledAfter).toContain("jobq_c__score");
+      // The head of the extracted loop body restarts: nothing of the old body runs after it.
+      expect(head).toMatchObject({ file: "jobq.c", line: lineOf(src, "@point-head"), restarts: true, typesUsedAfter: [] });
+      expect(head.functionsCalledAfter).not.toContain("jobq_c__score");
+    });
+
+    it("a patch changing struct job: unsafe in the middle of the job (type and file:line named), safe at the loop head", () => {
+      const m = typeP.manifest;
+      expect(m.types.find((t) => t.key === "job")?.status).toBe("changed");
+      expect(m.safety.find((s) => s.id === mid.id)).toEqual({
+        id: mid.id, file: "jobq.c", line: mid.line, function: "process", safe: false,
+        reasons: [`unsafe: struct job is used at jobq.c:${lineOf(src, "@use-after-mid")} after this point, by code that keeps running the old layout`],
+      });
+      expect(m.safety.find((s) => s.id === head.id)).toMatchObject({ safe: true, reasons: [] });
+      expect(m.warnings.join("\n")).not.toMatch(/no update point/);
+    });
+
+    it("a patch changing score()'s signature: unsafe in the middle of the job (score() is called after it), safe at the loop head", () => {
+      const m = sigP.manifest;
+      expect(m.functions.find((f) => f.name === "score")?.status).toBe("signature");
+      expect(m.safety.find((s) => s.id === mid.id)).toMatchObject({
+        safe: false,
+        reasons: ["unsafe: score() changes signature and is called after this point by code that passes the old arguments"],
+      });
+      expect(m.safety.find((s) => s.id === head.id)).toMatchObject({ safe: true, reasons: [] });
+    });
+
+    it("a patch changing only function bodies: safe at both points", () => {
+      expect(bodyP.manifest.safety.map((s) => s.safe)).toEqual([true, true]);
+    });
+
+    it("runtime: the struct job patch, requested while a job is in flight, is applied only at the loop head; the job finishes on the old code", async () => {
+      const p = await Prog.start(base.executable);
+      p.send("JOB 1 10 0");
+      expect(await p.next(/^done 1 /)).toBe("done 1 v0 result=31"); // 10*3 + 1
+      p.send("JOB 2 10 700");
+      await p.next(/^start 2$/);
+      const reply = await apply(p, typeP.patchDir, 10_000);
+      expect(reply).toMatchObject({ kind: "applied", point: head.id, sequence: 1, version: typeP.manifest.target });
+      // The middle point was reached while the patch waited, and skipped.
+      expect(p.stderrText).toContain(`point ${mid.id} unsafe for the pending patch: waiting for the next one`);
+      expect(p.stderrText).toContain(`applied at point ${head.id} `);
+      expect(p.stderrText).not.toContain(`applied at point ${mid.id} `);
+      // The job in flight ran to its end on the old code and the old layout...
+      expect(await p.next(/^done 2 /)).toBe("done 2 v0 result=32");
+      // ... and the next one on the new code: priority 2, the new field.
+      p.send("JOB 3 10 0");
+      expect(await p.next(/^done 3 /)).toBe("done 3 v1 result=63"); // 10*3*2 + 3
+      p.send("STATUS");
+      expect(await p.next(/^status /)).toBe("status jobs=3 total=126 version=v1");
+      expect(await control(p.socket, "status")).toMatch(new RegExp(`^ok program=jobq version=${typeP.manifest.target} sequence=1 patches=1 `));
+      expect(await p.quit()).toEqual({ code: 0, signal: null });
+    });
+
+    it("runtime: the signature patch is applied only at the loop head; the job in flight keeps calling the old score()", async () => {
+      const p = await Prog.start(base.executable);
+      p.send("JOB 1 10 700");
+      await p.next(/^start 1$/);
+      const reply = await apply(p, sigP.patchDir, 10_000);
+      expect(reply).toMatchObject({ kind: "applied", point: head.id, sequence: 1 });
+      expect(p.stderrText).toContain(`point ${mid.id} unsafe for the pending patch`);
+      expect(await p.next(/^done 1 /)).toBe("done 1 v0 result=31");
+      p.send("JOB 2 10 0");
+      expect(await p.next(/^done 2 /)).toBe("done 2 v2 result=1032"); // 10*3 + 1000 + 2
+      expect(await p.quit()).toEqual({ code: 0, signal: null });
+    });
+
+    it("runtime, for contrast: a body-only patch requested while a job is in flight is applied in the middle of the job", async () => {
+      const p = await Prog.start(base.executable);
+      p.send("JOB 1 10 700");
+      await p.next(/^start 1$/);
+      const reply = await apply(p, bodyP.patchDir, 10_000);
+      expect(reply).toMatchObject({ kind: "applied", point: mid.id, sequence: 1 });
+      expect(p.stderrText).not.toContain("unsafe for the pending patch");
+      // The rest of the job already calls the new score() and label() through their slots.
+      expect(await p.next(/^done 1 /)).toBe("done 1 v3 result=71"); // 10*7 + 1
+      expect(await p.quit()).toEqual({ code: 0, signal: null });
+    });
+  });
+
+  // ---------------------------------------------------------------------------------
+  describe("pump: a type used by a long-running loop that is not extracted", () => {
+    const fx = (f: string) => path.join(FIXTURES, "pump", f);
+    const src = fx("v0.c");
+    let base: Awaited<ReturnType<typeof compile>>;
+    let typeP: PatchResult, bodyP: PatchResult;
+    let tick: VersionData["updatePoints"][number];
+
+    beforeAll(async () => {
+      base = await compile("pump", await stage("pump-v0", "pump", readFileSync(src, "utf8")), path.join(work, "pump-out0"));
+      timings.push(`pump: compile ${secs(base.ms)}`);
+      tick = pointIn(base.versionData, "checkpoint");
+      const mk = async (file: string, dir: string) => {
+        const r = await patch("pump", base.outDir, await stage(dir, "pump", readFileSync(fx(file), "utf8")), path.join(work, `${dir}-patch`));
+        timings.push(`pump: patch ${file} ${secs(r.ms)}`);
+        return r;
+      };
+      [typeP, bodyP] = await Promise.all([mk("v1-type.c", "pump-v1"), mk("v2-body.c", "pump-v2")]);
+    });
+
+    it("the loop is not extracted: after the point, the whole loop of run() may run, and it uses struct job", () => {
+      expect(base.versionData.functions.some((f) => f.extractedFrom)).toBe(false);
+      expect(tick).toMatchObject({ line: lineOf(src, "@point-tick"), restarts: false, typesUsedAfter: ["job"] });
+      expect(tick.typeUseSites).toEqual({ job: `pump.c:${lineOf(src, "@use-loop")}` });
+    });
+
+    it("the patch's manifest: no point is safe, with the reason and a warning", () => {
+      const m = typeP.manifest;
+      expect(m.safety).toEqual([{
+        id: tick.id, file: "pump.c", line: tick.line, function: "checkpoint", safe: false,
+        reasons: [`unsafe: struct job is used at pump.c:${lineOf(src, "@use-loop")} after this point, by code that keeps running the old layout`],
+      }]);
+      expect(m.warnings).toContain("no update point of the running program is safe for this patch: it will be refused at apply time unless the loop that holds the point is moved into its own function");
+      expect(bodyP.manifest.safety).toMatchObject([{ id: tick.id, safe: true }]);
+    });
+
+    it("runtime: refused after the timeout, naming the point and why; the process keeps working, and a body-only patch then applies", async () => {
+      const p = await Prog.start(base.executable);
+      p.send("JOB 1 10");
+      expect(await p.next(/^done 1 /)).toBe("done 1 v0 result=20");
+      const t0 = Date.now();
+      const pending = apply(p, typeP.patchDir, 800);
+      // While the request waits, the program serves as usual.
+      await sleep(200);
+      p.send("JOB 2 7");
+      expect(await p.next(/^done 2 /)).toBe("done 2 v0 result=14");
+      const reply = await pending;
+      const waited = Date.now() - t0;
+      expect(reply.kind).toBe("refused");
+      if (reply.kind !== "refused") return;
+      expect(reply.code).toBe("timeout");
+      expect(reply.reason).toMatch(new RegExp(`^no safe update point within 800 ms; reached: point ${tick.id} \\(unsafe for this patch, \\d+ times\\)$`));
+      expect(waited).toBeGreaterThanOrEqual(800);
+      expect(p.stderrText).toContain(`refused timeout: no safe update point within 800 ms`);
+      // Unharmed: same version, same code, same state.
+      expect(await control(p.socket, "status")).toMatch(new RegExp(`^ok program=pump version=${base.versionData.digest} sequence=0 patches=0 `));
+      p.send("JOB 3 10");
+      expect(await p.next(/^done 3 /)).toBe("done 3 v0 result=20");
+      p.send("STATUS");
+      expect(await p.next(/^status /)).toBe("status jobs=3 total=54 version=v0");
+      // The same point takes a patch that leaves struct job alone.
+      expect(await apply(p, bodyP.patchDir, 5000)).toMatchObject({ kind: "applied", point: tick.id, sequence: 1 });
+      p.send("JOB 4 10");
+      expect(await p.next(/^done 4 /)).toBe("done 4 v2 result=50");
+      p.send("STATUS");
+      expect(await p.next(/^status /)).toBe("status jobs=4 total=104 version=v2");
+      expect(await p.quit()).toEqual({ code: 0, signal: null });
+    });
+  });
+});
