@@ -106,7 +106,7 @@ export function normaliseCode(text: string): string {
     .filter((l) => !/^#\s*\d+\s+"/.test(l))
     .join("\n")
     .replace(/\s+/g, " ")
-    .replace(/ ?([(){}\[\];,=+\-*/<>!&|^~?:.]) ?/g, "$1")
+    .replace(/ ?([(){}[\];,=+\-*/<>!&|^~?:.]) ?/g, "$1")
     .trim();
 }
 

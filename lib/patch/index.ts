@@ -109,7 +109,6 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   const seq = plan.sequence;
   const included = [...plan.functions.values()].filter((f) => f.include);
   const changedTypes = [...plan.types.values()].filter((t) => t.status === "changed");
-  const retypedGlobals = [...plan.globals.values()].filter((g) => g.status === "retyped");
   if (!included.length && !changedTypes.length && ![...plan.globals.values()].some((g) => g.status === "added")) {
     throw new GraftError("no change: the new sources compile to the running version", [{ code: 4000, category: "info", message: "no change to apply" }], 3);
   }
