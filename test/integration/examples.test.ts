@@ -82,8 +82,9 @@ async function withServer<R>(start: () => Promise<RunningServer>, body: (srv: Ru
     return await body(srv);
   } finally {
     const exit = await srv.stop();
-    // A clean SIGTERM shutdown: exit code 0, not killed.
+    // A clean SIGTERM shutdown: exit code 0, not killed; no sanitizer reports.
     expect(exit.code, `server stderr:\n${srv.stderr()}`).toBe(0);
+    expect(srv.stderr()).not.toMatch(/AddressSanitizer|LeakSanitizer|runtime error:/);
   }
 }
 
@@ -114,7 +115,9 @@ beforeAll(async () => {
   for (const program of ["kvd", "httpd"] as const) {
     for (const version of EXAMPLE_VERSIONS) {
       const out = path.join(workDir, program, version);
-      builds.set(`${program}/${version}`, await buildStock(exampleDir(program, version), out));
+      // EXAMPLES_CFLAGS, e.g. "-O1 -g -fsanitize=address,undefined", replaces -O2 -g.
+      const cflags = process.env.EXAMPLES_CFLAGS;
+      builds.set(`${program}/${version}`, await buildStock(exampleDir(program, version), out, { cflags }));
     }
   }
 }, 180_000);
