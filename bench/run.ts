@@ -24,7 +24,7 @@
  * Writes bench/results/latest.json (and latest.md, the tables in Markdown).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -84,7 +84,7 @@ function parseArgs(argv: string[]): Options {
   }
   return {
     quick,
-    rounds: Number(val("--rounds") ?? (quick ? 2 : 5)),
+    rounds: Number(val("--rounds") ?? (quick ? 2 : 6)),
     compileRounds: quick ? 1 : 2,
     updateRuns: quick ? 2 : 5,
     analysisReps: quick ? 3 : 10,
@@ -137,6 +137,19 @@ function procStatus(pid: number): { vmRssKb: number; vmHwmKb: number } {
   const text = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
   return { vmRssKb: kb("VmRSS"), vmHwmKb: kb("VmHWM") };
+}
+
+/** CPU time the process has run, all threads, in ns (schedstat's sum_exec_runtime; finer than utime's ticks). */
+function cpuNs(pid: number): number {
+  let total = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return total;
 }
 
 function fileSize(p: string): number {
@@ -252,6 +265,8 @@ interface KvdRun {
   setOpsPerSec: number;
   getOpsPerSec: number;
   probe: { ops: number; errors: number; p50Us: number; p99Us: number; maxUs: number };
+  /** Server CPU time over the set and get tests, per request served (memcslap's and the probe's). */
+  cpuUsPerOp: number;
   failures: number;
   vmRssKb: number;
   vmHwmKb: number;
@@ -263,6 +278,8 @@ interface HttpdRun {
   requestsPerSec: number;
   p50Ms: number | null;
   p99Ms: number | null;
+  /** Server CPU time during the measured wrk run, per request. */
+  cpuUsPerRequest: number;
   errors: number;
   vmRssKb: number;
   vmHwmKb: number;
@@ -288,6 +305,13 @@ function parseProbe(line: string): KvdRun["probe"] {
   return { ops: n("ops"), errors: n("errors"), p50Us: n("p50_us"), p99Us: n("p99_us"), maxUs: n("max_us") };
 }
 
+/** The max column of wrk's "Latency avg stdev max" line, in ms. */
+function wrkMaxMs(output: string): number | null {
+  const m = /Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s)/.exec(output);
+  if (!m) return null;
+  return Number(m[1]) * (m[2] === "us" ? 1e-3 : m[2] === "s" ? 1e3 : 1);
+}
+
 function memslapRate(r: MemslapResult): number {
   return r.keys && r.seconds ? r.keys / r.seconds : NaN;
 }
@@ -295,19 +319,24 @@ function memslapRate(r: MemslapResult): number {
 async function kvdRun(build: "stock" | "graft", round: number, exe: string, probeExe: string, env: NodeJS.ProcessEnv, opts: Options): Promise<KvdRun> {
   const s = await start("kvd", exe, env, "");
   try {
+    const cpu0 = cpuNs(s.pid);
     const probe = startProbe(probeExe, s.port);
     const set = await runMemslap(s.port, { test: "set", concurrency: 4, executeNumber: opts.memslapN, tcpNodelay: true });
     const get = await runMemslap(s.port, { test: "get", concurrency: 4, executeNumber: opts.memslapN, tcpNodelay: true });
     probe.stop();
     const probeOut = await probe.done;
+    const cpu = cpuNs(s.pid) - cpu0;
     const mem = procStatus(s.pid);
+    const probeResult = parseProbe(probeOut);
+    const ops = (set.keys ?? NaN) + (get.loaded ?? 0) + (get.keys ?? NaN) + probeResult.ops;
     return {
       build,
       round,
       setOpsPerSec: memslapRate(set),
       getOpsPerSec: memslapRate(get),
-      probe: parseProbe(probeOut),
-      failures: set.failures + get.failures,
+      probe: probeResult,
+      cpuUsPerOp: cpu / 1000 / ops,
+      failures: set.failures + get.failures + (Number.isFinite(probeResult.errors) ? probeResult.errors : 1),
       ...mem,
     };
   } finally {
@@ -320,9 +349,20 @@ async function httpdRun(build: "stock" | "graft", round: number, exe: string, do
   try {
     const url = `http://127.0.0.1:${s.port}/`;
     await runWrk(url, { threads: 2, connections: 32, durationSec: opts.wrkWarmupSec });
+    const cpu0 = cpuNs(s.pid);
     const w: WrkResult = await runWrk(url, { threads: 2, connections: 32, durationSec: opts.wrkSec });
+    const cpu = cpuNs(s.pid) - cpu0;
     const mem = procStatus(s.pid);
-    return { build, round, requestsPerSec: w.requestsPerSec, p50Ms: w.latencyMs.p50, p99Ms: w.latencyMs.p99, errors: w.totalErrors, ...mem };
+    return {
+      build,
+      round,
+      requestsPerSec: w.requestsPerSec,
+      p50Ms: w.latencyMs.p50,
+      p99Ms: w.latencyMs.p99,
+      cpuUsPerRequest: cpu / 1000 / w.requests,
+      errors: w.totalErrors,
+      ...mem,
+    };
   } finally {
     await s.stop();
   }
@@ -382,6 +422,8 @@ interface UpdateRun {
   applies: ApplyResult[];
   loadErrors: number;
   loadOk: boolean;
+  /** What the load generator saw over the run that included the updates. */
+  load: Record<string, number | null>;
   versionAfter: string;
 }
 
@@ -430,10 +472,15 @@ async function updateRuns(
       const loadSec = opts.quick ? 1.5 : 3;
       const load =
         program === "httpd"
-          ? runWrk(`http://127.0.0.1:${s.port}/`, { threads: 2, connections: 32, durationSec: loadSec }).then((w) => ({ errors: w.totalErrors, ok: w.requests > 0 }))
+          ? runWrk(`http://127.0.0.1:${s.port}/`, { threads: 2, connections: 32, durationSec: loadSec }).then((w) => ({
+              errors: w.totalErrors,
+              ok: w.requests > 0,
+              load: { requestsPerSec: w.requestsPerSec, p99Ms: w.latencyMs.p99, maxMs: wrkMaxMs(w.output) },
+            }))
           : runMemslap(s.port, { test: "set", concurrency: 4, executeNumber: opts.quick ? 3000 : 6000, tcpNodelay: true }).then((m) => ({
               errors: m.failures,
               ok: m.keys !== null && m.keys > 0,
+              load: { setOpsPerSec: memslapRate(m) },
             }));
       await new Promise((r) => setTimeout(r, 500));
       const applies: ApplyResult[] = [];
@@ -444,7 +491,7 @@ async function updateRuns(
       const l = await load;
       const versionAfter =
         program === "kvd" ? await kvdVersion(s.port) : (await curl(`http://127.0.0.1:${s.port}/version`, { maxTimeSec: 3 })).body.trim();
-      runs.push({ run: i, applies, loadErrors: l.errors, loadOk: l.ok, versionAfter });
+      runs.push({ run: i, applies, loadErrors: l.errors, loadOk: l.ok, load: l.load, versionAfter });
     } finally {
       await s.stop();
     }
@@ -462,6 +509,9 @@ interface AnalysisCost {
   collectFactsMs: number;
   analysePointsMs: number;
   totalAnalysisMs: number;
+  /** Slowest of the repetitions (the first is usually the slowest: cold caches, GC). */
+  totalAnalysisMaxMs: number;
+  repetitions: number;
 }
 
 async function analysisCost(program: Program, work: string, opts: Options): Promise<AnalysisCost> {
@@ -500,6 +550,8 @@ async function analysisCost(program: Program, work: string, opts: Options): Prom
     collectFactsMs: median(factsMs),
     analysePointsMs: median(pointsMs),
     totalAnalysisMs: median(totalMs),
+    totalAnalysisMaxMs: Math.max(...totalMs),
+    repetitions: totalMs.length,
   };
 }
 
@@ -571,7 +623,8 @@ function fmt(x: number | undefined | null, digits = 0): string {
 }
 
 function fmtValue(x: number, unit: string): string {
-  if (unit === "ms" || unit === "us") return fmt(x, x < 10 ? 2 : x < 100 ? 1 : 0);
+  const a = Math.abs(x);
+  if (unit === "ms" || unit === "us") return fmt(x, a < 10 ? 2 : a < 100 ? 1 : 0);
   return fmt(x, 0);
 }
 
@@ -587,12 +640,13 @@ function mdTable(rows: string[][]): string {
 }
 
 function comparisonRows(cs: Comparison[]): string[][] {
-  const rows = [["program / metric", "stock", "updateable", "ratio", "per-round ratios", "stock spread", "goal", "verdict"]];
+  const rows = [["program / metric", "stock", "updateable", "difference", "ratio", "per-round ratios", "stock spread", "goal", "verdict"]];
   for (const c of cs) {
     rows.push([
       `${c.program} ${c.metric} (${c.unit})`,
       fmtValue(c.stock, c.unit),
       fmtValue(c.graft, c.unit),
+      (c.graft >= c.stock ? "+" : "") + fmtValue(c.graft - c.stock, c.unit),
       fmt(c.ratio, 3),
       c.pairedRatioMin !== undefined && Number.isFinite(c.pairedRatioMin) ? `${fmt(c.pairedRatioMin, 3)}..${fmt(c.pairedRatioMax, 3)}` : "",
       c.stockSpread !== undefined ? `${fmt(c.stockSpread * 100, 1)}%` : "",
@@ -711,11 +765,13 @@ async function main() {
       comparisons.push(compare(p, kvdRuns, "memcslap set throughput", "ops/s", (r) => r.setOpsPerSec, SPEED_TPUT));
       comparisons.push(compare(p, kvdRuns, "memcslap get throughput", "ops/s", (r) => r.getOpsPerSec, SPEED_TPUT));
       comparisons.push(compare(p, kvdRuns, "probe p99 latency", "us", (r) => r.probe.p99Us, SPEED_LAT));
+      comparisons.push(compare(p, kvdRuns, "server CPU per request", "us", (r) => r.cpuUsPerOp, SPEED_LAT));
       comparisons.push(compare(p, kvdRuns, "VmRSS after load", "kB", (r) => r.vmRssKb, MEMORY));
       comparisons.push(compare(p, kvdRuns, "VmHWM after load", "kB", (r) => r.vmHwmKb, MEMORY));
     } else {
       comparisons.push(compare(p, httpdRuns, "wrk throughput", "req/s", (r) => r.requestsPerSec, SPEED_TPUT));
       comparisons.push(compare(p, httpdRuns, "wrk p99 latency", "ms", (r) => r.p99Ms, SPEED_LAT));
+      comparisons.push(compare(p, httpdRuns, "server CPU per request", "us", (r) => r.cpuUsPerRequest, SPEED_LAT));
       comparisons.push(compare(p, httpdRuns, "VmRSS after load", "kB", (r) => r.vmRssKb, MEMORY));
       comparisons.push(compare(p, httpdRuns, "VmHWM after load", "kB", (r) => r.vmHwmKb, MEMORY));
     }
@@ -760,7 +816,7 @@ async function main() {
     }
   }
 
-  const analysisRows = [["program", "units", "functions", "update points", "parse (ms)", "collectFacts (ms)", "analysePoint, all points (ms)", "analysis total (ms)", "share of graft compile"]];
+  const analysisRows = [["program", "units", "functions", "update points", "parse (ms)", "collectFacts (ms)", "analysePoint, all points (ms)", "analysis total (ms)", "slowest rep (ms)", "share of graft compile"]];
   for (const p of programs) {
     const a = analysis[p];
     analysisRows.push([
@@ -772,6 +828,7 @@ async function main() {
       fmt(a.collectFactsMs, 2),
       fmt(a.analysePointsMs, 3),
       fmt(a.totalAnalysisMs, 2),
+      fmt(a.totalAnalysisMaxMs, 2),
       `${fmt((a.totalAnalysisMs / median(builds[p].times.graftMs)) * 100, 2)}%`,
     ]);
   }
@@ -806,7 +863,7 @@ async function main() {
     "Updates (applied to a live updateable v0 under load: wrk for httpd, memcslap set for kvd)",
     table(updateRows),
     "",
-    "Updateability analysis (collectFacts + analysePoint for every update point; parsing timed apart)",
+    `Updateability analysis (collectFacts + analysePoint for every update point, median of ${opts.analysisReps} repetitions; parsing timed apart)`,
     table(analysisRows),
     "",
     `Goals (issue 3): ${comparisons.filter((c) => c.met !== undefined).map((c) => `${c.program} ${c.metric}: ${c.met ? "met" : "NOT MET"}`).join("; ")}`,
