@@ -133,7 +133,9 @@ int grt_read_file(const char *path, size_t max, unsigned char **data, size_t *le
     size_t got = 0;
     int fd, err;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO given as a bundle path must not hang the control
+     * thread in open(); the S_ISREG check below refuses it. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return -errno;
     if (fstat(fd, &st) < 0) {
