@@ -40,13 +40,35 @@ export interface KvdOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * Start on `port`, or on a free port; another process can take a "free" port
+ * before the server binds it, so without an explicit port a failed start is
+ * retried on a fresh one (three tries).
+ */
+async function startOnPort(
+  fixedPort: number | undefined,
+  launch: (port: number) => Promise<RunningServer>,
+): Promise<RunningServer> {
+  if (fixedPort !== undefined) return launch(fixedPort);
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await launch(await freePort());
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  throw lastError;
+}
+
 /** Start a kvd binary on a free (or the given) port and wait for it. */
-export async function startKvd(binary: string, opts: KvdOptions = {}): Promise<RunningServer> {
-  const port = opts.port ?? (await freePort());
-  const args = ["-p", String(port)];
-  if (opts.memoryMb !== undefined) args.push("-m", String(opts.memoryMb));
-  if (opts.verbose) args.push("-v");
-  return startServer(binary, args, { port, env: opts.env });
+export function startKvd(binary: string, opts: KvdOptions = {}): Promise<RunningServer> {
+  return startOnPort(opts.port, (port) => {
+    const args = ["-p", String(port)];
+    if (opts.memoryMb !== undefined) args.push("-m", String(opts.memoryMb));
+    if (opts.verbose) args.push("-v");
+    return startServer(binary, args, { port, env: opts.env });
+  });
 }
 
 export interface HttpdOptions {
@@ -60,12 +82,13 @@ export interface HttpdOptions {
 }
 
 /** Start an httpd binary on a free (or the given) port and wait for it. */
-export async function startHttpd(binary: string, opts: HttpdOptions): Promise<RunningServer> {
-  const port = opts.port ?? (await freePort());
-  const args = ["-p", String(port), "-d", opts.docroot];
-  if (opts.idleTimeoutSec !== undefined) args.push("-t", String(opts.idleTimeoutSec));
-  if (opts.verbose) args.push("-v");
-  return startServer(binary, args, { port, env: opts.env });
+export function startHttpd(binary: string, opts: HttpdOptions): Promise<RunningServer> {
+  return startOnPort(opts.port, (port) => {
+    const args = ["-p", String(port), "-d", opts.docroot];
+    if (opts.idleTimeoutSec !== undefined) args.push("-t", String(opts.idleTimeoutSec));
+    if (opts.verbose) args.push("-v");
+    return startServer(binary, args, { port, env: opts.env });
+  });
 }
 
 /** Files makeDocroot() writes, name -> content. */

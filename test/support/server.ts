@@ -130,7 +130,13 @@ export async function startServer(
         errText,
       );
     }
-    if (await canConnect(opts.port, host, 500)) break;
+    if (await canConnect(opts.port, host, 500)) {
+      // The port might belong to someone else while our server failed to
+      // bind and is exiting: give an exit a moment to show up.
+      await new Promise((r) => setTimeout(r, 50));
+      if (exitInfo === null) break;
+      continue;
+    }
     if (Date.now() > deadline) {
       await stop(500);
       throw new ServerStartError(`${cmd} did not accept on port ${opts.port} in time`, errText);
