@@ -26,7 +26,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -449,5 +449,231 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
       expect(await p.next(/^status /)).toBe("status jobs=4 total=104 version=v2");
       expect(await p.quit()).toEqual({ code: 0, signal: null });
     });
+  });
+
+  // ---------------------------------------------------------------------------------
+  describe("stress: 1000 update requests at random moments against one process", () => {
+    const N_STEPS = 45;
+    const N_REQUESTS = 1000;
+    const template = readFileSync(path.join(FIXTURES, "stress", "stress.c.in"), "utf8");
+    /** Steps into versions 5, 10, ... change struct rec (rec.spare flips between int and long). */
+    const structStep = (v: number) => v > 0 && v % 5 === 0;
+    const spareType = (v: number) => (Math.floor(v / 5) % 2 ? "long" : "int");
+    /** Version v's source; its unsafe variant adds a field to struct rec, which op() uses after its update point. */
+    const versionSource = (v: number, unsafeVariant: boolean) => {
+      // The header comment names the placeholders: only the code after it is filled in.
+      const cut = template.indexOf("*/") + 2;
+      return template.slice(0, cut) + template.slice(cut).replaceAll("@STEP@", String(v)).replaceAll("@SPARE_TYPE@", spareType(v))
+        .replaceAll("@EXTRA@", unsafeVariant ? "\n    int extra; /* the unsafe variant's new field */" : "");
+    };
+    const useAfterOp = () => `stress.c:${template.split("\n").findIndex((l) => l.includes("@use-after-op")) + 1}`;
+
+    /** Runs at most n builds at once, in the order they were asked for. */
+    function limiter(n: number) {
+      let active = 0;
+      const queue: (() => void)[] = [];
+      return async <T>(f: () => Promise<T>): Promise<T> => {
+        if (active < n) active++;
+        else await new Promise<void>((ok) => queue.push(ok));
+        try {
+          return await f();
+        } finally {
+          const next = queue.shift();
+          if (next) next();
+          else active--;
+        }
+      };
+    }
+
+    /** A seeded generator (mulberry32), so that a failing run can be replayed with GRAFT_STRESS_SEED. */
+    function rng(seed: number) {
+      let a = seed >>> 0;
+      const next = () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
+      return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)) };
+    }
+
+    it("zero crashes, never an update at an unsafe point, state intact", async () => {
+      const seed = Number(process.env.GRAFT_STRESS_SEED ?? Date.now() % 1_000_000);
+      const rand = rng(seed);
+      const t0 = performance.now();
+
+      // ---- the chain of versions, built in the background, two builds at a time --------
+      const base = await compile("stress", await stage("stress-v0", "stress", versionSource(0, false)), path.join(work, "stress-out0"));
+      timings.push(`stress: compile ${secs(base.ms)}`);
+      const limit = limiter(2);
+      const S: Promise<PatchResult & { ms: number }>[] = [];
+      const U: Promise<PatchResult & { ms: number }>[] = [];
+      let baseDir: Promise<string> = Promise.resolve(base.outDir);
+      for (let v = 1; v <= N_STEPS; v++) {
+        const from = baseDir;
+        S[v] = from.then((dir) => limit(async () => patch("stress", dir, await stage(`stress-v${v}`, "stress", versionSource(v, false)), path.join(work, `stress-s${v}`))));
+        U[v] = from.then((dir) => limit(async () => patch("stress", dir, await stage(`stress-u${v}`, "stress", versionSource(v - 1, true)), path.join(work, `stress-u${v}`))));
+        baseDir = S[v].then((r) => r.patchDir);
+        // Failures surface where the step awaits them.
+        S[v].catch(() => {});
+        U[v].catch(() => {});
+      }
+      const chainBuilt = Promise.all([...S.slice(1), ...U.slice(1)]).then(() => performance.now() - t0);
+      chainBuilt.catch(() => {});
+
+      // ---- one process, the whole run ---------------------------------------------------
+      const p = await Prog.start(base.executable, {
+        keepStderr: false,
+        countErr: { skipped: /unsafe for the pending patch: waiting for the next one$/, applied: /applied at point \d+ in \d+ us$/ },
+      });
+      const nStruct = Array.from({ length: N_STEPS }, (_, i) => i + 1).filter(structStep).length;
+      const uTotal = N_REQUESTS - N_STEPS - nStruct;
+      const uCount = (v: number) => Math.floor(uTotal / N_STEPS) + (v <= uTotal % N_STEPS ? 1 : 0);
+      const st = {
+        requests: 0, applied: 0, appliedAtHead: 0, appliedAtOp: 0, appliedAtOpStructStep: 0,
+        refusedUnsafeVariant: 0, refusedSafeStepShortTimeout: 0, refusedNothingReached: 0, unsafeHitsInRefusals: 0,
+        pausesUs: [] as number[],
+      };
+      let vd = base.versionData;
+      const runT0 = performance.now();
+
+      const checkRefusal = (r: Reply, unsafe: Set<number>, what: string) => {
+        expect(r.kind, `${what}: ${r.raw}`).toBe("refused");
+        if (r.kind !== "refused") return;
+        expect(r.code, `${what}: ${r.raw}`).toBe("timeout");
+        const reached = reachedPoints(r.reason);
+        expect(reached, `${what}: ${r.raw}`).not.toBeNull();
+        for (const q of reached!) {
+          expect(unsafe.has(q.id) && q.why === "unsafe for this patch", `${what}: point ${q.id} reached but the manifest says it is safe: ${r.raw}`).toBe(true);
+          st.unsafeHitsInRefusals += q.count;
+        }
+        if (!reached!.length) st.refusedNothingReached++;
+      };
+
+      for (let v = 1; v <= N_STEPS; v++) {
+        const [s, u] = await Promise.all([S[v], U[v]]);
+        const op = pointIn(vd, "op"), head = pointIn(vd, "main__loop1");
+        const known = new Set(vd.updatePoints.map((q) => q.id));
+        const sUnsafe = unsafeIds(s.manifest), uUnsafe = unsafeIds(u.manifest);
+        // The manifests say what the runtime must do.
+        expect(u.manifest.safety.find((q) => q.id === op.id)?.reasons).toEqual([
+          `unsafe: struct rec is used at ${useAfterOp()} after this point, by code that keeps running the old layout`,
+        ]);
+        expect([...uUnsafe]).toEqual([op.id]);
+        expect([...sUnsafe]).toEqual(structStep(v) ? [op.id] : []);
+
+        // A long job: only op()'s point is reached. The unsafe variant must be refused, every time.
+        p.send("HOLD");
+        await p.next(/^holding$/);
+        for (let i = 0; i < uCount(v); i++) {
+          await sleep(rand.int(0, 10));
+          const r = await apply(p, u.patchDir, rand.int(1, 60));
+          st.requests++;
+          checkRefusal(r, uUnsafe, `step ${v}, unsafe variant`);
+          st.refusedUnsafeVariant++;
+        }
+        // A step that changes struct rec cannot be applied inside the long job either.
+        if (structStep(v)) {
+          const r = await apply(p, s.patchDir, rand.int(20, 80));
+          st.requests++;
+          checkRefusal(r, sUnsafe, `step ${v}, safe step with a short timeout during the long job`);
+          st.refusedSafeStepShortTimeout++;
+        }
+        // The next step: requested during the long job and released at a random moment, or requested at a random moment after it.
+        let r: Reply;
+        if (rand.next() < 0.5) {
+          const pending = apply(p, s.patchDir, 10_000);
+          await sleep(rand.int(0, 120));
+          p.send("RELEASE");
+          r = await pending;
+          await p.next(/^released$/);
+        } else {
+          p.send("RELEASE");
+          await p.next(/^released$/);
+          await sleep(rand.int(0, 30));
+          r = await apply(p, s.patchDir, 10_000);
+        }
+        st.requests++;
+        expect(r.kind, `step ${v}: ${r.raw}`).toBe("applied");
+        if (r.kind !== "applied") return;
+        expect(sUnsafe.has(r.point), `step ${v} applied at point ${r.point}, which its manifest says is unsafe`).toBe(false);
+        expect(known.has(r.point), `step ${v} applied at point ${r.point}, not a point of the running version`).toBe(true);
+        expect([r.sequence, r.version]).toEqual([v, s.manifest.target]);
+        st.applied++;
+        st.pausesUs.push(r.pauseUs);
+        if (r.point === head.id) st.appliedAtHead++;
+        else {
+          st.appliedAtOp++;
+          if (structStep(v)) st.appliedAtOpStructStep++;
+        }
+        vd = s.versionData;
+        if (v % 9 === 0 || v === N_STEPS) {
+          p.send("STATUS");
+          const line = await p.next(/^status /);
+          expect(line, `after step ${v}`).toMatch(new RegExp(`^status step=${v} ops=\\d+ count=\\d+ sum=\\d+ sumk=\\d+ spare=\\d+ ok=1$`));
+        }
+      }
+      const runMs = performance.now() - runT0;
+
+      // ---- the end: the same process, every step applied, invariants intact --------------
+      expect(p.exit).toBeNull();
+      expect(st.requests).toBe(N_REQUESTS);
+      expect(await control(p.socket, "status")).toMatch(new RegExp(`^ok program=stress version=${vd.digest} sequence=${N_STEPS} patches=${N_STEPS} `));
+      expect(st.appliedAtOpStructStep).toBe(0);
+      const ops = Number(/ops=(\d+)/.exec(p.lines.filter((l) => l.startsWith("status ")).at(-1)!)![1]);
+      expect(ops).toBeGreaterThan(1000);
+      expect(await p.quit()).toEqual({ code: 0, signal: null });
+      expect(p.lines.at(-1)).toMatch(new RegExp(`^status step=${N_STEPS} ops=\\d+ count=\\d+ sum=\\d+ sumk=\\d+ spare=\\d+ ok=1$`));
+      expect(p.errCounts.get("applied")).toBe(N_STEPS);
+
+      const built = await chainBuilt;
+      const times = async (ps: Promise<{ ms: number }>[]) => (await Promise.all(ps.slice(1))).map((x) => x.ms).sort((a, b) => a - b);
+      const [sMs, uMs] = await Promise.all([times(S), times(U)]);
+      const q = (a: number[]) => `min ${secs(a[0])}, median ${secs(a[Math.floor(a.length / 2)])}, max ${secs(a[a.length - 1])}`;
+      const pauses = [...st.pausesUs].sort((a, b) => a - b);
+      timings.push(`stress: ${N_STEPS} step patches (chained), ${q(sMs)}; ${N_STEPS} unsafe variants, ${q(uMs)}; whole chain ${secs(built)} (2 builds at a time, alongside the run)`);
+      console.log(
+        `safety stress (seed ${seed}): ${st.requests} requests in ${secs(runMs)}: ` +
+          `${st.applied} applied (${st.appliedAtHead} at the loop head, ${st.appliedAtOp} in op(), none of them a struct rec step), ` +
+          `${st.refusedUnsafeVariant} unsafe variants refused, ${st.refusedSafeStepShortTimeout} struct rec steps refused within a long job, ` +
+          `${st.refusedNothingReached} refusals with no point reached; unsafe point hits named in refusals ${st.unsafeHitsInRefusals}, ` +
+          `skips logged by the runtime ${p.errCounts.get("skipped") ?? 0}; pause median ${pauses[Math.floor(pauses.length / 2)]} us, max ${pauses.at(-1)} us; ` +
+          `ops ${ops}; zero crashes`,
+      );
+    }, 280_000);
+  });
+
+  // ---------------------------------------------------------------------------------
+  it("the analysis' cost on the sample programs", async () => {
+    const programs: { name: string; cwd: string; files: string[] }[] = [
+      { name: "jobq", cwd: path.join(FIXTURES, "jobq"), files: ["v0.c"] },
+      { name: "pump", cwd: path.join(FIXTURES, "pump"), files: ["v0.c"] },
+      { name: "stress", cwd: path.join(work, "stress-v0"), files: ["stress.c"] },
+      { name: "kvd v0", cwd: path.join(REPO, "native/examples/kvd/v0"), files: ["main.c", "proto.c", "store.c"] },
+      { name: "httpd v0", cwd: path.join(REPO, "native/examples/httpd/v0"), files: ["main.c", "http.c", "handlers.c", "kv.c"] },
+    ].filter((p) => p.files.every((f) => existsSync(path.join(p.cwd, f))));
+    const rows: string[] = [];
+    for (const prog of programs) {
+      const t0 = performance.now();
+      const program = await parseProgram({ files: prog.files, cflags: [...CFLAGS, "-D_POSIX_C_SOURCE=200809L"], cwd: prog.cwd, workDir: path.join(work, "analysis", prog.name.replace(/\W/g, "_")) });
+      const t1 = performance.now();
+      const facts = collectFacts(program);
+      const t2 = performance.now();
+      let points = 0;
+      for (const tu of program.units) {
+        for (const pt of tu.updatePoints) {
+          const holder = pt.fn.name === "main" ? facts.mains.find((m) => m.fn === pt.fn) : facts.functions.get(unameOf(pt.fn, tu));
+          if (!holder) continue;
+          analysePoint(facts, holder, pt.restarts ? pt.fn.end : (pt.call.range?.begin.offset ?? 0));
+          points++;
+        }
+      }
+      const t3 = performance.now();
+      expect(points).toBeGreaterThan(0);
+      rows.push(`${prog.name.padEnd(9)} ${String(prog.files.length).padStart(2)} file(s), ${String(facts.functions.size + facts.mains.length).padStart(3)} functions, ${points} point(s): ` +
+        `parse (clang) ${(t1 - t0).toFixed(0)} ms, facts ${(t2 - t1).toFixed(1)} ms, per-point analysis ${(t3 - t2).toFixed(2)} ms`);
+    }
+    console.log(`safety: the analysis' cost\n  ${rows.join("\n  ")}`);
   });
 });
