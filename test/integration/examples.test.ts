@@ -21,6 +21,10 @@ import {
   KVD_VERSIONS,
   makeDocroot,
   missingTools,
+  parseCurlOutput,
+  parseMemcapable,
+  parseMemslap,
+  parseWrk,
   MemcacheClient,
   runMemcapable,
   runMemslap,
@@ -124,6 +128,61 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+describe("client output parsers", () => {
+  it("read memcapable's pass, skip and FAIL lines (FAIL goes to stderr)", () => {
+    const pad = (n: string) => n.padEnd(40);
+    const out = `${pad("ascii version")}[pass]\n${pad("ascii quit")}${pad("ascii set")}[skip]\n${pad("ascii stat")}`;
+    expect(parseMemcapable(out)).toEqual([
+      { name: "ascii version", status: "pass" },
+      { name: "ascii quit", status: "fail" },
+      { name: "ascii set", status: "skip" },
+      { name: "ascii stat", status: "fail" },
+    ]);
+  });
+
+  it("read wrk's counts, socket errors and latency distribution", () => {
+    const out = [
+      "Running 2s test @ http://127.0.0.1:1/",
+      "  2 threads and 16 connections",
+      "  Thread Stats   Avg      Stdev     Max   +/- Stdev",
+      "    Latency   462.33us  305.84us   5.64ms   89.80%",
+      "  Latency Distribution",
+      "     50%  447.00us",
+      "     75%  539.00us",
+      "     90%  684.00us",
+      "     99%    1.79ms",
+      "  105413 requests in 3.00s, 15.48MB read",
+      "  Socket errors: connect 1, read 2, write 3, timeout 4",
+      "  Non-2xx or 3xx responses: 5",
+      "Requests/sec:  35105.88",
+    ].join("\n");
+    const r = parseWrk(out);
+    expect(r.requests).toBe(105413);
+    expect(r.durationSec).toBe(3);
+    expect(r.errors).toEqual({ connect: 1, read: 2, write: 3, timeout: 4, status: 5 });
+    expect(r.totalErrors).toBe(15);
+    expect(r.latencyMs.p50).toBeCloseTo(0.447);
+    expect(r.latencyMs.p99).toBeCloseTo(1.79);
+    expect(r.latencyAvgMs).toBeCloseTo(0.46233);
+    expect(r.requestsPerSec).toBeCloseTo(35105.88);
+  });
+
+  it("read memslap's timings and failure lines", () => {
+    const out = [
+      "Time to set            2000 keys:                     0.177 seconds.",
+      "execute.cc:72 Failure on read(A TIMEOUT OCCURRED) of abc",
+      "Time to get           8000 keys by    4 threads:     0.437 seconds.",
+    ].join("\n");
+    const r = parseMemslap(out, "get");
+    expect(r).toMatchObject({ keys: 8000, threads: 4, seconds: 0.437, loaded: 2000, failures: 1 });
+  });
+
+  it("read curl -i output, skipping 1xx responses", () => {
+    const raw = Buffer.from("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nServer: x\r\nContent-Length: 2\r\n\r\nok");
+    expect(parseCurlOutput(raw)).toEqual({ status: 201, headers: { server: "x", "content-length": "2" }, body: "ok" });
+  });
 });
 
 describe("builds", () => {
