@@ -302,6 +302,32 @@ describe("kvd v0 -> v1 -> v2 under memcslap load", () => {
 
 // ================================================================= httpd
 
+interface HttpdPatches {
+  build: CompileResult;
+  p1: PatchResult;
+  p2: PatchResult;
+  /** v1 -> v2 with an edited transformer for struct settings: the idle timeout is turned on. */
+  p2x: PatchResult;
+}
+let httpdBuilt: Promise<HttpdPatches> | undefined;
+const IDLE_DEFAULT_LINE = "    /* new field idle_timeout (int): starts zeroed */";
+
+function httpdPatches(): Promise<HttpdPatches> {
+  httpdBuilt ??= (async () => {
+    const dir = path.join(workDir, "httpd");
+    const build = await compileExample("httpd", "v0", path.join(dir, "v0"));
+    const p1 = await patchExample("httpd", path.join(dir, "v0"), "v1", path.join(dir, "p1"));
+    const p2 = await patchExample("httpd", path.join(dir, "p1"), "v2", path.join(dir, "p2"));
+    const generated = await readFile(path.join(p2.patchDir, "xform.c"), "utf8");
+    if (!generated.includes(IDLE_DEFAULT_LINE)) throw new Error(`xform.c of httpd v1 -> v2 has no line '${IDLE_DEFAULT_LINE}'`);
+    const edited = path.join(dir, "xform-idle.c");
+    await writeFile(edited, generated.replace(IDLE_DEFAULT_LINE, "    new->idle_timeout = 2; /* edited: the running server closes idle keep-alive connections too */"));
+    const p2x = await patchExample("httpd", path.join(dir, "p1"), "v2", path.join(dir, "p2x"), { xformFile: edited });
+    return { build, p1, p2, p2x };
+  })();
+  return httpdBuilt;
+}
+
 describe("httpd v0 -> v1 -> v2 under wrk load", () => {
   let build: CompileResult;
   let p1: PatchResult;
@@ -319,10 +345,7 @@ describe("httpd v0 -> v1 -> v2 under wrk load", () => {
   const parseStats = (text: string) => Object.fromEntries(text.trim().split("\n").map((l) => l.split(": ", 2) as [string, string]));
 
   beforeAll(async () => {
-    const dir = path.join(workDir, "httpd");
-    build = await compileExample("httpd", "v0", path.join(dir, "v0"));
-    p1 = await patchExample("httpd", path.join(dir, "v0"), "v1", path.join(dir, "p1"));
-    p2 = await patchExample("httpd", path.join(dir, "p1"), "v2", path.join(dir, "p2"));
+    ({ build, p1, p2 } = await httpdPatches());
     docroot = await makeDocroot();
     srv = track(await startHttpd(build.executable, { docroot, env: ENV }));
     await waitForControlSocket(srv.pid);
@@ -447,7 +470,48 @@ describe("httpd v0 -> v1 -> v2 under wrk load", () => {
       expect(Number(s1.requests) - Number(s0.requests)).toBe(4);
       // New fields filled by the new code on an old connection.
       expect(s1.last_user_agent).toBe("graft-live/1");
+      // The generated transformer gave settings.idle_timeout 0: the new idle sweep is off, nothing was closed.
+      expect(s1.idle_closed).toBe("0");
       expect(srv.proc.exitCode).toBeNull();
+    },
+    T,
+  );
+});
+
+describe("httpd v1 -> v2 with an edited transformer: the new event loop's idle sweep takes effect", () => {
+  it(
+    "the generated transformer leaves settings.idle_timeout 0 (sweep off); the edited one sets 2 s, and the new loop body closes an idle pre-update connection",
+    async () => {
+      const { build, p1, p2, p2x } = await httpdPatches();
+      expect(await readFile(path.join(p2.patchDir, "xform.c"), "utf8")).toContain(IDLE_DEFAULT_LINE);
+      expect(await readFile(path.join(p2x.patchDir, "xform.c"), "utf8")).toContain("new->idle_timeout = 2;");
+      expect(p2x.manifest.functions.find((f) => f.name === "close_idle")?.status).toBe("added");
+
+      const docroot = await makeDocroot();
+      const srv = track(await startHttpd(build.executable, { docroot, env: ENV }));
+      try {
+        await waitForControlSocket(srv.pid);
+        const idle = await HttpConnection.connect(srv.port);
+        const busy = await HttpConnection.connect(srv.port);
+        expect((await idle.request({ path: "/" })).status).toBe(200);
+        expectApplied(await applyPatch(srv.pid, p1.patchDir), srv);
+        expectApplied(await applyPatch(srv.pid, p2x.patchDir), srv);
+        // The busy connection keeps talking; the idle one (last request under v0) is closed by the new loop body.
+        const t0 = Date.now();
+        let closed = false;
+        while (Date.now() - t0 < 8000 && !closed) {
+          expect((await busy.request({ path: "/version" })).text.trim()).toBe(HTTPD_SERVER_NAMES.v2);
+          closed = await idle.waitClosed(500);
+        }
+        expect(closed).toBe(true);
+        const stats = await busy.request({ path: "/stats" });
+        expect(stats.text).toMatch(/^idle_closed: 1$/m);
+        busy.close();
+        idle.close();
+      } finally {
+        await srv.stop();
+        await rm(docroot, { recursive: true, force: true });
+      }
     },
     T,
   );
