@@ -5,11 +5,11 @@
  * not per-request latency. bench/run.ts runs this probe alongside memcslap:
  * one connection, closed loop, alternating `set` and `get` on a few keys,
  * timing every request with CLOCK_MONOTONIC until SIGTERM/SIGINT (or the
- * optional time limit), then printing one line:
+ * optional time limit, or after OPS requests), then printing one line:
  *
  *   ops=<n> errors=<n> p50_us=<x> p90_us=<x> p99_us=<x> max_us=<x>
  *
- * Usage: mcprobe HOST PORT [SECONDS]
+ * Usage: mcprobe HOST PORT [SECONDS [OPS]]   (0 = no limit)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -88,10 +88,11 @@ static int send_all(int fd, const char *p, size_t n)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: mcprobe HOST PORT [SECONDS]\n");
+        fprintf(stderr, "usage: mcprobe HOST PORT [SECONDS [OPS]]\n");
         return 2;
     }
     double limit = argc > 3 ? atof(argv[3]) : 0;
+    unsigned long max_ops = argc > 4 ? strtoul(argv[4], NULL, 10) : 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -117,6 +118,8 @@ int main(int argc, char **argv)
     uint64_t start = now_ns();
     for (unsigned long i = 0; !stop; i++) {
         if (limit > 0 && (double)(now_ns() - start) / 1e9 >= limit)
+            break;
+        if (max_ops > 0 && i >= max_ops)
             break;
         unsigned key = (unsigned)(i / 2) % 64;
         int len, rc;
