@@ -336,6 +336,7 @@ describe("httpd v0 -> v1 -> v2 under wrk load", () => {
   let docroot: string;
   let a: HttpConnection; // stores the keys before the update, reads them after
   let b: HttpConnection; // a keep-alive connection idle between requests
+  let half: HttpConnection; // sends half a request under v0, the rest under v2
   const KEYS = 300;
   let wrk: ReturnType<typeof runWrk>;
   let wrkStart = 0;
@@ -370,6 +371,8 @@ describe("httpd v0 -> v1 -> v2 under wrk load", () => {
       const v = await b.request({ path: "/version" });
       expect(v.status).toBe(404);
       expect(v.headers.server).toBeUndefined();
+      half = await HttpConnection.connect(srv.port);
+      await half.sendRaw(`GET /kv/key5 HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n`);
       // The v0 bug: three more requests on one keep-alive connection are not counted.
       const s0 = parseStats((await b.request({ path: "/stats" })).text);
       for (let i = 0; i < 3; i++) expect((await b.request({ path: "/" })).status).toBe(200);
@@ -463,6 +466,14 @@ describe("httpd v0 -> v1 -> v2 under wrk load", () => {
         expect(r.status).toBe(200);
         expect(r.text).toBe(`value ${i} ${"x".repeat(i % 50)}`);
       }
+      // The request begun under v0 (struct conn then moved out of line, and changed again) completes under v2.
+      await half.sendRaw("User-Agent: slow-client\r\n\r\n");
+      const late = await half.readResponse();
+      expect(late.status).toBe(200);
+      expect(late.text).toBe(`value 5 ${"x".repeat(5)}`);
+      expect(late.headers.server).toBe(HTTPD_SERVER_NAMES.v2);
+      half.close();
+
       // The v1 fix, in v2: four requests on one connection count four.
       const s0 = parseStats((await b.request({ path: "/stats" })).text);
       for (let i = 0; i < 3; i++) expect((await b.request({ path: "/", headers: { "User-Agent": "graft-live/1" } })).status).toBe(200);
