@@ -336,7 +336,7 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
       const p = await Prog.start(base.executable);
       p.send("JOB 1 10 0");
       expect(await p.next(/^done 1 /)).toBe("done 1 v0 result=31"); // 10*3 + 1
-      p.send("JOB 2 10 700");
+      p.send("JOB 2 10 1200");
       await p.next(/^start 2$/);
       const reply = await apply(p, typeP.patchDir, 10_000);
       expect(reply).toMatchObject({ kind: "applied", point: head.id, sequence: 1, version: typeP.manifest.target });
@@ -357,7 +357,7 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
 
     it("runtime: the signature patch is applied only at the loop head; the job in flight keeps calling the old score()", async () => {
       const p = await Prog.start(base.executable);
-      p.send("JOB 1 10 700");
+      p.send("JOB 1 10 1200");
       await p.next(/^start 1$/);
       const reply = await apply(p, sigP.patchDir, 10_000);
       expect(reply).toMatchObject({ kind: "applied", point: head.id, sequence: 1 });
@@ -370,7 +370,7 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
 
     it("runtime, for contrast: a body-only patch requested while a job is in flight is applied in the middle of the job", async () => {
       const p = await Prog.start(base.executable);
-      p.send("JOB 1 10 700");
+      p.send("JOB 1 10 1200");
       await p.next(/^start 1$/);
       const reply = await apply(p, bodyP.patchDir, 10_000);
       expect(reply).toMatchObject({ kind: "applied", point: mid.id, sequence: 1 });
