@@ -154,6 +154,21 @@ describe("graft (child process)", () => {
     expect([prog.code, prog.stdout]).toEqual([2, expect.stringMatching(/^refused wrong-program /)]);
   });
 
+  it("verify --against a version data file: the verdicts of the build it describes", async () => {
+    const vd = (digest: string, sequence: number) => JSON.stringify({ format: "x", program: "kvd", digest, sequence, functions: [] });
+    writeFileSync(join(root, "v0.vd.json"), vd(BASE, 0));
+    writeFileSync(join(root, "v1.vd.json"), vd("77".repeat(32), 4));
+    const ok = await graft(["verify", "kvd-4.graft", "--pub", "keys/graft.pub", "--against", "v0.vd.json"]);
+    expect([ok.code, ok.stdout]).toEqual([0, expect.stringMatching(/^ok /)]);
+    const later = await graft(["verify", "kvd-4.graft", "--pub", "keys/graft.pub", "--against", "v1.vd.json"]);
+    expect([later.code, later.stdout]).toEqual([2, expect.stringMatching(/^refused wrong-base /)]);
+    const replay = await graft(["verify", "kvd-4.graft", "--pub", "keys/graft.pub", "--against", "v0.vd.json", "--after-sequence", "7"]);
+    expect([replay.code, replay.stdout]).toEqual([2, expect.stringMatching(/^refused replay /)]);
+    writeFileSync(join(root, "junk.vd.json"), "{}");
+    const junk = await graft(["verify", "kvd-4.graft", "--pub", "keys/graft.pub", "--against", "junk.vd.json"]);
+    expect([junk.code, junk.stderr]).toEqual([1, expect.stringContaining("not version data written by `graft compile`")]);
+  });
+
   it("verify: a bare patch directory, exit 2 unsigned", async () => {
     const r = await graft(["verify", "patch", "--pub", "keys/graft.pub"]);
     expect(r.code).toBe(2);

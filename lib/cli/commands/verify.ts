@@ -11,10 +11,12 @@ import type { CliContext } from "../context.js";
 import { defineAction } from "../define-action.js";
 import { ExitCode } from "../exit-codes.js";
 import { collect, parseNonNegativeInteger } from "../parse-args.js";
+import { z } from "zod";
 import { GraftError } from "../../model/diagnostics.js";
 
 interface VerifyOptions {
   pub: string[];
+  against?: string;
   program?: string;
   base?: string;
   afterSequence?: number;
@@ -26,6 +28,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
     .description("check a bundle as the running program would, without one (exit 0 ok, 2 refused)")
     .argument("<file>", "bundle (.graft)")
     .requiredOption("--pub <file>", "trusted public key (graft.pub); repeat for several", collect)
+    .option("--against <vd.json>", "also check program, base and sequence against this version data (NAME.vd.json of the running build)")
     .option("--program <name>", "also refuse a bundle for another program (wrong-program)")
     .option("--base <digest>", "also refuse a bundle for another running version (wrong-base)")
     .option("--after-sequence <n>", "also refuse a sequence not above N (replay)", parseNonNegativeInteger)
@@ -38,7 +41,12 @@ export function registerVerify(program: Command, ctx: CliContext): void {
           ctx.out("refused unsigned a bare patch directory carries no signature; sign it with `graft bundle`");
           return ExitCode.Refused;
         }
-        const expect: BundleExpectations = { program: opts.program, base: opts.base, sequence: opts.afterSequence };
+        const running = opts.against ? readRunningVersion(resolve(ctx.cwd, opts.against)) : {};
+        const expect: BundleExpectations = {
+          program: opts.program ?? running.program,
+          base: opts.base ?? running.base,
+          sequence: opts.afterSequence ?? running.sequence,
+        };
         const bytes = readBundleFile(path);
         const result = verifyBundle(bytes, keys, expect);
         if (!result.ok) {
@@ -75,4 +83,27 @@ function readBundleFile(path: string): Buffer {
     const what = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
     throw new GraftError(`cannot read ${path}: ${what}`, [{ code: BundleDiagnostics.Bundle_unreadable, category: "error", file: path, message: `cannot read bundle: ${what}` }]);
   }
+}
+
+/** The fields of a .vd.json that a running program compares a bundle with. */
+const RunningVersionSchema = z.object({
+  program: z.string(),
+  digest: z.string().regex(/^[0-9a-f]{64}$/),
+  sequence: z.number().int().nonnegative(),
+});
+
+function readRunningVersion(path: string): BundleExpectations {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    const what = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
+    throw new GraftError(`cannot read ${path}: ${what}`, [{ code: BundleDiagnostics.Bundle_unreadable, category: "error", file: path, message: `cannot read version data: ${what}` }]);
+  }
+  const parsed = RunningVersionSchema.safeParse(json);
+  if (!parsed.success) {
+    const message = "not version data written by `graft compile` (needs program, digest and sequence)";
+    throw new GraftError(`${path}: ${message}`, [{ code: BundleDiagnostics.Bundle_unreadable, category: "error", file: path, message }]);
+  }
+  return { program: parsed.data.program, base: parsed.data.digest, sequence: parsed.data.sequence };
 }
