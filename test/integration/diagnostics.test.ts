@@ -115,6 +115,21 @@ describe("unsupported constructs: a diagnostic with file, line and construct, no
   );
 
   it(
+    "a nested struct initialised without its inner braces ({ 1, 2, 3, 4 })",
+    async () => {
+      const e = await graftError(() => compile("brace-elision.c"));
+      expect(e.exitCode).toBe(2);
+      const ds = errors(e);
+      expect(ds.length).toBeGreaterThanOrEqual(1);
+      for (const d of ds) {
+        expect(d).toMatchObject({ code: 3003, file: "brace-elision.c", line: markedLine("brace-elision.c", "brace-elision") });
+        expect(d.message).toMatch(/initialiser of struct point leaves out its braces: write them out/);
+      }
+    },
+    T,
+  );
+
+  it(
     "the command line prints file:line and exits 2, without a stack trace",
     async () => {
       const r = await run(process.execPath, [path.join(REPO_ROOT, "bin", "graft.mjs"), "compile", "-o", path.join(workDir, "cli"), "--name", "goto-loop", "goto-loop.c", "--", ...FIXTURE_CFLAGS], {

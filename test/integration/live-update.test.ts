@@ -588,6 +588,11 @@ describe("counterd fixture: static local, new global, field default, retyped fie
       expect(await c.cmd("get pears")).toBe("10 10 10");
       // A counter made by the new code.
       expect(await c.cmd("inc plums")).toBe("1");
+      // The same patch again: the process is no longer at its base version.
+      const again = await applyPatch(srv.pid, p1.patchDir);
+      expect(again.ok, again.line).toBe(false);
+      if (!again.ok) expect(again.code).toBe("wrong-base");
+      expect(await c.cmd("version")).toBe("counterd 1");
       c.close();
       await srv.stop();
     },
