@@ -42,6 +42,7 @@ import { makeDocroot } from "../test/support/examples.js";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const EXAMPLES = path.join(ROOT, "native", "examples");
 const GRAFT_INCLUDE = path.join(ROOT, "native", "runtime", "include");
+const LIBGRAFT = path.join(ROOT, "native", "runtime", "build", "libgraft.a");
 
 // ------------------------------------------------------------------ options
 
@@ -176,6 +177,16 @@ function objectCodeSize(objects: string[]): number {
   return total;
 }
 
+/** Bytes of the dynamic linking sections (.dynsym, .dynstr, .gnu.hash, .hash), from `size -A`. */
+function dynamicSymbolBytes(exe: string): number {
+  let total = 0;
+  for (const line of sh("size", ["-A", exe]).split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if ([".dynsym", ".dynstr", ".gnu.hash", ".hash"].includes(f[0])) total += Number(f[1]);
+  }
+  return total;
+}
+
 // ---------------------------------------------------------------- builds
 
 interface BuildTimes {
@@ -191,6 +202,8 @@ interface Builds {
   size: {
     stock: { bytes: number; stripped: number; programObjects: number };
     graft: { bytes: number; stripped: number; programObjects: number };
+    /** Where the updateable executable's extra bytes come from (text+data, not file bytes). */
+    breakdown: { libgraftTextData: number; dynamicSymbolsStock: number; dynamicSymbolsGraft: number };
   };
 }
 
@@ -244,6 +257,11 @@ async function buildAll(program: Program, work: string, opts: Options): Promise<
     size: {
       stock: { bytes: fileSize(stockExe), stripped: strippedSize(stockExe, work), programObjects: objectCodeSize(stockObjs) },
       graft: { bytes: fileSize(graftExe), stripped: strippedSize(graftExe, work), programObjects: objectCodeSize(graftObjs) },
+      breakdown: {
+        libgraftTextData: objectCodeSize([LIBGRAFT]),
+        dynamicSymbolsStock: dynamicSymbolBytes(stockExe),
+        dynamicSymbolsGraft: dynamicSymbolBytes(graftExe),
+      },
     },
   };
 }
@@ -875,6 +893,8 @@ async function main() {
     comparisons.push(single(p, "executable size", "bytes", b.size.stock.bytes, b.size.graft.bytes, SIZE));
     comparisons.push(single(p, "executable size, stripped", "bytes", b.size.stock.stripped, b.size.graft.stripped, SIZE));
     comparisons.push(single(p, "program objects text+data", "bytes", b.size.stock.programObjects, b.size.graft.programObjects));
+    comparisons.push(single(p, "dynamic symbol tables", "bytes", b.size.breakdown.dynamicSymbolsStock, b.size.breakdown.dynamicSymbolsGraft));
+    comparisons.push(single(p, "libgraft text+data (linked in)", "bytes", 0, b.size.breakdown.libgraftTextData));
     comparisons.push(single(p, "compile time", "ms", median(b.times.stockMs), median(b.times.graftMs)));
   }
 
