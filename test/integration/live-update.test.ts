@@ -16,6 +16,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { CompileResult } from "../../lib/compile/index.js";
+import { GraftError } from "../../lib/model/diagnostics.js";
 import type { PatchResult } from "../../lib/patch/index.js";
 import {
   applyPatch,
@@ -612,6 +613,35 @@ describe("counterd fixture: static local, new global, field default, retyped fie
       expect(await c.cmd("get pears")).toBe("2 2 1");
       c.close();
       await srv.stop();
+    },
+    T,
+  );
+
+  it(
+    "edited transformers that no longer match the types are rejected before anything is built into a patch",
+    async () => {
+      const generated = await readFile(path.join(dir(), "p1", "xform.c"), "utf8");
+      const tryXform = async (name: string, text: string): Promise<GraftError> => {
+        const file = path.join(dir(), `xform-${name}.c`);
+        await writeFile(file, text);
+        const e = await patchFixture("counterd", path.join(dir(), "v0"), "v1", path.join(dir(), `px-${name}`), { xformFile: file }).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(e, name).toBeInstanceOf(GraftError);
+        return e as GraftError;
+      };
+      const missing = await tryXform("missing", generated.replace(/\/\* ==== graft-xform counter 0 1 ==== \*\/[\s\S]*$/, ""));
+      expect(missing.exitCode).toBe(2);
+      expect(missing.diagnostics).toMatchObject([{ code: 4106, message: "missing the transformer for counter 0 -> 1" }]);
+
+      const directive = await tryXform("directive", generated.replace("{\n", "{\n#include <stdio.h>\n"));
+      expect(directive.diagnostics[0]).toMatchObject({ code: 4102 });
+      expect(directive.diagnostics[0].line).toBe(generated.split("\n").findIndex((l) => l === "{") + 2);
+
+      const field = await tryXform("field", generated.replace("/* new field total (long long): starts zeroed */", "new->total = old->total;"));
+      const line = generated.split("\n").findIndex((l) => l.includes("new field total")) + 1;
+      expect(field.diagnostics.map((d) => d.message).join("\n")).toMatch(new RegExp(`xform\\.c:${line}:\\d+: error: .*has no member named .total.`));
     },
     T,
   );
