@@ -13,7 +13,9 @@
  *
  * THREAD SAFETY: control thread only.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>

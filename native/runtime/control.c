@@ -12,7 +12,9 @@
  * thread exists (constructor, or a forked child's main thread), then read by
  * the control thread; grt_control_stop() runs at exit.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -330,6 +332,7 @@ int grt_control_start(void)
     sigset_t all, old;
     pthread_attr_t attr;
     pthread_t th;
+    char tmp[sizeof(sa.sun_path)];
     int fd = -1, err, n;
 
     if (env && env[0])
@@ -345,15 +348,19 @@ int grt_control_start(void)
         grt_log("runtime directory %s: %s", ctl.dir, strerror(-err));
         goto err;
     }
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
+    /* Bound under a temporary name, made to listen, then renamed: a client
+     * that sees <pid>.sock can connect at once. */
     n = snprintf(ctl.path, sizeof(ctl.path), "%s/%ld.sock", ctl.dir, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+    if (n < 0 || (size_t)n >= sizeof(sa.sun_path) - 5) {
         err = -ENAMETOOLONG;
         grt_log("socket path too long: %s", ctl.path);
         goto err;
     }
-    memcpy(sa.sun_path, ctl.path, (size_t)n + 1);
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(tmp, ctl.path, (size_t)n);
+    memcpy(tmp + n, ".tmp", 5);
+    memcpy(sa.sun_path, tmp, (size_t)n + 5);
 
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
@@ -361,16 +368,17 @@ int grt_control_start(void)
         grt_log("socket: %s", strerror(errno));
         goto err;
     }
-    unlink(ctl.path); /* a stale socket of an earlier process with our pid */
+    unlink(tmp); /* left by an earlier process with our pid */
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         err = -errno;
-        grt_log("bind %s: %s", ctl.path, strerror(errno));
+        grt_log("bind %s: %s", tmp, strerror(errno));
         goto err_close;
     }
-    if (chmod(ctl.path, 0600) < 0 || listen(fd, 16) < 0) {
+    if (chmod(tmp, 0600) < 0 || listen(fd, 16) < 0 || rename(tmp, ctl.path) < 0) {
         err = -errno;
         grt_log("socket %s: %s", ctl.path, strerror(errno));
-        goto err_unlink;
+        unlink(tmp);
+        goto err_close;
     }
 
     /* The control thread takes no signals: those of the program go to its

@@ -12,7 +12,9 @@
  * guarded by version_lock (written by the main thread at commit, read by the
  * control thread). log_stderr is written once before any thread starts.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -8,7 +8,9 @@
  *
  * THREAD SAFETY: control thread only.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <errno.h>
 #include <string.h>

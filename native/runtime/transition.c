@@ -19,7 +19,9 @@
  * guarded by tr.lock; tr.patch and tr.sequence are written by the control
  * thread before the release store of PENDING and read after the acquire CAS.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>

@@ -16,7 +16,9 @@
  *         answer() changes, then exits shortly after; replies child=<pid>
  * The meta symbols (grt_program_name, ...) come from a generated meta.c.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -96,7 +98,7 @@ static void command(char *line)
                 poll(NULL, 0, 10);
                 POINT(1);
             }
-            poll(NULL, 0, 300); /* let the control thread send its reply */
+            poll(NULL, 0, 1000); /* let the control thread send its reply */
             exit(0);
         }
         snprintf(out, sizeof(out), "child=%ld", (long)pid);

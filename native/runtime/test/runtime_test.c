@@ -12,7 +12,9 @@
  * optional GRAFT_TEST_WRAP (e.g. valgrind ...) and GRAFT_TEST_SLOW (a factor
  * for every timeout).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,7 +35,7 @@
 
 static const char *cc, *cflags, *lib, *src, *inc, *work, *wrap;
 static int slow = 1;
-static char rtdir[PATH_MAX];
+static char rtdir[PATH_MAX], tmpdir_path[PATH_MAX];
 static char digest[5][65]; /* D0..D4: "aaa...", "bbb...", ... */
 
 #define D0 digest[0]
@@ -446,6 +448,8 @@ static const char *cmd(proc *p, const char *line)
     }
 }
 
+static int ctl_errno;
+
 static int ctl_send(proc *p, const char *req)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -454,13 +458,15 @@ static int ctl_send(proc *p, const char *req)
     if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p->sock) >= (int)sizeof(sa.sun_path))
         fatal("socket path too long: %s", p->sock);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        ctl_errno = errno;
         if (fd >= 0)
             close(fd);
         return -1;
     }
     if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
+        ctl_errno = errno;
         close(fd);
-        return -1;
+        return -2;
     }
     return fd;
 }
@@ -470,8 +476,10 @@ static const char *ctl_recv(int fd)
     static char reply[2048];
     size_t len = 0;
 
-    if (fd < 0)
-        return "(connect failed)";
+    if (fd < 0) {
+        snprintf(reply, sizeof(reply), "(%s failed: %s)", fd == -1 ? "connect" : "send", strerror(ctl_errno));
+        return reply;
+    }
     while (len < sizeof(reply) - 1) {
         struct pollfd pfd = { .fd = fd, .events = POLLIN };
         ssize_t n;
@@ -915,6 +923,10 @@ static void test_process(void)
     r = ctl(&child, apply_req(fmt("%s/l-unsafe", work), 5000));
     test_check("  ... and takes a patch", starts(r, "applied ") && strstr(r, " point=1 "), "reply: %s", r);
     test_check("  ... then exits and removes its socket", wait_for_file(child.sock, 0), "%s", child.sock);
+    if (cpid > 0 && kill((pid_t)cpid, 0) == 0) {
+        kill((pid_t)cpid, SIGKILL); /* only if the test above failed */
+        unlink(child.sock);
+    }
     r = cmd(&p, "answer");
     test_check("the parent is not patched", strcmp(r, "answer=42") == 0, "reply: %s", r);
     r = ctl(&p, "status");
@@ -927,6 +939,7 @@ static void test_process(void)
         int status = -1;
         pid_t pid;
 
+        chmod(tmpdir_path, 0755);
         chmod(rtdir, 0755);
         chmod(p.sock, 0666);
         fflush(stdout);
@@ -950,6 +963,7 @@ static void test_process(void)
         }
         waitpid(pid, &status, 0);
         chmod(rtdir, 0700);
+        chmod(tmpdir_path, 0700);
         chmod(p.sock, 0600);
         test_check("a connection from another uid is closed without a reply",
                    WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
@@ -982,10 +996,16 @@ int main(void)
         digest[i][64] = '\0';
     }
     mkdirs(work);
-    snprintf(rtdir, sizeof(rtdir), "%s/rt", work);
-    if (system(fmt("rm -rf '%s'", rtdir)) != 0)
-        fatal("cannot clean %s", rtdir);
-    /* The runtime creates its directory itself (mode 0700). */
+    /* Sockets live in a short private directory under /tmp (a socket path
+     * has at most 107 bytes); the runtime creates rt/ itself (mode 0700). */
+    {
+        char tmpl[] = "/tmp/graft-test-XXXXXX";
+
+        if (!mkdtemp(tmpl))
+            fatal("mkdtemp: %s", strerror(errno));
+        snprintf(tmpdir_path, sizeof(tmpdir_path), "%s", tmpl);
+        snprintf(rtdir, sizeof(rtdir), "%s/rt", tmpl);
+    }
     crypto_sign_keypair(pk1, sk1);
     crypto_sign_keypair(pk2, sk2);
 
@@ -993,6 +1013,8 @@ int main(void)
     test_unsigned_program();
     test_loop();
     test_process();
+    if (system(fmt("rm -rf '%s'", tmpdir_path)) != 0)
+        printf("cannot remove %s\n", tmpdir_path);
     test_report();
     return 0;
 }

@@ -2,7 +2,9 @@
  * types_test.c - in-process tests of types.c (grt_con_slow, grt_stamp),
  * patch.c (verify/commit) and the trusted key parser.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
