@@ -762,6 +762,7 @@ function comparisonRows(cs: Comparison[]): string[][] {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
+  const loadBefore = os.loadavg();
   const missing = missingTools();
   if (missing.length) {
     console.error(`bench: missing tools: ${missing.map((m) => `${m.tool} (apt-get install ${m.debianPackage})`).join(", ")}`);
@@ -957,6 +958,8 @@ async function main() {
     mode: opts.quick ? "quick" : "full",
     commit: spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim(),
     machine: { cpu, cores: os.cpus().length, kernel: os.release(), memGb: Math.round(os.totalmem() / 2 ** 30) },
+    /** 1-minute load average of the machine when the run started and ended: other work on it shows here. */
+    loadAverage: { start: Number(loadBefore[0].toFixed(2)), end: Number(os.loadavg()[0].toFixed(2)) },
     gcc: spawnSync("gcc", ["--version"], { encoding: "utf8" }).stdout.split("\n")[0],
     node: process.version,
     cflags: CFLAGS.map((f) => f.replace(ROOT, "<repo>")),
@@ -969,7 +972,7 @@ async function main() {
     wallSec,
   };
 
-  const head = `Graft benchmarks (${meta.mode}), ${meta.date}, commit ${meta.commit}\n${cpu}, ${meta.machine.cores} cores, ${meta.gcc}`;
+  const head = `Graft benchmarks (${meta.mode}), ${meta.date}, commit ${meta.commit}\n${cpu}, ${meta.machine.cores} cores, ${meta.gcc}; load average ${meta.loadAverage.start} at start, ${meta.loadAverage.end} at end`;
   const text = [
     head,
     "",
@@ -991,7 +994,7 @@ async function main() {
   console.log("\n" + text);
 
   const md = [
-    `Run: \`${meta.command}\` on ${meta.date.slice(0, 16).replace("T", " ")} UTC, commit ${meta.commit}; ${cpu}, ${meta.machine.cores} cores; ${meta.gcc}; wall time ${fmt(wallSec)} s.`,
+    `Run: \`${meta.command}\` on ${meta.date.slice(0, 16).replace("T", " ")} UTC, commit ${meta.commit}; ${cpu}, ${meta.machine.cores} cores; ${meta.gcc}; load average ${meta.loadAverage.start} at start, ${meta.loadAverage.end} at end; wall time ${fmt(wallSec)} s.`,
     "",
     mdTable(comparisonRows(comparisons)),
     "",
