@@ -66,9 +66,10 @@ static struct {
     .done = PTHREAD_COND_INITIALIZER,
 };
 
-static void record_reached(unsigned id, int why)
+/* Returns 1 the first time this point is recorded for the current patch. */
+static int record_reached(unsigned id, int why)
 {
-    int i;
+    int i, first = 0;
 
     pthread_mutex_lock(&tr.lock);
     for (i = 0; i < tr.nreached; i++)
@@ -81,10 +82,12 @@ static void record_reached(unsigned id, int why)
         tr.reached[i].why = why;
         tr.reached[i].count = 1;
         tr.nreached++;
+        first = 1;
     } else {
         tr.others++;
     }
     pthread_mutex_unlock(&tr.lock);
+    return first;
 }
 
 static int point_is_unsafe(const grt_patch *p, unsigned id)
@@ -123,7 +126,8 @@ void grt_update_point(unsigned point_id)
     if (!__atomic_load_n(&grt_pending, __ATOMIC_ACQUIRE))
         return;
     if (!pthread_equal(pthread_self(), grt_main_thread())) {
-        record_reached(point_id, WHY_THREAD);
+        if (record_reached(point_id, WHY_THREAD))
+            grt_log("point %u reached by a thread other than the main thread: skipped", point_id);
         return;
     }
     /* Claim the patch: the control thread cannot cancel it from now on. */
@@ -131,8 +135,8 @@ void grt_update_point(unsigned point_id)
         return;
     p = tr.patch;
     if (point_is_unsafe(p, point_id)) {
-        grt_log("point %u unsafe for the pending patch: waiting for the next one", point_id);
-        record_reached(point_id, WHY_UNSAFE);
+        if (record_reached(point_id, WHY_UNSAFE))
+            grt_log("point %u unsafe for the pending patch: waiting for the next one", point_id);
         /* Release: pairs with the CAS of the cancel in grt_transition_run(). */
         __atomic_store_n(&tr.state, T_PENDING, __ATOMIC_RELEASE);
         return;
@@ -239,7 +243,17 @@ void grt_transition_run(grt_loaded *l, uint64_t sequence, unsigned timeout_ms,
         if (__atomic_load_n(&tr.state, __ATOMIC_ACQUIRE) == T_DONE)
             break;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += GRT_TICK_MS * 1000000L;
+        {
+            /* One tick, or less if the deadline comes first. */
+            uint64_t now = grt_now_us();
+            long wait_ns = GRT_TICK_MS * 1000000L;
+
+            if (now < deadline && (deadline - now) * 1000u < (uint64_t)wait_ns)
+                wait_ns = (long)((deadline - now) * 1000u);
+            else if (now >= deadline)
+                wait_ns = 1000000L; /* past the deadline: the main thread holds the patch */
+            ts.tv_nsec += wait_ns;
+        }
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
