@@ -9,8 +9,8 @@ type Result = { ok: true; data: { versionId: number; jobId: number } } | { ok: f
 export function UploadVersionForm({ programId, action, defaultCflags }: { programId: number; action: (prev: Result, form: FormData) => Promise<Result>; defaultCflags: string }) {
   const [state, formAction, pending] = useActionState(action, null);
   return (
-    <div>
-      <form action={formAction} data-testid="upload-version">
+    <div data-testid="upload-version">
+      <form action={formAction}>
         <input type="hidden" name="programId" value={programId} />
         <div className="grid2">
           <div>

@@ -19,6 +19,17 @@ const r = spawnSync(process.execPath, [path.join(root, "node_modules/prisma/buil
   stdio: ["ignore", "ignore", "inherit"],
 });
 if (r.status !== 0) process.exit(1);
+// The test accounts (this database only).
+const accounts = JSON.parse(fs.readFileSync(path.join(root, "e2e", "support", "accounts.json"), "utf8"));
+for (const [key, a] of Object.entries(accounts)) {
+  if (key.startsWith("_")) continue;
+  const c = spawnSync(process.execPath, ["--conditions=react-server", "--import", "tsx", path.join(root, "scripts/create-user.ts"), "--email", a.email, "--role", a.role], {
+    cwd: root,
+    env: { ...env, GRAFT_PASSWORD: a.password },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  if (c.status !== 0) process.exit(1);
+}
 const child = spawn(process.execPath, [path.join(root, "scripts/start.mjs")], { cwd: root, env, stdio: "inherit" });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
 child.on("exit", (code) => process.exit(code ?? 0));

@@ -119,7 +119,7 @@ function setupDebianPackages() {
 // 2. npm packages --------------------------------------------------------------
 function setupNpm() {
   const lock = fs.existsSync("package-lock.json") ? fs.readFileSync("package-lock.json") : Buffer.from("");
-  const want = sha256(lock, fs.readFileSync("package.json"));
+  const want = sha256(lock);
   const have = fs.existsSync("node_modules") ? readStamp("npm") : null;
   if (have === want) return say("npm", "packages up to date, skipped");
   if (have === null && fs.existsSync("node_modules/next/package.json") && fs.existsSync("node_modules/.package-lock.json")) {

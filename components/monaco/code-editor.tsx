@@ -16,6 +16,7 @@ type Editor = Parameters<OnMount>[0];
 /** A C editor whose markers are set from diagnostics (e.g. gcc's, from "Check"). */
 export default function CodeEditor(props: { value: string; onChange?: (v: string) => void; markers?: EditorMarker[]; readOnly?: boolean; height?: number; testId?: string }) {
   const editorRef = useRef<Editor | null>(null);
+  const shownKey = useRef("");
   const { markers } = props;
   const applyMarkers = (ed: Editor | null) => {
     const model = ed?.getModel();
@@ -32,6 +33,13 @@ export default function CodeEditor(props: { value: string; onChange?: (v: string
         severity: m.severity === "error" ? monaco.MarkerSeverity.Error : m.severity === "warning" ? monaco.MarkerSeverity.Warning : monaco.MarkerSeverity.Info,
       })),
     );
+    // New diagnostics: bring the first one into view.
+    const key = JSON.stringify(markers ?? []);
+    if (ed && key !== shownKey.current) {
+      shownKey.current = key;
+      const first = (markers ?? []).find((m) => m.severity === "error") ?? markers?.[0];
+      if (first) ed.revealLineInCenter(first.line);
+    }
   };
   useEffect(() => applyMarkers(editorRef.current));
   const onMount: OnMount = (editor) => {
