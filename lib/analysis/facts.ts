@@ -27,6 +27,10 @@ export interface FunctionFacts {
   typeUses: Map<string, UseSite[]>;
   /** Offsets of calls through function pointers. */
   indirectCalls: UseSite[];
+  /** Globals (by version-data id) this function reads or writes. */
+  globalUses: Map<string, UseSite[]>;
+  /** Addresses of fields of named types taken here: the pointer may be used later without a field access. */
+  fieldAliases: Map<string, UseSite[]>;
   /** [begin, end) byte ranges of the loops of this function, outermost first per nest. */
   loops: [number, number][];
 }
@@ -37,6 +41,8 @@ export interface ProgramFacts {
   mains: FunctionFacts[];
   addressTaken: Set<string>;
   fixed: Map<string, { reason: string; pos: SourcePosition }>;
+  /** Types a pointer into whose fields is kept in a global, a struct or a return value: it may outlive any update. */
+  escapingAliases: Map<string, UseSite>;
 }
 
 const IO_CALLS = new Set(["read", "write", "pread", "pwrite", "send", "recv", "sendto", "recvfrom", "fread", "fwrite", "readv", "writev"]);
@@ -51,7 +57,7 @@ export function resolveFunction(program: Program, tu: TranslationUnit, name: str
 }
 
 export function collectFacts(program: Program): ProgramFacts {
-  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), fixed: new Map() };
+  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), fixed: new Map(), escapingAliases: new Map() };
   const fix = (key: string | undefined, reason: string, pos: SourcePosition) => {
     if (key && !facts.fixed.has(key)) facts.fixed.set(key, { reason, pos });
   };
@@ -65,8 +71,17 @@ export function collectFacts(program: Program): ProgramFacts {
   for (const tu of program.units) {
     const pos = (n: AstNode) => tu.lines.position(beginOf(n) ?? 0);
     const site = (n: AstNode): UseSite => ({ offset: beginOf(n) ?? 0, pos: pos(n) });
+    // Declarations of program globals in this unit, by AST id -> version-data id.
+    const globalIds = new Map<string, string>();
+    for (const d of tu.root.inner ?? []) {
+      if (d.kind === "VarDecl" && d.name && d.storageClass !== "static") globalIds.set(d.id, d.name);
+    }
+    for (const g of tu.globals) globalIds.set(g.node.id, g.isStatic ? `__graft_s_${tu.stem}__${g.name}` : g.name);
+    for (const g of tu.staticLocals) globalIds.set(g.node.id, `__graft_sl_${tu.stem}__${g.fn!.name}__${g.name}`);
+    const add = (m: Map<string, UseSite[]>, k: string, s: UseSite) => m.set(k, [...(m.get(k) ?? []), s]);
+
     for (const fn of tu.functions) {
-      const ff: FunctionFacts = { uname: fn.name === "main" ? "main" : unameOf(fn, tu), fn, tu, calls: new Map(), typeUses: new Map(), indirectCalls: [], loops: [] };
+      const ff: FunctionFacts = { uname: fn.name === "main" ? "main" : unameOf(fn, tu), fn, tu, calls: new Map(), typeUses: new Map(), indirectCalls: [], loops: [], globalUses: new Map(), fieldAliases: new Map() };
       if (fn.name === "main") facts.mains.push(ff); else facts.functions.set(ff.uname, ff);
       walk(fn.body, ff);
     }
@@ -89,6 +104,7 @@ export function collectFacts(program: Program): ProgramFacts {
       }
       switch (n.kind) {
         case "DeclRefExpr": {
+          if (n.referencedDecl?.kind === "VarDecl" && ff && globalIds.has(n.referencedDecl.id)) add(ff.globalUses, globalIds.get(n.referencedDecl.id)!, site(n));
           if (n.referencedDecl?.kind !== "FunctionDecl") break;
           const uname = resolveFunction(program, tu, n.referencedDecl.name);
           if (!uname) break;
@@ -105,7 +121,8 @@ export function collectFacts(program: Program): ProgramFacts {
         }
         case "CallExpr": {
           const callee = stripCasts(n.inner?.[0]);
-          if (callee?.kind !== "DeclRefExpr") ff?.indirectCalls.push(site(n));
+          // A call through a pointer variable is a DeclRefExpr too, but not to a function.
+          if (callee?.kind !== "DeclRefExpr" || callee.referencedDecl?.kind !== "FunctionDecl") ff?.indirectCalls.push(site(n));
           else if (IO_CALLS.has(callee.referencedDecl?.name ?? "")) {
             for (const a of n.inner?.slice(1) ?? []) {
               const arg = stripCasts(a);
@@ -121,6 +138,17 @@ export function collectFacts(program: Program): ProgramFacts {
           const owner = n.referencedMemberDecl ? tu.fieldOwner.get(n.referencedMemberDecl) : undefined;
           const rec = owner ? tu.recordsById.get(owner) : undefined;
           use(ff, rec?.key, n);
+          break;
+        }
+        case "UnaryOperator": {
+          if (n.opcode !== "&") break;
+          const m = stripCasts(n.inner?.[0]);
+          if (m?.kind !== "MemberExpr") break;
+          const owner = m.referencedMemberDecl ? tu.fieldOwner.get(m.referencedMemberDecl) : undefined;
+          const key = owner ? tu.recordsById.get(owner)?.key : undefined;
+          if (!key) break;
+          if (ff) add(ff.fieldAliases, key, site(n));
+          if (escapes(n) && !facts.escapingAliases.has(key)) facts.escapingAliases.set(key, site(n));
           break;
         }
         case "InitListExpr":
@@ -157,6 +185,27 @@ export function collectFacts(program: Program): ProgramFacts {
       }
       for (const c of n.inner ?? []) walk(c, ff);
     }
+  }
+
+  /**
+   * Whether the address computed by `n` is kept beyond the statement: stored
+   * into a global, a struct field or through a pointer, or returned. Kept in a
+   * local or passed to a call, it lives only while its function runs.
+   */
+  function escapes(n: AstNode): boolean {
+    const tu = program.units.find((u) => u.parents.has(n))!;
+    let child = n;
+    let p = tu.parents.get(n);
+    while (p && (p.kind === "ImplicitCastExpr" || p.kind === "CStyleCastExpr" || p.kind === "ParenExpr")) { child = p; p = tu.parents.get(p); }
+    if (!p) return false;
+    if (p.kind === "ReturnStmt") return true;
+    if (p.kind === "VarDecl") return p.storageClass === "static" || !tu.functions.some((f) => (beginOf(f.body) ?? 0) <= (beginOf(p) ?? 0) && (beginOf(p) ?? 0) < f.end);
+    if ((p.kind === "BinaryOperator" && p.opcode === "=") && p.inner?.[1] === child) {
+      const lhs = stripCasts(p.inner?.[0]);
+      if (lhs?.kind === "DeclRefExpr") return lhs.referencedDecl?.kind === "VarDecl" && tu.root.inner?.some((d) => d.id === lhs.referencedDecl?.id) === true;
+      return true; // a field, an array element or *p
+    }
+    return p.kind === "InitListExpr";
   }
 
   // A type held by value inside a fixed type is fixed too: its bytes are part of that layout.

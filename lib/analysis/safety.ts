@@ -13,6 +13,8 @@ import type { FunctionFacts, ProgramFacts, UseSite } from "./facts.js";
 export interface PointSafety {
   typesUsedAfter: Map<string, UseSite>;
   functionsCalledAfter: Set<string>;
+  /** Globals (version-data ids) read or written after the point: a global whose type changes gets new storage the old code would not see. */
+  globalsUsedAfter: Map<string, UseSite>;
 }
 
 function loopAround(ff: FunctionFacts, offset: number): [number, number] | undefined {
@@ -29,6 +31,12 @@ function usesAfter(ff: FunctionFacts, offset: number, into: PointSafety) {
   }
   for (const [callee, sites] of ff.calls) if (sites.some(live)) into.functionsCalledAfter.add(callee);
   if (ff.indirectCalls.some(live)) into.functionsCalledAfter.add("(*)");
+  for (const [g, sites] of ff.globalUses) {
+    const s = sites.find(live);
+    if (s && !into.globalsUsedAfter.has(g)) into.globalsUsedAfter.set(g, s);
+  }
+  // A pointer into a field taken anywhere in a function still running may be used after the point without a field access.
+  for (const [key, sites] of ff.fieldAliases) if (!into.typesUsedAfter.has(key)) into.typesUsedAfter.set(key, sites[0]);
 }
 
 /** Callers of each function: direct call sites, plus indirect call sites for address-taken functions. */
@@ -51,7 +59,9 @@ function callerIndex(facts: ProgramFacts) {
 }
 
 export function analysePoint(facts: ProgramFacts, holder: FunctionFacts, offset: number): PointSafety {
-  const out: PointSafety = { typesUsedAfter: new Map(), functionsCalledAfter: new Set() };
+  const out: PointSafety = { typesUsedAfter: new Map(), functionsCalledAfter: new Set(), globalsUsedAfter: new Map() };
+  // A pointer into a field kept in a global or a struct may be used by anything, at any time.
+  for (const [key, site] of facts.escapingAliases) out.typesUsedAfter.set(key, site);
   usesAfter(holder, offset, out);
   const callers = callerIndex(facts);
   const seen = new Set<string>([holder.uname]);

@@ -175,9 +175,12 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
         tu.diagnostics.push({ code: 1020, category: "warning", file: p.pos.file, line: p.pos.line, message: "the loop around this update point has no braces: it is not extracted, so changes to it need a restart" });
         continue;
       }
-      // Declarations whose initialisers call nothing have no effect outside the iteration, so they may come first.
-      const callsSomething = (n: AstNode): boolean => n.kind === "CallExpr" || (n.inner ?? []).some(callsSomething);
-      const first = body.inner?.find((c) => !(c.kind === "DeclStmt" && (c.inner ?? []).every((v) => v.kind === "VarDecl" && !callsSomething(v))));
+      // Declarations whose initialisers have no side effects change nothing if the iteration runs again, so they may come first.
+      const hasEffects = (n: AstNode): boolean =>
+        n.kind === "CallExpr" || n.kind === "CompoundAssignOperator" || n.kind === "StmtExpr" ||
+        (n.kind === "BinaryOperator" && n.opcode === "=") || (n.kind === "UnaryOperator" && /\+\+|--/.test(n.opcode ?? "")) ||
+        (n.inner ?? []).some(hasEffects);
+      const first = body.inner?.find((c) => !(c.kind === "DeclStmt" && (c.inner ?? []).every((v) => v.kind === "VarDecl" && !hasEffects(v))));
       const callAt = beginOf(p.call) ?? -1;
       // The point restarts the iteration only when nothing of the body runs before it.
       p.restarts = !!first && (beginOf(first) ?? 0) <= callAt && callAt < (endOf(first) ?? 0);

@@ -295,7 +295,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
         const id = p && ctx.pointIds.get(n);
         if (p && id !== undefined) {
           // At the head of an extracted loop body, an update restarts the iteration in the new body.
-          if (p.restarts && ex) edits.replace(beginOf(n)!, endOf(n)!, `if (grt_update_point_restart(${id}u)) return 2`);
+          if (p.restarts && ex) edits.replace(beginOf(n)!, endOf(n)!, `if (grt_update_point_restart(${id}u)) return 4`);
           else edits.replace(beginOf(p.arg)!, endOf(p.arg)!, `${id}u`);
         }
         break;
@@ -408,11 +408,14 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     });
     const init = [...fields.map((f) => `&${f.name}`), ...(ret ? ["&__graft_ret"] : []), "0"].join(", ");
     edits.replace(b, e,
-      `{ ${ret ? `__typeof__(${ret}) __graft_ret; ` : ""}${envType} __graft_e = { ${init} }; int __graft_r = ${slot(u)}(&__graft_e);` +
+      // 4: an update happened at the head of the body: run this same iteration again, in the new body.
+      `{ ${ret ? `__typeof__(${ret}) __graft_ret; ` : ""}${envType} __graft_e = { ${init} }; int __graft_r; do __graft_r = ${slot(u)}(&__graft_e); while (__graft_r == 4);` +
       ` if (__graft_r == 1) break; if (__graft_r == 2) continue; if (__graft_r == 3) return${ret ? " __graft_ret" : ""}; }`);
   }
   for (const d of top) {
     if (!isOwn(d) && !(d.kind === "FunctionDecl" && d.name && definedHere.get(d.name)?.node === d)) continue;
+    // The initialiser of storage the running program already has is dropped: nothing inside it is rewritten.
+    if (d.kind === "VarDecl" && tu.globals.some((g) => g.node === d && ctx.isExistingGlobal(tu, g))) continue;
     walk(d, 0, undefined);
   }
 

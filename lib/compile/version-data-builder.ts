@@ -100,10 +100,12 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
       // A restarting point leaves nothing of its body to run: only the callers' rest counts.
       const s = analysePoint(i.facts, holder, p.restarts ? p.fn.end : p.call.range?.begin.offset ?? 0);
       updatePoints.push({
-        id: i.pointIds.get(p.call)!, file: p.pos.file, line: p.pos.line, function: p.fn.name, restarts: !!p.restarts,
+        id: i.pointIds.get(p.call)!, file: p.pos.file, line: p.pos.line, function: p.fn.name, uname: holder.uname, restarts: !!p.restarts,
         typesUsedAfter: [...s.typesUsedAfter.keys()].sort(),
         functionsCalledAfter: [...s.functionsCalledAfter].sort(),
+        globalsUsedAfter: [...s.globalsUsedAfter.keys()].sort(),
         typeUseSites: Object.fromEntries([...s.typesUsedAfter].map(([k, site]) => [k, `${site.pos.file}:${site.pos.line}`])),
+        globalUseSites: Object.fromEntries([...s.globalsUsedAfter].map(([k, site]) => [k, `${site.pos.file}:${site.pos.line}`])),
       });
     }
   }

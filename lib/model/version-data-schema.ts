@@ -54,9 +54,11 @@ export const versionDataSchema = z.object({
   })),
   updatePoints: z.array(z.object({
     id: z.number().int().positive(), file: z.string(), line: z.number().int(), function: z.string(),
-    restarts: z.boolean(),
-    typesUsedAfter: z.array(z.string()), functionsCalledAfter: z.array(z.string()),
-    typeUseSites: z.record(z.string(), z.string()),
+    uname: z.string().describe("program-unique name of the function holding the point"),
+    restarts: z.boolean().describe("the point opens an extracted loop body: an update there re-runs the iteration in the new body"),
+    typesUsedAfter: z.array(z.string()), functionsCalledAfter: z.array(z.string()).describe("'(*)' stands for calls through function pointers"),
+    globalsUsedAfter: z.array(z.string()),
+    typeUseSites: z.record(z.string(), z.string()), globalUseSites: z.record(z.string(), z.string()),
   })),
   patches: z.array(z.string()),
 });

@@ -93,13 +93,18 @@ export interface VdUpdatePoint {
   file: string;
   line: number;
   function: string;
+  /** Program-unique name of the function holding the point. */
+  uname: string;
   /** The point opens an extracted loop body: an update there restarts the iteration in the new body. */
   restarts: boolean;
   /** Types used concretely, and functions called, by code that may still run after an update here. */
   typesUsedAfter: string[];
   functionsCalledAfter: string[];
-  /** Where each type is used after the point, for messages: key -> "file:line". */
+  /** Globals (version-data ids) read or written after the point. */
+  globalsUsedAfter: string[];
+  /** Where each type or global is used after the point, for messages: key -> "file:line". */
   typeUseSites: Record<string, string>;
+  globalUseSites: Record<string, string>;
 }
 
 export interface VersionData {

@@ -52,12 +52,26 @@ describe("diffVersions", () => {
   });
 
   it("marks a point unsafe when a changed type is used after it, saying where", () => {
-    const point = { id: 3, file: "s.c", line: 40, function: "serve", restarts: false, typesUsedAfter: ["conn"], functionsCalledAfter: [], typeUseSites: { conn: "s.c:44" } };
+    const point = { id: 3, file: "s.c", line: 40, function: "serve", uname: "serve", restarts: false, typesUsedAfter: ["conn"], functionsCalledAfter: [], globalsUsedAfter: [], typeUseSites: { conn: "s.c:44" }, globalUseSites: {} };
     const plan = diffVersions(
       vd({ types: [struct("conn", [["fd", "int"]])], updatePoints: [point] }),
       vd({ types: [struct("conn", [["fd", "long"]])] }),
     );
     expect(plan.safety).toEqual([expect.objectContaining({ id: 3, safe: false, reasons: [expect.stringContaining("struct conn is used at s.c:44 after this point")] })]);
+  });
+
+  it("marks a point unsafe when a global that changes type is used after it, or a signature changes behind a function pointer", () => {
+    const point = { id: 1, file: "s.c", line: 10, function: "serve", uname: "serve", restarts: false, typesUsedAfter: [], functionsCalledAfter: ["(*)"], globalsUsedAfter: ["total"], typeUseSites: {}, globalUseSites: { total: "s.c:12" } };
+    const g = { name: "total", id: "total", symbol: "total", file: "s.c", line: 2, isStatic: false };
+    const plan = diffVersions(
+      vd({ functions: [fn("score", { addressTaken: true })], globals: [{ ...g, type: "long" }], updatePoints: [point] }),
+      vd({ functions: [fn("score", { addressTaken: true, signature: "int (int)" })], globals: [{ ...g, type: "long long" }] }),
+    );
+    expect(plan.safety[0].safe).toBe(false);
+    expect(plan.safety[0].reasons).toEqual([
+      expect.stringContaining("score() changes signature, its address is taken"),
+      expect.stringContaining("global total changes type (long -> long long) and is used at s.c:12"),
+    ]);
   });
 
   it("keeps the storage of a global that only changed linkage", () => {

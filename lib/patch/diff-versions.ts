@@ -121,6 +121,7 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
   for (const o of oldGlobals.values()) plan.globals.set(o.id, { id: o.id, name: o.name, status: "removed", oldType: o.type, oldSymbol: o.symbol });
 
   // ---- safety at each update point of the running program ------------------
+  const oldAddressTaken = new Set(old.functions.filter((f) => f.addressTaken).map((f) => f.uname));
   for (const p of old.updatePoints) {
     const reasons: string[] = [];
     for (const k of p.typesUsedAfter) if (changedTypes.has(k)) {
@@ -128,6 +129,14 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
     }
     for (const u of p.functionsCalledAfter) {
       if (sigChanged.has(u)) reasons.push(`unsafe: ${plan.functions.get(u)!.name}() changes signature and is called after this point by code that passes the old arguments`);
+    }
+    // A call through a pointer may reach any function whose address was taken.
+    if (p.functionsCalledAfter.includes("(*)")) {
+      for (const u of sigChanged) if (oldAddressTaken.has(u)) reasons.push(`unsafe: ${plan.functions.get(u)!.name}() changes signature, its address is taken, and a call through a function pointer runs after this point with the old arguments`);
+    }
+    for (const g of p.globalsUsedAfter ?? []) {
+      const c = plan.globals.get(g) ?? [...plan.globals.values()].find((x) => x.oldSymbol === g || x.id === g);
+      if (c?.status === "retyped") reasons.push(`unsafe: global ${c.name} changes type (${c.oldType} -> ${c.newType}) and is used at ${p.globalUseSites?.[g] ?? p.file} after this point, by code that keeps using the old storage`);
     }
     plan.safety.push({ id: p.id, file: p.file, line: p.line, function: p.function, safe: reasons.length === 0, reasons });
   }

@@ -262,7 +262,7 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
       const k = (ordinal.get(u) ?? 0) + 1;
       ordinal.set(u, k);
       const replaced = plan.functions.get(u)?.include;
-      const olds = old.updatePoints.filter((q) => (q.function === p.fn.name));
+      const olds = old.updatePoints.filter((q) => (q.uname ?? q.function) === u);
       pointIds.set(p.call, !replaced && olds[k - 1] ? olds[k - 1].id : nextId++);
     }
   }
