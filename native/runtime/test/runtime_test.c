@@ -658,6 +658,32 @@ static void test_signed(void)
     expect_refusal(&p, "manifest target differs from the patch's", apply_req(save_bundle("target", b.data, b.len), 1000),
                    "digest-mismatch", D0, 0);
     free(b.data);
+    {
+        char so_hex[65], sum_hex[65];
+        static const char summary[] = "{\"changed\":[\"answer\"]}\n";
+
+        sha_hex(so1, so1_len, so_hex);
+        sha_hex((const unsigned char *)summary, sizeof(summary) - 1, sum_hex);
+        b = make_bundle("testprog", D0, D1, 1, so1, so1_len, pk1, sk1,
+                        fmt("graft-bundle 1\nprogram testprog\nbase %s\ntarget %s\nsequence 1\n"
+                            "created 2026-11-26T23:50:00Z\nfile summary.json %zu %s\nfile patch.so %zu %s\n",
+                            D0, D1, sizeof(summary) - 1, sum_hex, so1_len, so_hex));
+        expect_refusal(&p, "files not in manifest order", apply_req(save_bundle("order", b.data, b.len), 1000),
+                       "bad-format", D0, 0);
+        free(b.data);
+    }
+    memcpy(t, good1.data, good1.len);
+    t[10] = 0x20; /* manifest length 2 MiB */
+    expect_refusal(&p, "manifest length above 1 MiB", apply_req(save_bundle("bigman", t, good1.len), 1000),
+                   "bad-format", D0, 0);
+    {
+        char *fifo = fmt("%s/bundles/fifo.graft", work);
+
+        unlink(fifo);
+        if (mkfifo(fifo, 0600) == 0)
+            expect_refusal(&p, "a FIFO as bundle path (must not hang)", apply_req(fifo, 1000), "bad-request", D0, 0);
+        expect_refusal(&p, "a device as bundle path", "apply /dev/null 1000", "bad-request", D0, 0);
+    }
     expect_refusal(&p, "bare patch directory without the insecure build flag",
                    apply_req(fmt("%s/p-v1", work), 1000), "unsigned", D0, 0);
     test_cond("no private copy of patch.so is left behind",
@@ -684,6 +710,10 @@ static void test_signed(void)
     test_check("status after v1", starts(r, want), "reply: %s", r);
 
     expect_refusal(&p, "the same bundle again", apply_req(path, 1000), "wrong-base", D1, 1);
+    mkdirs(fmt("%s/dir with spaces", work));
+    write_file(fmt("%s/dir with spaces/b 1.graft", work), good1.data, good1.len);
+    expect_refusal(&p, "the same bundle under a path with spaces",
+                   apply_req(fmt("%s/dir with spaces/b 1.graft", work), 1000), "wrong-base", D1, 1);
     b = make_bundle("testprog", D1, D2, 1, so2, so2_len, pk1, sk1, NULL);
     expect_refusal(&p, "replayed sequence number", apply_req(save_bundle("replay", b.data, b.len), 1000), "replay",
                    D1, 1);
