@@ -587,6 +587,151 @@ async function updateRuns(
   return runs;
 }
 
+// ------------------------------------------------- lazy transformation (kvd)
+
+/** One memcached text-protocol connection, one request at a time, replies read until a terminator. */
+class McConn {
+  private buf: Buffer = Buffer.alloc(0);
+  private wake: (() => void) | null = null;
+  private constructor(private readonly sock: net.Socket) {
+    sock.on("data", (b: Buffer) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, b]) : b;
+      this.wake?.();
+    });
+    sock.on("error", () => this.wake?.());
+  }
+
+  static connect(port: number): Promise<McConn> {
+    return new Promise((resolve, reject) => {
+      const sock = net.createConnection({ port, host: "127.0.0.1" });
+      sock.setNoDelay(true);
+      sock.once("connect", () => resolve(new McConn(sock)));
+      sock.once("error", reject);
+    });
+  }
+
+  /** Send `req`, resolve with the reply once `complete(replySoFar)` says it is whole. */
+  async request(req: string, complete: (b: Buffer) => boolean, timeoutMs = 30_000): Promise<Buffer> {
+    this.buf = Buffer.alloc(0);
+    this.sock.write(req);
+    const end = Date.now() + timeoutMs;
+    while (!complete(this.buf)) {
+      if (this.sock.destroyed || Date.now() > end) throw new Error(`kvd connection: no complete reply to ${JSON.stringify(req.slice(0, 40))}`);
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, 100);
+      });
+    }
+    this.wake = null;
+    const out = this.buf;
+    this.buf = Buffer.alloc(0);
+    return out;
+  }
+
+  close() {
+    this.sock.destroy();
+  }
+}
+
+const lazyKey = (i: number) => `lazy:${i}`;
+const lazyValue = (i: number) => `value-${i}-`.padEnd(32, "x");
+
+async function lazyLoad(c: McConn, n: number): Promise<void> {
+  const batch = 200;
+  for (let i = 0; i < n; i += batch) {
+    let req = "";
+    const m = Math.min(batch, n - i);
+    for (let j = i; j < i + m; j++) req += `set ${lazyKey(j)} 0 0 32\r\n${lazyValue(j)}\r\n`;
+    const r = await c.request(req, (b) => (b.toString("latin1").match(/\r\n/g)?.length ?? 0) >= m);
+    const stored = r.toString("latin1").split("\r\n").filter((l) => l === "STORED").length;
+    if (stored !== m) throw new Error(`kvd: ${m - stored} of ${m} sets not STORED: ${r.toString("latin1").slice(0, 200)}`);
+  }
+}
+
+/** `get` every key, 100 to a request; returns how many came back with the value they were stored with. */
+async function lazySweep(c: McConn, n: number): Promise<number> {
+  let good = 0;
+  for (let i = 0; i < n; i += 100) {
+    const keys: number[] = [];
+    for (let j = i; j < Math.min(n, i + 100); j++) keys.push(j);
+    const r = (await c.request(`get ${keys.map(lazyKey).join(" ")}\r\n`, (b) => b.length >= 5 && b.toString("latin1", b.length - 5) === "END\r\n")).toString("latin1");
+    const lines = r.split("\r\n");
+    for (let k = 0; k < lines.length; k++) {
+      const m = /^VALUE lazy:(\d+) \d+ \d+/.exec(lines[k]);
+      if (m && lines[k + 1] === lazyValue(Number(m[1]))) good++;
+    }
+  }
+  return good;
+}
+
+interface LazyRun {
+  run: number;
+  items: number;
+  /** Server CPU time of one full sweep (get of every item), in ms. */
+  sweepCpuMs: { before: number; firstAfterV1: number; secondAfterV1: number; firstAfterV2: number; secondAfterV2: number };
+  /** Items that came back intact in each sweep. */
+  intact: { before: number; firstAfterV1: number; secondAfterV1: number; firstAfterV2: number; secondAfterV2: number };
+  pauseUs: { v1: number; v2: number };
+}
+
+/**
+ * The work an update leaves for later: kvd's v0->v1 patch changes struct item
+ * (two fields retyped, one removed), and its items are transformed when next
+ * used, not at the update point. Load N items, sweep them all (get), apply
+ * v0->v1, sweep twice, apply v1->v2 (which leaves item alone) and sweep
+ * twice. The first sweep after v1 pays for the transformations; the second is
+ * the new steady state. CPU time of the server per sweep (schedstat); the
+ * baseline is the second sweep after loading.
+ */
+async function lazyTransformRuns(
+  exe: string,
+  patches: { step: string; dir: string }[],
+  env: NodeJS.ProcessEnv,
+  runtimeDir: string,
+  opts: Options,
+): Promise<LazyRun[]> {
+  const runs: LazyRun[] = [];
+  const n = opts.quick ? 20_000 : 50_000;
+  for (let i = 0; i < (opts.quick ? 1 : 3); i++) {
+    const s = await start("kvd", exe, env, "");
+    try {
+      const sock = controlSocket(runtimeDir, s.pid);
+      await waitForSocket(sock);
+      const c = await McConn.connect(s.port);
+      try {
+        await lazyLoad(c, n);
+        const sweep = async () => {
+          const t = cpuNs(s.pid);
+          const good = await lazySweep(c, n);
+          return { ms: (cpuNs(s.pid) - t) / 1e6, good };
+        };
+        await sweep(); // first touch of the freshly loaded items: not a fair baseline
+        const before = await sweep();
+        const a1 = await apply(sock, patches[0].step, patches[0].dir);
+        if (!a1.applied) throw new Error(`kvd lazy: ${patches[0].step} refused: ${a1.reply}`);
+        const v1a = await sweep();
+        const v1b = await sweep();
+        const a2 = await apply(sock, patches[1].step, patches[1].dir);
+        if (!a2.applied) throw new Error(`kvd lazy: ${patches[1].step} refused: ${a2.reply}`);
+        const v2a = await sweep();
+        const v2b = await sweep();
+        runs.push({
+          run: i,
+          items: n,
+          sweepCpuMs: { before: before.ms, firstAfterV1: v1a.ms, secondAfterV1: v1b.ms, firstAfterV2: v2a.ms, secondAfterV2: v2b.ms },
+          intact: { before: before.good, firstAfterV1: v1a.good, secondAfterV1: v1b.good, firstAfterV2: v2a.good, secondAfterV2: v2b.good },
+          pauseUs: { v1: a1.pauseUs, v2: a2.pauseUs },
+        });
+      } finally {
+        c.close();
+      }
+    } finally {
+      await s.stop();
+    }
+  }
+  return runs;
+}
+
 // ---------------------------------------------------------------- analysis
 
 interface AnalysisCost {
@@ -795,6 +940,7 @@ async function main() {
   const patchGen: { program: Program; step: string; ms: number; patchSoBytes: number | null; changed: unknown }[] = [];
   const updates = {} as Record<Program, UpdateRun[]>;
   const analysis = {} as Record<Program, AnalysisCost>;
+  let lazy: LazyRun[] = [];
   const instructions = Object.fromEntries(programs.map((p) => [p, {}])) as Record<Program, Partial<Record<"stock" | "graft", InstructionCount>>>;
 
   try {
@@ -859,6 +1005,15 @@ async function main() {
       updates[p] = await updateRuns(p, builds[p].graftExe, patchDirs[p], env, runtimeDir, docroot, opts);
       for (const u of updates[p]) {
         log(`${p} update run ${u.run + 1}: ${u.applies.map((a) => `${a.step} ${a.applied ? `${a.pauseUs} us at point ${a.point}` : a.reply}`).join(", ")}; load errors ${u.loadErrors}; version after: ${u.versionAfter}`);
+      }
+    }
+
+    // 4b. the transformations an update leaves for later (kvd: struct item changes in v1)
+    if (programs.includes("kvd")) {
+      log(`kvd: lazy transformation of stored items after v0->v1`);
+      lazy = await lazyTransformRuns(builds.kvd.graftExe, patchDirs.kvd, env, runtimeDir, opts);
+      for (const r of lazy) {
+        log(`kvd lazy run ${r.run + 1}: sweep CPU ms before ${fmt(r.sweepCpuMs.before, 1)}, after v1 ${fmt(r.sweepCpuMs.firstAfterV1, 1)} then ${fmt(r.sweepCpuMs.secondAfterV1, 1)}, after v2 ${fmt(r.sweepCpuMs.firstAfterV2, 1)} then ${fmt(r.sweepCpuMs.secondAfterV2, 1)}; intact ${Object.values(r.intact).join("/")} of ${r.items}`);
       }
     }
 
@@ -933,6 +1088,35 @@ async function main() {
     }
   }
 
+  const lazyRows = [["kvd, get of every stored item", "server CPU per sweep (ms)", "per item (us)", "vs before the update", "items intact"]];
+  if (lazy.length) {
+    const n = lazy[0].items;
+    const med = (f: (r: LazyRun) => number) => median(lazy.map(f));
+    const rowsSpec: [string, keyof LazyRun["sweepCpuMs"]][] = [
+      ["before the update (v0)", "before"],
+      ["first sweep after v0->v1 (item transformed)", "firstAfterV1"],
+      ["second sweep after v0->v1", "secondAfterV1"],
+      ["first sweep after v1->v2 (item unchanged)", "firstAfterV2"],
+      ["second sweep after v1->v2", "secondAfterV2"],
+    ];
+    for (const [label, k] of rowsSpec) {
+      lazyRows.push([
+        label,
+        fmt(med((r) => r.sweepCpuMs[k]), 1),
+        fmt((med((r) => r.sweepCpuMs[k]) * 1000) / n, 3),
+        fmt(med((r) => r.sweepCpuMs[k] / r.sweepCpuMs.before), 3),
+        `${Math.min(...lazy.map((r) => r.intact[k]))}/${n}`,
+      ]);
+    }
+    lazyRows.push([
+      "transformation cost (first - second sweep after v0->v1)",
+      fmt(med((r) => r.sweepCpuMs.firstAfterV1 - r.sweepCpuMs.secondAfterV1), 1),
+      fmt(med((r) => ((r.sweepCpuMs.firstAfterV1 - r.sweepCpuMs.secondAfterV1) * 1000) / r.items), 3),
+      "",
+      "",
+    ]);
+  }
+
   const analysisRows = [["program", "units", "functions", "update points", "parse (ms)", "collectFacts (ms)", "analysePoint, all points (ms)", "analysis total (ms)", "slowest rep (ms)", "share of graft compile"]];
   for (const p of programs) {
     const a = analysis[p];
@@ -982,6 +1166,9 @@ async function main() {
     "Updates (applied to a live updateable v0 under load: wrk for httpd, memcslap set for kvd)",
     table(updateRows),
     "",
+    ...(lazy.length
+      ? [`Work an update leaves for later: kvd items are transformed at their next use (median of ${lazy.length} run(s), ${lazy[0].items} items)`, table(lazyRows), ""]
+      : []),
     `Updateability analysis (collectFacts + analysePoint for every update point, median of ${opts.analysisReps} repetitions; parsing timed apart)`,
     table(analysisRows),
     "",
@@ -1000,6 +1187,7 @@ async function main() {
     "",
     mdTable(updateRows),
     "",
+    ...(lazy.length ? [mdTable(lazyRows), ""] : []),
     mdTable(analysisRows),
     "",
     "Goals of issue 3:",
@@ -1020,7 +1208,7 @@ async function main() {
         comparisons,
         builds: Object.fromEntries(programs.map((p) => [p, { times: builds[p].times, size: builds[p].size }])),
         runs: { kvd: kvdRuns, httpd: httpdRuns },
-        updates: { summary: updateSummary, runs: updates, patchGeneration: patchGen },
+        updates: { summary: updateSummary, runs: updates, patchGeneration: patchGen, lazyTransformation: lazy },
         analysis,
         instructions,
       },
