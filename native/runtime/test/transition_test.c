@@ -1,0 +1,138 @@
+/*
+ * transition_test.c - the hand-over between the control thread and the main
+ * thread, in-process: grt_transition_run() runs in a helper thread (playing
+ * the control thread) while this program's main thread reaches update points.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GRAFT_UPDATEABLE
+#include "graft.h"
+#include "graft_abi.h"
+#include "harness.h"
+
+#include "transition.h"
+
+const char grt_program_name[] = "transition_test";
+const char grt_version_digest[] = "1111111111111111111111111111111111111111111111111111111111111111";
+const char grt_trusted_keys[] = "";
+const int grt_insecure_unsigned = 0;
+
+static const char target[] = "2222222222222222222222222222222222222222222222222222222222222222";
+
+static int (*fp)(void);
+static int f_old(void) { return 1; }
+static int f_new(void) { return 2; }
+
+static int init_calls;
+static int init_ok(const char **msg)
+{
+    (void)msg;
+    init_calls++;
+    return 0;
+}
+
+static const grt_func_switch funcs[] = { { "f", (void **)&fp, (void *)f_new } };
+static const unsigned unsafe_pts[] = { 9 };
+static const grt_patch patch = { GRT_ABI_VERSION, "transition_test", grt_version_digest, target, init_ok, 1, funcs,
+                                 0, NULL, 1, unsafe_pts };
+
+struct run {
+    unsigned timeout_ms;
+    grt_result res;
+    int done;
+};
+
+static void *control(void *arg)
+{
+    struct run *r = arg;
+    grt_loaded l = { NULL, &patch };
+
+    grt_transition_run(&l, 1, r->timeout_ms, NULL, NULL, &r->res);
+    __atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void *other_thread_point(void *arg)
+{
+    (void)arg;
+    grt_update_point(4);
+    return NULL;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { 0, ms * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static void wait_pending(void)
+{
+    int i;
+
+    for (i = 0; i < 2000 && !__atomic_load_n(&grt_pending, __ATOMIC_ACQUIRE); i++)
+        sleep_ms(1);
+}
+
+int main(void)
+{
+    struct run r;
+    pthread_t ct, ot;
+
+    test_suite_name = "transition_test";
+    fp = f_old;
+
+    /* 1. Points reached by another thread and unsafe points only: timeout. */
+    memset(&r, 0, sizeof(r));
+    r.timeout_ms = 300;
+    pthread_create(&ct, NULL, control, &r);
+    wait_pending();
+    test_cond("grt_pending is set while a patch waits", grt_pending == 1);
+    pthread_create(&ot, NULL, other_thread_point, NULL);
+    pthread_join(ot, NULL);
+    /* The main thread reaches only the unsafe point. */
+    while (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE)) {
+        grt_update_point(9);
+        sleep_ms(1);
+    }
+    pthread_join(ct, NULL);
+    test_check("timeout: refused, naming the other thread's point and the unsafe one",
+               !r.res.applied && strcmp(r.res.refusal.code, "timeout") == 0 &&
+                   strstr(r.res.refusal.msg, "point 4 (not the main thread") &&
+                   strstr(r.res.refusal.msg, "point 9 (unsafe for this patch"),
+               "%s %s", r.res.refusal.code ? r.res.refusal.code : "(none)", r.res.refusal.msg);
+    test_cond("timeout: nothing switched, init not run", fp() == 1 && init_calls == 0);
+    test_cond("timeout: grt_pending cleared", grt_pending == 0);
+    grt_update_point(1);
+    GRAFT_UPDATE_POINT();
+    test_cond("update points with nothing pending do nothing", fp() == 1);
+
+    /* 2. The main thread reaches a safe point: applied there. */
+    memset(&r, 0, sizeof(r));
+    r.timeout_ms = 5000;
+    pthread_create(&ct, NULL, control, &r);
+    wait_pending();
+    grt_update_point(9);
+    test_cond("unsafe point: not applied", fp() == 1 && grt_pending == 1);
+    grt_update_point(12);
+    test_cond("safe point: switched at once, in the main thread", fp() == 2 && init_calls == 1 && grt_pending == 0);
+    pthread_join(ct, NULL);
+    test_check("result handed back: applied at point 12", r.res.applied && r.res.point == 12, "applied=%d point=%u",
+               r.res.applied, r.res.point);
+    {
+        grt_version v;
+
+        grt_version_get(&v);
+        test_check("running version is the patch's target, sequence 1, 1 patch",
+                   strcmp(v.digest, target) == 0 && v.sequence == 1 && v.patches == 1, "%s %lu %lu", v.digest,
+                   (unsigned long)v.sequence, v.patches);
+    }
+    test_report();
+    return 0;
+}
