@@ -230,6 +230,14 @@ static void grt_sigurg(int sig)
     (void)sig;
 }
 
+int grt_sigurg_ours(void)
+{
+    struct sigaction cur;
+
+    return sigaction(SIGURG, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == grt_sigurg &&
+           !(cur.sa_flags & SA_RESTART);
+}
+
 static void install_sigurg(void)
 {
     struct sigaction sa, old;

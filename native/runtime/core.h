@@ -56,6 +56,9 @@ pthread_t grt_main_thread(void);
 void grt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int grt_log_enabled(void);
 
+/* 1 while SIGURG still has the runtime's handler (without SA_RESTART). */
+int grt_sigurg_ours(void);
+
 /* Monotonic clock in microseconds. */
 uint64_t grt_now_us(void);
 

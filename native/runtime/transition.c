@@ -176,8 +176,9 @@ static void timeout_message(unsigned timeout_ms, grt_refusal *r)
     int i, n;
 
     if (tr.nreached == 0) {
-        grt_refuse(r, -ETIMEDOUT, "timeout",
-                   "no update point was reached within %u ms (the main thread never got to one)", timeout_ms);
+        grt_refuse(r, -ETIMEDOUT, "timeout", "no update point was reached within %u ms (the main thread never got to one%s)",
+                   timeout_ms,
+                   grt_sigurg_ours() ? "" : "; the program replaced the SIGURG handler, so a blocked main thread is not woken");
         return;
     }
     n = snprintf(buf, sizeof(buf), "no safe update point within %u ms; reached:", timeout_ms);

@@ -8,6 +8,7 @@
 #endif
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +133,25 @@ int main(void)
         test_check("running version is the patch's target, sequence 1, 1 patch",
                    strcmp(v.digest, target) == 0 && v.sequence == 1 && v.patches == 1, "%s %lu %lu", v.digest,
                    (unsigned long)v.sequence, v.patches);
+    }
+
+    /* 3. A program that replaced the SIGURG handler is told why it was not woken. */
+    {
+        struct sigaction ign, saved;
+
+        memset(&ign, 0, sizeof(ign));
+        ign.sa_handler = SIG_IGN;
+        sigaction(SIGURG, &ign, &saved);
+        memset(&r, 0, sizeof(r));
+        r.timeout_ms = 100;
+        pthread_create(&ct, NULL, control, &r);
+        pthread_join(ct, NULL);
+        sigaction(SIGURG, &saved, NULL);
+        test_check("no point reached, SIGURG replaced: the timeout says so",
+                   !r.res.applied && strcmp(r.res.refusal.code, "timeout") == 0 &&
+                       strstr(r.res.refusal.msg, "no update point was reached") &&
+                       strstr(r.res.refusal.msg, "replaced the SIGURG handler"),
+                   "%s", r.res.refusal.msg);
     }
     test_report();
     return 0;
