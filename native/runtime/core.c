@@ -266,17 +266,20 @@ static void grt_atfork_child(void)
     grt_control_forget();
     /* Restart lazily at the child's first update point: a child that execs
      * another program at once never creates a socket. */
-    fork_restart = 1;
+    __atomic_store_n(&fork_restart, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&grt_pending, 1, __ATOMIC_RELEASE);
 }
 
 int grt_core_fork_poke(void)
 {
-    if (!fork_restart)
+    int expect = 1;
+
+    /* Only the first caller restarts (a CAS, should the child have threads). */
+    if (!__atomic_load_n(&fork_restart, __ATOMIC_RELAXED) ||
+        !__atomic_compare_exchange_n(&fork_restart, &expect, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         return 0;
-    fork_restart = 0;
+    /* main_thread stays the thread that called fork() (the child's first). */
     __atomic_store_n(&grt_pending, 0, __ATOMIC_RELEASE);
-    main_thread = pthread_self();
     if (grt_control_start() < 0)
         grt_log("no control socket in the forked child: updates are off");
     return 1;
