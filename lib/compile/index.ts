@@ -2,20 +2,17 @@
  * `graft compile`: from a C program's sources to an updateable executable and
  * its version data. Reads as the list of its passes.
  */
-import { mkdir, writeFile, readFile, rm } from "node:fs/promises";
+import { mkdir, writeFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { parseProgram } from "../cfront/program.js";
 import { collectFacts } from "../analysis/facts.js";
 import { GraftError, hasErrors, type Diagnostic } from "../model/diagnostics.js";
 import type { VersionData } from "../model/version-data.js";
-import { abiPrelude, ensureRuntime, gcc, RUNTIME_INCLUDE } from "./toolchain.js";
+import { abiPrelude, ensureRuntime, gcc, readSizeProbes, RUNTIME_INCLUDE } from "./toolchain.js";
 import { rewriteUnit, type RewriteContext, type WrappedType } from "./rewrite-unit.js";
 import { buildVersionData, staticSymbol, digestOf } from "./version-data-builder.js";
 import { readPublicKeyHex } from "./trust.js";
 
-const run = promisify(execFile);
 
 export interface CompileOptions {
   name: string;
@@ -128,20 +125,7 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
   }));
 
   // ---- version data, then the meta unit that embeds its digest ------------
-  const sizes = new Map<string, { data: number; wrapper: number }>();
-  {
-    // Sizes come from the objects before linking: nm -S prints symbol sizes.
-    for (const obj of objects) {
-      const { stdout } = await run("nm", ["-S", obj]);
-      for (const line of stdout.split("\n")) {
-        const m = /^[0-9a-f]+ ([0-9a-f]+) \w __graft_size_([dw])_(\w+)$/.exec(line.trim());
-        if (!m) continue;
-        const s = sizes.get(m[3]) ?? { data: 0, wrapper: 0 };
-        if (m[2] === "d") s.data = parseInt(m[1], 16); else s.wrapper = parseInt(m[1], 16);
-        sizes.set(m[3], s);
-      }
-    }
-  }
+  const sizes = await readSizeProbes(objects);
   const vd = await buildVersionData({ name: opts.name, program, facts, wrapped, pointIds, sizes, cflags, cwd, rooms: opts.rooms ?? {}, envFields });
   vd.digest = digestOf(vd);
 
@@ -177,4 +161,3 @@ ${types}
 `;
 }
 
-export { readFile };

@@ -65,3 +65,22 @@ static inline __attribute__((unused)) void *__graft_realloc0(void *p, unsigned l
   unsigned long old = p ? malloc_usable_size(p) : 0; char *q = realloc(p, n);
   if (q && n > old) __builtin_memset(q + old, 0, n - old); return q; }
 `;
+
+/**
+ * Sizes of the `__graft_size_<kind>_<type>` probe arrays in compiled objects:
+ * how big a type's data (`d`) and wrapper (`w`) really are, read with nm.
+ */
+export async function readSizeProbes(objects: string[]): Promise<Map<string, { data: number; wrapper: number }>> {
+  const sizes = new Map<string, { data: number; wrapper: number }>();
+  for (const obj of objects) {
+    const { stdout } = await run("nm", ["-S", obj]);
+    for (const line of stdout.split("\n")) {
+      const m = /^[0-9a-f]+ ([0-9a-f]+) \w __graft_size_([dw])_(\w+)$/.exec(line.trim());
+      if (!m) continue;
+      const s = sizes.get(m[3]) ?? { data: 0, wrapper: 0 };
+      if (m[2] === "d") s.data = parseInt(m[1], 16); else s.wrapper = parseInt(m[1], 16);
+      sizes.set(m[3], s);
+    }
+  }
+  return sizes;
+}

@@ -15,7 +15,7 @@ import { GraftError, type Diagnostic } from "../model/diagnostics.js";
 import type { VersionData } from "../model/version-data.js";
 import type { PatchManifest } from "../model/patch-manifest.js";
 import { parseVersionData } from "../model/version-data-schema.js";
-import { abiPrelude, gcc, RUNTIME_INCLUDE } from "../compile/toolchain.js";
+import { abiPrelude, gcc, readSizeProbes, RUNTIME_INCLUDE } from "../compile/toolchain.js";
 import { rewriteUnit, type RewriteContext, type WrappedType } from "../compile/rewrite-unit.js";
 import { buildVersionData, digestOf, staticSymbol } from "../compile/version-data-builder.js";
 import { roomExpr, roomFor } from "../compile/index.js";
@@ -206,7 +206,6 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   await writeFile(path.join(outDir, "patch.c"), readableView(built.unitTexts, desc, manifest));
   await writeFile(path.join(buildDir, "check.json"), JSON.stringify({ units: built.unitFiles, placement: built.placement, cflags: built.compileFlags }, null, 2));
   if (path.resolve(oldPath) !== path.resolve(outDir, `${old.program}.vd.json`)) await copyFile(oldPath, path.join(buildDir, "base.vd.json"));
-  void run;
   return { patchDir: outDir, manifest, versionData: next, diagnostics: [] };
 }
 
@@ -330,14 +329,7 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
     objects.push(obj);
   }
 
-  const sizes = new Map<string, number>();
-  for (const obj of objects) {
-    const { stdout } = await run("nm", ["-S", obj]);
-    for (const line of stdout.split("\n")) {
-      const m = /^[0-9a-f]+ ([0-9a-f]+) \w __graft_size_d_(\w+)$/.exec(line.trim());
-      if (m) sizes.set(m[2], parseInt(m[1], 16));
-    }
-  }
+  const sizes = new Map([...(await readSizeProbes(objects))].map(([k, v]) => [k, v.data]));
   return { envFields, objects, sizes, pointIds, stateFunctions, warnings, unitTexts, unitFiles, placement, compileFlags: optFlags };
 }
 
