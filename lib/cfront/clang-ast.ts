@@ -6,9 +6,14 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { GraftError } from "../model/diagnostics.js";
 
 const run = promisify(execFile);
+
+/** graft.h comes with Graft: searched after the program's own include paths. */
+const RUNTIME_HEADERS = ["-idirafter", path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../native/runtime/include")];
 
 /** A node of clang's JSON AST, kept loose on purpose: we read a handful of fields. */
 export interface AstNode {
@@ -64,7 +69,7 @@ export interface PreprocessedFile {
 
 export async function preprocess(source: string, iPath: string, cflags: string[], cwd: string): Promise<PreprocessedFile> {
   try {
-    await run("gcc", ["-E", "-DGRAFT_UPDATEABLE", ...cflags, source, "-o", iPath], { cwd, maxBuffer: 64 << 20 });
+    await run("gcc", ["-E", "-DGRAFT_UPDATEABLE", ...cflags, ...RUNTIME_HEADERS, source, "-o", iPath], { cwd, maxBuffer: 64 << 20 });
   } catch (e) {
     throw new GraftError(`${source}: the preprocessor failed`, [
       { code: 1001, category: "error", file: source, message: `gcc -E failed: ${stderrOf(e)}` },
@@ -73,7 +78,7 @@ export async function preprocess(source: string, iPath: string, cflags: string[]
   // A second expansion with __LINE__ and __FILE__ pinned: function bodies that
   // differ only there are noise (same layout of lines, so lines correspond).
   const stablePath = iPath.replace(/\.i$/, ".stable.i");
-  await run("gcc", ["-E", "-DGRAFT_UPDATEABLE", "-Wno-builtin-macro-redefined", "-D__LINE__=0", '-D__FILE__=""', ...cflags, source, "-o", stablePath], { cwd, maxBuffer: 64 << 20 });
+  await run("gcc", ["-E", "-DGRAFT_UPDATEABLE", "-Wno-builtin-macro-redefined", "-D__LINE__=0", '-D__FILE__=""', ...cflags, ...RUNTIME_HEADERS, source, "-o", stablePath], { cwd, maxBuffer: 64 << 20 });
   return { source, iPath, text: await readFile(iPath), stableText: await readFile(stablePath) };
 }
 

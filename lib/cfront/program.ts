@@ -41,11 +41,18 @@ export async function parseProgram(opts: ParseOptions): Promise<Program> {
   const queue = opts.files.map((f, i) => ({ f, i }));
   const results: TranslationUnit[] = new Array(opts.files.length);
   let done = 0;
+  let failed = false;
   async function worker() {
-    for (let job = queue.shift(); job; job = queue.shift()) {
+    for (let job = queue.shift(); job && !failed; job = queue.shift()) {
       const iPath = path.join(opts.workDir, `${job.i}-${path.basename(job.f).replace(/\.c$/, "")}.i`);
-      const pre = await preprocess(job.f, iPath, opts.cflags, opts.cwd);
-      const ast = await dumpAst(pre, opts.cwd);
+      let pre, ast;
+      try {
+        pre = await preprocess(job.f, iPath, opts.cflags, opts.cwd);
+        ast = await dumpAst(pre, opts.cwd);
+      } catch (e) {
+        failed = true; // the other worker stops too: one error is reported, not a trail of progress after it
+        throw e;
+      }
       results[job.i] = scanTranslationUnit(job.f, pre.text, ast, opts.cwd, pre.stableText);
       done++;
       opts.onProgress?.(`[${done}/${opts.files.length}] parsed ${job.f}`);

@@ -106,7 +106,7 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
     // Size probes: read back with nm, so the version data records real layouts.
     let probes = "";
     for (const [key, idx] of firstDefiner) if (idx === i) {
-      probes += `\nchar __graft_size_d_${key}[sizeof(struct __graft_d_${key}_v0)]; char __graft_size_w_${key}[sizeof(${wrapped.get(key)!.spelling})];`;
+      probes += `\nstatic char __graft_size_d_${key}[sizeof(struct __graft_d_${key}_v0)] __attribute__((used)); static char __graft_size_w_${key}[sizeof(${wrapped.get(key)!.spelling})] __attribute__((used));`;
     }
     rewritten.push(r.text + probes + "\n");
   }

@@ -75,7 +75,7 @@ export async function readSizeProbes(objects: string[]): Promise<Map<string, { d
   for (const obj of objects) {
     const { stdout } = await run("nm", ["-S", obj]);
     for (const line of stdout.split("\n")) {
-      const m = /^[0-9a-f]+ ([0-9a-f]+) \w __graft_size_([dw])_(\w+)$/.exec(line.trim());
+      const m = /^[0-9a-f]+ ([0-9a-f]+) [bBdD] __graft_size_([dw])_(\w+)$/.exec(line.trim());
       if (!m) continue;
       const s = sizes.get(m[3]) ?? { data: 0, wrapper: 0 };
       if (m[2] === "d") s.data = parseInt(m[1], 16); else s.wrapper = parseInt(m[1], 16);

@@ -57,7 +57,8 @@ ${d.hasInit ? `    { int r = ${d.hasInit}(); if (r != 0) { *message = "graft_pat
     return 0;
 }
 
-const grt_patch __graft_patch = {
+/* Protected: every patch defines this name, and a later patch loaded RTLD_GLOBAL must still see its own. */
+__attribute__((visibility("protected"))) const grt_patch __graft_patch = {
     GRT_ABI_VERSION,
     ${q(d.old.program)},
     ${q(d.old.digest)},

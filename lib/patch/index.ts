@@ -299,7 +299,8 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
       placement[t.key] = i;
       const oldDef = t.old!.versions.find((v) => v.version === t.from)?.definition ?? "";
       tail += `\n/* ---- graft: ${t.spelling} as the running program lays it out (version ${t.from}) ---- */\n${oldDef}\n`;
-      tail += `char __graft_size_d_${t.key}[sizeof(${dataStruct(t.key, t.to!)})];\n`;
+      // Static: every patch has its probes, and patches share one symbol namespace (RTLD_GLOBAL).
+      tail += `static char __graft_size_d_${t.key}[sizeof(${dataStruct(t.key, t.to!)})] __attribute__((used));\n`;
       const sec = b.sections.find((s) => s.key === t.key);
       if (sec) xforms += `# ${sec.line} "xform.c"\n${sec.code}\n`;
       stepKeys.push(t.key);
