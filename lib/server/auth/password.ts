@@ -26,11 +26,16 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const parts = stored.split("$");
   if (parts.length !== 6 || parts[0] !== "scrypt") return false;
   const [N, r, p] = parts.slice(1, 4).map(Number);
-  if (![N, r, p].every((n) => Number.isInteger(n) && n > 0) || N > 1 << 20) return false;
+  if (![N, r, p].every((n) => Number.isInteger(n) && n > 0) || N < 2 || N > 1 << 20 || (N & (N - 1)) !== 0 || r > 32 || p > 16) return false;
   const salt = Buffer.from(parts[4], "base64url");
   const want = Buffer.from(parts[5], "base64url");
-  const got = await scrypt(password.normalize("NFKC"), salt, want.length, { N, r, p, maxmem: maxmem(N, r) });
-  return got.length === want.length && crypto.timingSafeEqual(got, want);
+  if (salt.length < 8 || want.length < 16) return false;
+  try {
+    const got = await scrypt(password.normalize("NFKC"), salt, want.length, { N, r, p, maxmem: maxmem(N, r) });
+    return got.length === want.length && crypto.timingSafeEqual(got, want);
+  } catch {
+    return false;
+  }
 }
 
 /** A dummy hash to spend the same time when the user does not exist. */
