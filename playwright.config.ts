@@ -1,11 +1,13 @@
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig, devices } from "@playwright/test";
 
 // The browser tests run against their own server and database (scripts/e2e-server.mjs).
-const PORT = Number(process.env.GRAFT_E2E_PORT ?? 3100);
-const baseURL = `http://127.0.0.1:${PORT}`;
 const root = path.dirname(fileURLToPath(import.meta.url));
+// A port of this checkout's own (two clones can run their tests at once); the same in every Playwright process.
+const PORT = Number(process.env.GRAFT_E2E_PORT ?? 3100 + (parseInt(createHash("sha256").update(root).digest("hex").slice(0, 8), 16) % 800));
+const baseURL = `http://127.0.0.1:${PORT}`;
 const E2E_DB = path.join(root, "prisma", "e2e.db");
 
 export default defineConfig({
