@@ -46,6 +46,7 @@ export interface ProgramFacts {
 }
 
 const IO_CALLS = new Set(["read", "write", "pread", "pwrite", "send", "recv", "sendto", "recvfrom", "fread", "fwrite", "readv", "writev"]);
+const BYTE_COPIES = new Set(["memcpy", "memmove", "__builtin_memcpy", "__builtin_memmove", "__builtin___memcpy_chk", "__builtin___memmove_chk"]);
 
 /** Resolves a reference to a function declaration to its program-unique name, if the program defines it. */
 export function resolveFunction(program: Program, tu: TranslationUnit, name: string | undefined): string | undefined {
@@ -123,13 +124,22 @@ export function collectFacts(program: Program): ProgramFacts {
           const callee = stripCasts(n.inner?.[0]);
           // A call through a pointer variable is a DeclRefExpr too, but not to a function.
           if (callee?.kind !== "DeclRefExpr" || callee.referencedDecl?.kind !== "FunctionDecl") ff?.indirectCalls.push(site(n));
-          else if (IO_CALLS.has(callee.referencedDecl?.name ?? "")) {
-            for (const a of n.inner?.slice(1) ?? []) {
+          else {
+            const name = callee.referencedDecl?.name ?? "";
+            const keys = (n.inner?.slice(1) ?? []).map((a) => {
               const arg = stripCasts(a);
-              if (!arg) continue;
-              const key = pointeeKeyOf(tu, arg.type, program) ??
+              if (!arg) return undefined;
+              return pointeeKeyOf(tu, arg.type, program) ??
                 (arg.kind === "UnaryOperator" && arg.opcode === "&" ? typeKeyOf(tu, arg.inner?.[0]?.type, program) : undefined);
-              fix(key, `is sent through ${callee.referencedDecl?.name}() as raw bytes`, pos(n));
+            });
+            if (IO_CALLS.has(name)) {
+              for (const key of keys) fix(key, `is sent through ${name}() as raw bytes`, pos(n));
+            } else if (BYTE_COPIES.has(name) && keys[0] !== keys[1]) {
+              // Copying between two values of one type copies the version with the data; anything else is raw bytes.
+              for (const key of keys.slice(0, 2)) fix(key, `is copied with ${name}() from or to other bytes (raw bytes)`, pos(n));
+            } else if (name === "free") {
+              // Freeing a value is a use: out-of-line data must be freed with it.
+              use(ff, keys[0], n);
             }
           }
           break;
@@ -162,16 +172,19 @@ export function collectFacts(program: Program): ProgramFacts {
           use(ff, typeKeyOf(tu, n.type, program), n);
           break;
         case "OffsetOfExpr": {
-          const text = tu.text.subarray(beginOf(n) ?? 0, endOf(n) ?? 0).toString();
+          // Line markers of the expansion may sit between the macro's parts: drop them first.
+          const text = tu.text.subarray(beginOf(n) ?? 0, endOf(n) ?? 0).toString().replace(/^#.*$/gm, " ");
           const m = /offsetof\s*\(\s*((?:struct|union)\s+\w+|\w+)/.exec(text);
           if (m) fix(typeKeyOf(tu, { qualType: m[1] }, program), "is used with offsetof (its layout is relied on)", pos(n));
           break;
         }
         case "CStyleCastExpr": {
           const to = n.type?.qualType ?? "";
-          const from = stripCasts(n.inner?.[0])?.type?.qualType ?? "";
+          // The operand as converted (an array has decayed to a pointer), not as written.
+          const operand = n.inner?.[0];
+          const from = operand?.type?.qualType ?? "";
           const toKey = pointeeKeyOf(tu, n.type, program);
-          const fromKey = pointeeKeyOf(tu, stripCasts(n.inner?.[0])?.type, program);
+          const fromKey = pointeeKeyOf(tu, operand?.type, program) ?? pointeeKeyOf(tu, stripCasts(operand)?.type, program);
           const isVoidPtr = (t: string) => /^(const\s+)?void\s*\*$/.test(t.trim());
           if (toKey && fromKey !== toKey && from.includes("*") && !isVoidPtr(from)) fix(toKey, `is made by a cast from '${from}' (raw bytes)`, pos(n));
           if (fromKey && toKey !== fromKey && to.includes("*") && !isVoidPtr(to)) fix(fromKey, `is cast to '${to}' and read as raw bytes`, pos(n));

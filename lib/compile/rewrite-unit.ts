@@ -31,6 +31,8 @@ export interface WrappedType {
   /** Bytes of spare room expression for the union: C expression. */
   roomExpr: string;
   outOfLine: boolean;
+  /** First version whose data is out of line (it stays out of line after). */
+  oolSince?: number;
 }
 
 export type FunctionPlan =
@@ -117,7 +119,11 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
       `\nextern grt_type __graft_type_${rec.key};\n` +
       `static inline __attribute__((always_inline, unused)) struct ${data} *__graft_con_${rec.key}(const ${rec.spelling} *p) {` +
       ` if (__builtin_expect(p->__graft_ver != ${w.version}u, 0)) grt_con_slow(&__graft_type_${rec.key}, (unsigned *)&p->__graft_ver, ${w.version}u);` +
-      ` return ${reach}; }\n`, Order.after);
+      ` return ${reach}; }\n` +
+      // Out-of-line data belongs to its wrapper: freeing the wrapper frees it (values older than oolSince hold none).
+      (w.outOfLine ? `static inline __attribute__((unused)) void __graft_free_${rec.key}(${rec.spelling} *p) {` +
+        ` if (p && p->__graft_ver >= ${w.oolSince ?? w.version}u && p->__graft_ver <= ${w.version}u) free(p->__graft_u.__graft_ool); free(p); }\n` : ""),
+      Order.after);
   }
 
   // ---- 2. function indirection: declarations ----------------------------
@@ -291,6 +297,12 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
         break;
       }
       case "CallExpr": {
+        const callee = stripCasts(n.inner?.[0]);
+        if (callee?.kind === "DeclRefExpr" && callee.referencedDecl?.name === "free" && n.inner?.length === 2) {
+          const key = pointeeKeyOf(tu, stripCasts(n.inner[1])?.type, ctx.program);
+          const w = key && ctx.wrapped.get(key);
+          if (w && w.outOfLine) edits.replace(beginOf(callee)!, endOf(callee)!, `__graft_free_${key}`);
+        }
         const p = tu.updatePoints.find((x) => x.call === n);
         const id = p && ctx.pointIds.get(n);
         if (p && id !== undefined) {

@@ -54,7 +54,7 @@ ${ALLOC_HELPERS}/* ---- graft: end of prelude ---- */
 // the version the allocating code knows; realloc stamps only the new tail.
 const ALLOC_HELPERS = `
 extern void *malloc(unsigned long); extern void *calloc(unsigned long, unsigned long);
-extern void *realloc(void *, unsigned long); extern unsigned long malloc_usable_size(void *);
+extern void *realloc(void *, unsigned long); extern unsigned long malloc_usable_size(void *); extern void free(void *);
 static inline __attribute__((unused)) void *__graft_malloc(unsigned long n, unsigned long esz, unsigned v) { return grt_stamp(malloc(n), n, esz, v); }
 static inline __attribute__((unused)) void *__graft_calloc(unsigned long c, unsigned long s, unsigned long esz, unsigned v) { return grt_stamp(calloc(c, s), c * s, esz, v); }
 static inline __attribute__((unused)) void *__graft_realloc(void *p, unsigned long n, unsigned long esz, unsigned v) {

@@ -247,7 +247,8 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
     if (!t.wrapped || t.status === "removed") continue;
     const spelling = t.next?.spelling ?? t.spelling;
     wrapped.set(t.key, t.old
-      ? { key: t.key, spelling, version: t.to!, roomExpr: `${t.old.roomBytes}ul`, outOfLine: b.outOfLine.has(t.key) }
+      ? { key: t.key, spelling, version: t.to!, roomExpr: `${t.old.roomBytes}ul`, outOfLine: b.outOfLine.has(t.key),
+        oolSince: t.old.versions.find((v) => v.outOfLine)?.version ?? t.to! }
       : { key: t.key, spelling, version: 0, roomExpr: roomExpr(`sizeof(${dataStruct(t.key, 0)})`), outOfLine: false });
   }
 
@@ -306,7 +307,7 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
       stepKeys.push(t.key);
     }
     // State transformers live in the unit that defines the global's new storage.
-    for (const g of tu.globals) {
+    for (const g of [...tu.globals, ...tu.staticLocals]) {
       const c = plan.globals.get(g.isStatic ? staticSymbol(tu, g) : g.name);
       if (c?.status !== "retyped" || isReadOnly(c.newType ?? "")) continue;
       const st = stateTransformer({ name: g.name, oldSymbol: c.oldSymbol!, oldType: c.oldType!, newSymbol: c.symbol!, newType: c.newType! });

@@ -19,7 +19,6 @@ export const stepSymbol = (key: string, from: number) => `__graft_step_${key}_${
 export function stepFunction(s: StepLayout): string {
   const src = s.oldOutOfLine ? "p->__graft_u.__graft_ool" : "(void *)&p->__graft_u";
   return `
-extern void free(void *);
 int ${stepSymbol(s.key, s.from)}(void *w);
 int ${stepSymbol(s.key, s.from)}(void *w)
 {
