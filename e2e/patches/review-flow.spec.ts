@@ -171,6 +171,9 @@ test("the author cannot approve their own patch", async ({ page }, testInfo) => 
   await page.goto(patchUrl);
   await expect(page.getByTestId("review-blocked")).toContainText("Only reviewers");
   await expect(page.getByTestId("approve-form")).toHaveCount(0);
+  await page.getByTestId("comment-form").getByLabel("Add a comment").fill("exptime is now 64-bit: please check the transformer");
+  await page.getByTestId("comment-form").getByRole("button", { name: "Comment" }).click();
+  await expect(page.getByTestId("comments")).toContainText("exptime is now 64-bit");
   await snap(page, testInfo, "author-cannot-approve");
 });
 
@@ -251,7 +254,7 @@ test("the signing key never reaches the browser", async ({ page, request }, test
   const secret = row.privateKeyPem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
   // Visit every page once more as an admin, who sees the most.
   await signIn(page, "admin");
-  for (const url of ["/programs", "/patches", patchUrl, "/keys", "/audit", "/users", "/tokens"]) {
+  for (const url of ["/programs", "/programs/1", "/versions/1", "/patches", patchUrl, "/keys", "/audit", "/users", "/tokens"]) {
     await page.goto(url);
     await expect(page.getByTestId("whoami")).toBeVisible();
     await snap(page, testInfo, url.replace(/\W+/g, "-").replace(/^-/, "") || "home");
@@ -269,7 +272,7 @@ test("the audit log records every step", async ({ page }, testInfo) => {
   await signIn(page, "admin");
   await page.goto("/audit");
   const audit = page.getByTestId("audit");
-  for (const action of ["version.upload", "patch.create", "patch.generated", "patch.check", "patch.edit", "patch.approve", "patch.revise", "bundle.built", "bundle.download"])
+  for (const action of ["version.upload", "patch.create", "patch.comment", "patch.generated", "patch.check", "patch.edit", "patch.approve", "patch.revise", "bundle.built", "bundle.download"])
     await expect(audit).toContainText(action);
   await snap(page, testInfo, "audit-log");
 });
