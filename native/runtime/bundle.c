@@ -451,6 +451,39 @@ out:
     return err;
 }
 
+/*
+ * A patch directory's manifest.json (written by graft patch) names its base:
+ * refuse a wrong base before anything is loaded, as for a bundle, so that no
+ * code of a patch for another version runs (its constructors, or a dlopen
+ * failing on symbols that version does not have). Only the "base" string is
+ * read; without a manifest the loader's check of the patch's own base_digest
+ * still applies after loading.
+ */
+static int check_dir_base(const char *dir, grt_refusal *r)
+{
+    static const char key[] = "\"base\": \"";
+    unsigned char *data = NULL;
+    char path[PATH_MAX];
+    size_t len = 0;
+    grt_version v;
+    const char *at;
+    int n, err = 0;
+
+    n = snprintf(path, sizeof(path), "%s/manifest.json", dir);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return grt_refuse(r, -ENAMETOOLONG, "bad-request", "path too long");
+    if (grt_read_file(path, 1u << 24, &data, &len) < 0)
+        return 0;
+    at = memmem(data, len, key, sizeof(key) - 1);
+    grt_version_get(&v);
+    if (at && (size_t)((const unsigned char *)at - data) + sizeof(key) - 1 + GRT_DIGEST_HEX <= len &&
+        memcmp(at + sizeof(key) - 1, v.digest, GRT_DIGEST_HEX) != 0)
+        err = grt_refuse(r, -ESTALE, "wrong-base", "patch applies to version %.12s..., running %.12s...",
+                         at + sizeof(key) - 1, v.digest);
+    grt_free(data);
+    return err;
+}
+
 int grt_bundle_open_dir(const char *dir, grt_bundle *out, grt_refusal *r)
 {
     unsigned char *data = NULL;
@@ -464,6 +497,9 @@ int grt_bundle_open_dir(const char *dir, grt_bundle *out, grt_refusal *r)
         return grt_refuse(r, -EPERM, "unsigned",
                           "a bare patch directory is accepted only by a program built with "
                           "--insecure-accept-unsigned-patches");
+    err = check_dir_base(dir, r);
+    if (err < 0)
+        return err;
     n = snprintf(path, sizeof(path), "%s/patch.so", dir);
     if (n < 0 || (size_t)n >= sizeof(path))
         return grt_refuse(r, -ENAMETOOLONG, "bad-request", "path too long");
