@@ -850,7 +850,8 @@ function compare<T extends { build: string; round: number }>(
           goal: goal.text,
           met: Number.isFinite(ratio) && goal.ok(ratio),
           // Every round agrees with the verdict: the noise cannot have made it.
-          conclusive: pf.length > 0 && (pf.every((x) => goal.ok(x)) || pf.every((x) => !goal.ok(x))),
+          // (With fewer than 5 rounds agreement says little: not claimed.)
+          conclusive: pf.length >= 5 && (pf.every((x) => goal.ok(x)) || pf.every((x) => !goal.ok(x))),
         }
       : {}),
   };
@@ -888,7 +889,7 @@ function mdTable(rows: string[][]): string {
   return [head, sep, ...rows.slice(1).map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }
 
-function comparisonRows(cs: Comparison[]): string[][] {
+function comparisonRows(cs: Comparison[], opts: Options): string[][] {
   const rows = [["program / metric", "stock", "updateable", "difference", "ratio", "per-round ratios", "stock spread", "goal", "verdict", "all rounds agree"]];
   for (const c of cs) {
     rows.push([
@@ -901,7 +902,7 @@ function comparisonRows(cs: Comparison[]): string[][] {
       c.stockSpread !== undefined ? `${fmt(c.stockSpread * 100, 1)}%` : "",
       c.goal ?? "",
       c.met === undefined ? "" : c.met ? "met" : "NOT MET",
-      c.conclusive === undefined ? "" : c.pairedRatioMin === undefined ? "(single)" : c.conclusive ? "yes" : "no",
+      c.conclusive === undefined ? "" : c.pairedRatioMin === undefined ? "(single)" : c.conclusive ? "yes" : opts.rounds < 5 ? "(too few rounds)" : "no",
     ]);
   }
   return rows;
@@ -1146,7 +1147,7 @@ async function main() {
     head,
     "",
     `Updateable vs stock: median of ${opts.rounds} interleaved rounds; ratio = updateable / stock`,
-    table(comparisonRows(comparisons)),
+    table(comparisonRows(comparisons, opts)),
     "",
     "Updates (applied to a live updateable v0 under load: wrk for httpd, memcslap set for kvd)",
     table(updateRows),
@@ -1164,7 +1165,7 @@ async function main() {
     "Goals (issue 3):",
     ...comparisons
       .filter((c) => c.met !== undefined)
-      .map((c) => `  ${c.met ? "met    " : "NOT MET"}  ${c.program} ${c.metric}: ${fmt(c.ratio, 3)} (goal ${c.goal})${c.conclusive ? "" : "  [rounds disagree: within this run's noise]"}`),
+      .map((c) => `  ${c.met ? "met    " : "NOT MET"}  ${c.program} ${c.metric}: ${fmt(c.ratio, 3)} (goal ${c.goal})${c.conclusive ? "" : opts.rounds < 5 ? "  [too few rounds to tell from noise]" : "  [rounds disagree: within this run's noise]"}`),
     `Wall time ${fmt(wallSec, 0)} s`,
   ].join("\n");
   console.log("\n" + text);
@@ -1172,7 +1173,7 @@ async function main() {
   const md = [
     `Run: \`${meta.command}\` on ${meta.date.slice(0, 16).replace("T", " ")} UTC, commit ${meta.commit}; ${cpu}, ${meta.machine.cores} cores; ${meta.gcc}; load average ${meta.loadAverage.start} at start, ${meta.loadAverage.end} at end; wall time ${fmt(wallSec)} s.`,
     "",
-    mdTable(comparisonRows(comparisons)),
+    mdTable(comparisonRows(comparisons, opts)),
     "",
     mdTable(updateRows),
     "",
@@ -1183,7 +1184,7 @@ async function main() {
     "",
     ...comparisons
       .filter((c) => c.met !== undefined)
-      .map((c) => `- ${c.program} ${c.metric}: ratio ${fmt(c.ratio, 3)}, goal ${c.goal}: **${c.met ? "met" : "not met"}**${c.conclusive ? "" : " (rounds disagree: within the noise of this run)"}`),
+      .map((c) => `- ${c.program} ${c.metric}: ratio ${fmt(c.ratio, 3)}, goal ${c.goal}: **${c.met ? "met" : "not met"}**${c.conclusive ? "" : opts.rounds < 5 ? " (too few rounds to tell from noise)" : " (rounds disagree: within the noise of this run)"}`),
     "",
   ].join("\n");
 
