@@ -34,6 +34,7 @@ import {
   type TestSigningKey,
   flipByte,
   graftCli,
+  graftInProcess,
   loadSigningKey,
   mapLimit,
   parseBundleLayout,
@@ -213,6 +214,13 @@ const CASES: CaseSpec[] = [
   { phase: "v1", name: "wrong-base: the applied v0 -> v1 bundle sent again", code: "wrong-base", why: (b) => new RegExp(`applies to version ${b.p1Base.slice(0, 12)}`), make: (b) => b.good1 },
 ];
 
+/** Cases whose --against verdict comes from the real binary too: the first of each code. */
+const SPAWNED_VERIFY = new Set(
+  CASES.filter((c) => c.to !== "untrusting")
+    .filter((c, i, all) => all.findIndex((d) => d.code === c.code) === i)
+    .map((c) => c.name),
+);
+
 let built: Built;
 const resolved = new Map<string, BadCase>();
 const caseNamed = (name: string): BadCase => {
@@ -223,6 +231,13 @@ const caseNamed = (name: string): BadCase => {
 
 async function graft(...args: string[]): Promise<CliRun> {
   const r = await graftCli(args, { cwd: root, env });
+  runs.push(r);
+  return r;
+}
+
+/** `graft ARGS` run in this process (see graftInProcess), recorded like the others. */
+async function graftHere(...args: string[]): Promise<CliRun> {
+  const r = await graftInProcess(args, { cwd: root, env });
   runs.push(r);
   return r;
 }
@@ -290,11 +305,13 @@ function vdOf(dir: string): string {
  */
 async function checkRefused(c: BadCase, running: string): Promise<void> {
   const srv = c.to === "untrusting" ? untrusting : trusting;
-  const [applied, offline, offlineAgainst] = await Promise.all([
+  const untrustingTarget = c.to === "untrusting";
+  const verifyAgainst = SPAWNED_VERIFY.has(c.name) ? graft : graftHere;
+  const [applied, offlineAgainst] = await Promise.all([
     graft("apply", "--pid", String(srv.pid), c.file, "--timeout", "5000"),
-    c.to === "untrusting" ? Promise.resolve(null) : graft("verify", c.file, "--pub", pub),
-    c.to === "untrusting" ? Promise.resolve(null) : graft("verify", c.file, "--pub", pub, "--against", running),
+    untrustingTarget ? Promise.resolve(null) : verifyAgainst("verify", c.file, "--pub", pub, "--against", running),
   ]);
+  const offline = untrustingTarget ? null : await graftHere("verify", c.file, "--pub", pub);
 
   // Live: one line `refused CODE REASON`, exit 2, nothing on stderr.
   const context = `graft apply said:\n${applied.stdout}${applied.stderr}\nserver stderr:\n${srv.stderr().slice(-1500)}`;
@@ -317,7 +334,7 @@ async function checkRefused(c: BadCase, running: string): Promise<void> {
     const verdict = isDir ? null : verifyBundle(await readFile(c.file), []);
     if (verdict) expect(verdict.ok ? "ok" : verdict.code).toBe(c.code);
     else {
-      const r = await graft("verify", c.file, "--pub", pub);
+      const r = await graftHere("verify", c.file, "--pub", pub);
       expect([r.code, parseRefusal(r.stdout)?.code]).toEqual([2, c.code]);
     }
     return;

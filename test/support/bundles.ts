@@ -12,6 +12,8 @@ import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } f
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
+import type { CliContext } from "../../lib/cli/context.js";
+import { main } from "../../lib/cli/main.js";
 import { REPO_ROOT } from "./build.js";
 import { run } from "./process.js";
 
@@ -41,6 +43,28 @@ export async function graftCli(args: readonly string[], opts: CliOptions = {}): 
     timeoutMs: opts.timeoutMs ?? 60_000,
   });
   return { args: [...args], code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The same command line run in this process: lib/cli's main() with a context
+ * that captures what it prints. No node and tsx start-up (about a second
+ * each), for the many offline `graft verify` runs; the output and exit code
+ * are the ones the binary would give (bin/graft.mjs only calls main()).
+ */
+export async function graftInProcess(args: readonly string[], opts: Omit<CliOptions, "timeoutMs"> = {}): Promise<CliRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ctx: CliContext = {
+    out: (line) => out.push(`${line}\n`),
+    err: (line) => err.push(`${line}\n`),
+    env: opts.env ?? process.env,
+    cwd: opts.cwd ?? REPO_ROOT,
+    passthrough: [],
+    debug: false,
+    exitCode: 0,
+  };
+  const code = await main(args, ctx);
+  return { args: [...args], code, stdout: out.join(""), stderr: err.join("") };
 }
 
 /** Runs `jobs` with at most `limit` at a time; results in input order. */
