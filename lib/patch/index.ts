@@ -327,12 +327,25 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
     unitTexts.push(r.text);
     unitFiles.push(withoutX);
     const obj = path.join(b.buildDir, `${i}-${base}.o`);
-    await gcc(["-c", ...optFlags, full, "-o", obj], b.cwd, tu.source, 4022);
+    try {
+      await gcc(["-c", ...optFlags, full, "-o", obj], b.cwd, tu.source, 4022);
+    } catch (e) {
+      // An edited transformer that does not compile: gcc's words, on lines of xform.c.
+      const x = e instanceof GraftError ? xformDiagnostics(e.diagnostics.map((d) => d.message).join("\n")) : [];
+      if (x.length) throw new GraftError("the transformers do not compile", x, 2);
+      throw e;
+    }
     objects.push(obj);
   }
 
   const sizes = new Map([...(await readSizeProbes(objects))].map(([k, v]) => [k, v.data]));
   return { envFields, objects, sizes, pointIds, stateFunctions, warnings, unitTexts, unitFiles, placement, compileFlags: optFlags };
+}
+
+function xformDiagnostics(stderr: string): Diagnostic[] {
+  return [...stderr.matchAll(/^xform\.c:(\d+):(\d+): (error|warning): (.*)$/gm)].map((m) => ({
+    code: 4110, category: m[3] === "error" ? "error" as const : "warning" as const, file: "xform.c", line: Number(m[1]), column: Number(m[2]), message: m[4],
+  }));
 }
 
 /**
@@ -356,9 +369,7 @@ export async function checkTransformers(opts: { patchDir: string; xformSource: s
       await run("gcc", ["-fsyntax-only", ...check.cflags, "-Wall", tmp], { maxBuffer: 16 << 20 });
     } catch (e) {
       const stderr = String((e as { stderr?: string }).stderr ?? "");
-      for (const m of stderr.matchAll(/^xform\.c:(\d+):(\d+): (error|warning): (.*)$/gm)) {
-        out.push({ code: 4110, category: m[3] === "error" ? "error" : "warning", file: "xform.c", line: Number(m[1]), column: Number(m[2]), message: m[4] });
-      }
+      out.push(...xformDiagnostics(stderr));
       if (!out.length) out.push({ code: 4111, category: "error", file: "xform.c", line: 1, message: stderr.trim().split("\n").slice(0, 5).join("\n") });
     }
   }
