@@ -9,7 +9,12 @@
  *
  *   ops=<n> errors=<n> p50_us=<x> p90_us=<x> p99_us=<x> max_us=<x>
  *
- * Usage: mcprobe HOST PORT [SECONDS [OPS]]   (0 = no limit)
+ * Usage: mcprobe HOST PORT [SECONDS [OPS [DEPTH]]]   (0 = no limit)
+ *
+ * With DEPTH > 1 the requests go DEPTH to a write (pipelined: half set, half
+ * get) and a latency is that of the whole batch; bench/run.ts uses this under
+ * cachegrind, so that the server handles many requests per turn of its event
+ * loop, as it does under load.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -88,11 +93,12 @@ static int send_all(int fd, const char *p, size_t n)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: mcprobe HOST PORT [SECONDS [OPS]]\n");
+        fprintf(stderr, "usage: mcprobe HOST PORT [SECONDS [OPS [DEPTH]]]\n");
         return 2;
     }
     double limit = argc > 3 ? atof(argv[3]) : 0;
     unsigned long max_ops = argc > 4 ? strtoul(argv[4], NULL, 10) : 0;
+    unsigned long depth = argc > 5 ? strtoul(argv[5], NULL, 10) : 1;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -116,6 +122,73 @@ int main(int argc, char **argv)
     unsigned long errors = 0;
     char req[256], buf[4096];
     uint64_t start = now_ns();
+    if (depth > 1) {
+        /* Pipelined: DEPTH requests to a write; count replies by their last line. */
+        static char batch[1 << 16], in[1 << 17];
+        unsigned long i = 0;
+        while (!stop && (max_ops == 0 || i < max_ops)) {
+            if (limit > 0 && (double)(now_ns() - start) / 1e9 >= limit)
+                break;
+            size_t blen = 0;
+            unsigned long k;
+            for (k = 0; k < depth && blen + 128 < sizeof(batch); k++, i++) {
+                unsigned key = (unsigned)(i / 2) % 64;
+                if (i % 2 == 0)
+                    blen += (size_t)snprintf(batch + blen, sizeof(batch) - blen, "set mcprobe:%u 0 0 32\r\n%032u\r\n", key, key);
+                else
+                    blen += (size_t)snprintf(batch + blen, sizeof(batch) - blen, "get mcprobe:%u\r\n", key);
+            }
+            uint64_t t0 = now_ns();
+            if (send_all(fd, batch, blen) < 0)
+                break;
+            unsigned long replies = 0;
+            size_t ilen = 0;
+            int failed = 0;
+            while (replies < k) {
+                ssize_t r = read(fd, in + ilen, sizeof(in) - 1 - ilen);
+                if (r < 0 && errno == EINTR && !stop)
+                    continue;
+                if (r <= 0) {
+                    failed = 1;
+                    break;
+                }
+                ilen += (size_t)r;
+                in[ilen] = '\0';
+                char *line = in, *eol;
+                while ((eol = strstr(line, "\r\n")) != NULL) {
+                    *eol = '\0';
+                    if (strcmp(line, "STORED") == 0 || strcmp(line, "END") == 0)
+                        replies++;
+                    else if (strncmp(line, "VALUE ", 6) != 0 && strspn(line, "0123456789") != strlen(line)) {
+                        errors++;
+                        replies++;
+                    }
+                    line = eol + 2;
+                }
+                ilen = (size_t)(in + ilen - line);
+                memmove(in, line, ilen);
+            }
+            if (failed) {
+                if (!stop)
+                    errors++;
+                break;
+            }
+            if (n == cap) {
+                cap *= 2;
+                lat = realloc(lat, cap * sizeof(*lat));
+            }
+            lat[n++] = now_ns() - t0;
+        }
+        if (n == 0) {
+            printf("ops=0 errors=%lu\n", errors);
+            return 1;
+        }
+        qsort(lat, n, sizeof(*lat), cmp_u64);
+        printf("ops=%lu errors=%lu batches=%zu p50_us=%.1f p99_us=%.1f max_us=%.1f\n", i, errors, n,
+               (double)lat[(size_t)((double)(n - 1) * 0.5)] / 1000.0, (double)lat[(size_t)((double)(n - 1) * 0.99)] / 1000.0,
+               (double)lat[n - 1] / 1000.0);
+        return 0;
+    }
     for (unsigned long i = 0; !stop; i++) {
         if (limit > 0 && (double)(now_ns() - start) / 1e9 >= limit)
             break;
