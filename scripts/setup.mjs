@@ -158,11 +158,17 @@ function linkGraftBin() {
 
 // 3. Prisma client ---------------------------------------------------------------
 function setupPrismaClient() {
-  const want = sha256(fs.readFileSync("prisma/schema.prisma"), fs.readFileSync("node_modules/prisma/package.json"));
-  if (readStamp("prisma-generate") === want && fs.existsSync("generated/prisma/client.ts"))
-    return say("prisma", "client up to date, skipped");
-  say("prisma", "generating the client");
-  run(process.execPath, ["node_modules/prisma/build/index.js", "generate"]);
+  // Two clients from the same models: SQLite (generated/prisma) and PostgreSQL (generated/prisma-pg).
+  run(process.execPath, ["scripts/pg-schema.mjs"]);
+  const want = sha256(fs.readFileSync("prisma/schema.prisma"), fs.readFileSync("prisma/postgresql/schema.prisma"), fs.readFileSync("node_modules/prisma/package.json"));
+  if (readStamp("prisma-generate") === want && fs.existsSync("generated/prisma/client.ts") && fs.existsSync("generated/prisma-pg/client.ts"))
+    return say("prisma", "clients up to date, skipped");
+  say("prisma", "generating the clients");
+  const cli = "node_modules/prisma/build/index.js";
+  const quiet = { env: { ...env, DATABASE_URL: "" }, stdio: ["ignore", "ignore", "inherit"] };
+  delete quiet.env.DATABASE_URL;
+  run(process.execPath, [cli, "generate", "--schema", "prisma/schema.prisma"], quiet);
+  run(process.execPath, [cli, "generate", "--schema", "prisma/postgresql/schema.prisma"], quiet);
   writeStamp("prisma-generate", want);
 }
 
@@ -172,7 +178,9 @@ function setupDatabase() {
   const want = sha256(hashTree(["prisma/migrations"]), dbFile);
   const stampName = "db-migrations";
   if (process.env.DATABASE_URL) say("database", `DATABASE_URL is set: using it`);
-  if (!process.env.DATABASE_URL && fs.existsSync(dbFile) && readStamp(stampName) === want) {
+  if (/^postgres(ql)?:\/\//.test(process.env.DATABASE_URL ?? "")) {
+    run(process.execPath, ["scripts/migrate-pg.mjs"]);
+  } else if (!process.env.DATABASE_URL && fs.existsSync(dbFile) && readStamp(stampName) === want) {
     say("database", "prisma/dev.db migrated, skipped");
   } else {
     say("database", "prisma migrate deploy");

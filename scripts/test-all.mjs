@@ -16,6 +16,7 @@ const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", CHECKPOINT_DISABLE: 
 const bin = (name) => path.join(root, "node_modules", ".bin", name);
 
 const steps = [
+  { name: "schema", cmd: process.execPath, args: ["scripts/pg-schema.mjs", "--check"] },
   { name: "typecheck", cmd: bin("tsc"), args: ["--noEmit", "-p", "tsconfig.json"] },
   { name: "lint", cmd: bin("eslint"), args: [".", "--max-warnings=0"] },
   { name: "unit", cmd: bin("vitest"), args: ["run", "--project", "unit", "--passWithNoTests"] },
