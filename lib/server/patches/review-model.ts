@@ -200,6 +200,9 @@ export function reviewModelFromManifest(m: PatchManifest): ReviewModel {
       oldSource: f.oldSource ?? "",
       newSource: f.newSource ?? "",
     }));
+  // What a reviewer reads first: real code changes; functions only recompiled for a new layout come after.
+  const rank: Record<string, number> = { changed: 0, signature: 1, added: 2, removed: 3, retyped: 4, caller: 5, noise: 6 };
+  functions.sort((a, b) => (rank[a.status] ?? 9) - (rank[b.status] ?? 9));
   const types: TypeChange[] = m.types
     .filter((t) => t.status !== "same")
     .map((t) => ({
