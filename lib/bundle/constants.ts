@@ -17,8 +17,8 @@ export const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 /**
  * Readers' limits, the same as native/runtime/bundle.c (GRT_BUNDLE_MAX_SIZE,
- * GRT_MAX_FILES), so both refuse the same oversized bundles as bad-format.
- * docs/bundle-format.md does not state them yet.
+ * GRT_MAX_FILES), so both refuse the same oversized bundles as bad-format
+ * (docs/bundle-format.md, Limits).
  */
 export const MAX_BUNDLE_BYTES = 512 * 1024 * 1024;
 export const MAX_FILES = 64;
@@ -51,7 +51,8 @@ export const FILE_SIZE_BYTES = 8;
 export const MAX_FILE_NAME_BYTES = 255;
 
 /** File names are plain: no directory part, nothing to escape. */
-export const FILE_NAME_PATTERN = /^[A-Za-z0-9._-]{1,255}$/;
+/** Plain names: no `/`, and not `.` or `..` (which name directories). */
+export const FILE_NAME_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,255}$/;
 
 /** First line of every manifest; the number is the format version. */
 export const MANIFEST_FORMAT_LINE = "graft-bundle 1";

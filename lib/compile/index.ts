@@ -14,6 +14,9 @@ import { buildVersionData, staticSymbol, digestOf } from "./version-data-builder
 import { readPublicKeyHex } from "./trust.js";
 
 
+/** GRT_MAX_KEYS of native/runtime/bundle.c. */
+const MAX_TRUSTED_KEYS = 64;
+
 export interface CompileOptions {
   name: string;
   files: string[];
@@ -62,6 +65,9 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
     throw new GraftError(`--name ${opts.name}: not a program name`, [{ code: 3020, category: "error", message: `--name '${opts.name}': use letters, digits, '.', '_' and '-' only` }], 2);
   }
   const keys = await Promise.all((opts.trustedKeys ?? []).map((k) => readPublicKeyHex(path.resolve(cwd, k))));
+  if (keys.length > MAX_TRUSTED_KEYS) {
+    throw new GraftError(`--trust given ${keys.length} times`, [{ code: 3021, category: "error", message: `at most ${MAX_TRUSTED_KEYS} trusted keys (the runtime's limit), got ${keys.length}` }], 2);
+  }
 
   progress(`parsing ${opts.files.length} file(s)`);
   const program = await parseProgram({ files: opts.files, cflags, cwd, workDir: work, onProgress: progress });

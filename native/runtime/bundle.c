@@ -89,6 +89,9 @@ static int valid_file_name(const char *s, size_t n)
 
     if (n < 1 || n > GRT_NAME_MAX)
         return 0;
+    /* "." and ".." name directories, never a file of the bundle. */
+    if (s[0] == '.' && (n == 1 || (n == 2 && s[1] == '.')))
+        return 0;
     for (i = 0; i < n; i++) {
         char c = s[i];
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||

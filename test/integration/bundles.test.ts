@@ -13,7 +13,7 @@
  * every reason that does not need a running program (verify runs through
  * lib/cli's main() in this process, and as the real binary for the first row
  * of each code, to keep the file near a minute and a half). A file named
- * `..`, which the format excludes, is a known bug (it.fails). Then the good bundle
+ * `..`, which the format excludes. Then the good bundle
  * applies (kvd answers as v1 with every key), the v1 -> v2 bundle chains on,
  * and replays/downgrades at v1 are refused. Finally: the private keys are
  * mode 0600 and no command output, server output or bundle holds them.
@@ -525,7 +525,7 @@ describe("signed bundles against a live kvd", () => {
   // but lib/bundle and native/runtime/bundle.c both accept them, so this
   // bundle gets as far as the sequence check (replay). Make this `it` when
   // they are refused.
-  it.fails("a signed manifest listing a file named `..` is refused as bad-format", () => {
+  it("a signed manifest listing a file named `..` is refused as bad-format", () => {
     expect(dotdotVerdicts).toEqual(["bad-format", "bad-format"]);
   });
 
