@@ -15,11 +15,16 @@
  *     (throughput of its set and get tests; memcslap reports no latency, so a
  *     one-connection probe, bench/mcprobe.c, times requests alongside it);
  *     after the load it reads VmRSS and VmHWM from /proc/PID/status;
+ *   - counts the instructions per request under cachegrind (one request per
+ *     turn of the event loop, and pipelined 50 to a write), which unlike
+ *     throughput do not move with the load of a shared machine;
  *   - reports medians and the ratio updateable/stock against the goals of
  *     issue 3 (speed within 1%, memory <= 1.05x, size <= 1.3x);
  * then the update costs: patch generation time v0->v1 and v1->v2, the update
- * pause (pause_us from the runtime's reply) with the server under load, and
+ * pause (pause_us from the runtime's reply) with the server under load, the
+ * lazy transformations a type change leaves for later (kvd, cachegrind), and
  * the cost of the updateability analysis, timed apart from parsing.
+ * docs/benchmarks.md explains each figure.
  *
  * Writes bench/results/latest.json (and latest.md, the tables in Markdown).
  */
