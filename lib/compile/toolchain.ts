@@ -52,11 +52,12 @@ ${ALLOC_HELPERS}/* ---- graft: end of prelude ---- */
 
 // Allocation sites whose block becomes a wrapped type stamp its elements with
 // the version the allocating code knows; realloc stamps only the new tail.
+// calloc's zeroes already say version 0: stamping them would only touch pages.
 const ALLOC_HELPERS = `
 extern void *malloc(unsigned long); extern void *calloc(unsigned long, unsigned long);
 extern void *realloc(void *, unsigned long); extern unsigned long malloc_usable_size(void *); extern void free(void *);
 static inline __attribute__((unused)) void *__graft_malloc(unsigned long n, unsigned long esz, unsigned v) { return grt_stamp(malloc(n), n, esz, v); }
-static inline __attribute__((unused)) void *__graft_calloc(unsigned long c, unsigned long s, unsigned long esz, unsigned v) { return grt_stamp(calloc(c, s), c * s, esz, v); }
+static inline __attribute__((unused)) void *__graft_calloc(unsigned long c, unsigned long s, unsigned long esz, unsigned v) { return v ? grt_stamp(calloc(c, s), c * s, esz, v) : calloc(c, s); }
 static inline __attribute__((unused)) void *__graft_realloc(void *p, unsigned long n, unsigned long esz, unsigned v) {
   unsigned long old = p ? malloc_usable_size(p) / esz * esz : 0; char *q = realloc(p, n);
   if (q && n > old) grt_stamp(q + old, n - old, esz, v); return q; }
