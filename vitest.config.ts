@@ -2,9 +2,9 @@ import path from "node:path";
 import { defineConfig } from "vitest/config";
 
 const alias = {
-  "@": path.resolve(__dirname),
+  "@": path.resolve(import.meta.dirname),
   // lib/server files import "server-only"; outside React's server build it would throw.
-  "server-only": path.resolve(__dirname, "node_modules/server-only/empty.js"),
+  "server-only": path.resolve(import.meta.dirname, "node_modules/server-only/empty.js"),
 };
 
 export default defineConfig({
