@@ -142,12 +142,29 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
 
   const lib = await ensureRuntime();
   const exe = path.join(outDir, opts.name);
-  await gcc(["-rdynamic", "-o", exe, ...objects, metaObj, lib, ...(opts.ldflags ?? []), "-lsodium", "-lpthread", "-ldl"], cwd, `linking ${opts.name}`);
+  // Export only what patches bind to (not every function, as -rdynamic would): smaller tables, same reach.
+  const exportsList = path.join(work, "exports.list");
+  await writeFile(exportsList, `{\n${exportedSymbols(vd).map((x) => `  ${x};`).join("\n")}\n};\n`);
+  await gcc([`-Wl,--dynamic-list=${exportsList}`, "-o", exe, ...objects, metaObj, lib, ...(opts.ldflags ?? []), "-lsodium", "-lpthread", "-ldl"], cwd, `linking ${opts.name}`);
   const vdPath = path.join(outDir, `${opts.name}.vd.json`);
   await writeFile(vdPath, JSON.stringify(vd, null, 2) + "\n");
   const shown = path.relative(cwd, exe).startsWith("..") ? exe : path.relative(cwd, exe);
   progress(`built ${shown} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { executable: exe, versionDataPath: vdPath, versionData: vd, diagnostics };
+}
+
+/** The runtime entry points generated code calls (graft.h, graft_abi.h). */
+const RUNTIME_EXPORTS = ["grt_pending", "grt_update_point", "grt_update_point_restart", "grt_con_slow", "grt_stamp"];
+
+/** Every symbol a patch may bind to in the executable: slots, stable entries, storage of globals, type registrations. */
+export function exportedSymbols(vd: VersionData): string[] {
+  return [
+    ...RUNTIME_EXPORTS,
+    ...vd.functions.filter((f) => f.slot).map((f) => f.slot),
+    ...vd.functions.filter((f) => f.addressTaken && !f.variadic).map((f) => `__graft_stub_${f.uname}`),
+    ...vd.globals.map((g) => g.symbol),
+    ...vd.types.filter((t) => t.wrapped).map((t) => `__graft_type_${t.key}`),
+  ];
 }
 
 function cString(s: string): string {

@@ -40,12 +40,14 @@
 #define GRT_DEFAULT_TIMEOUT_MS 10000u
 #define GRT_MAX_TIMEOUT_MS (24u * 3600u * 1000u)
 
+/* The descriptor lives apart: with its -1 initialiser inside, the two path
+ * buffers would be 8 KB of initialised data in every program's file. */
+static int ctl_fd = -1;
 static struct {
-    int fd;
     pid_t owner;
     char dir[PATH_MAX];
     char path[PATH_MAX];
-} ctl = { .fd = -1 };
+} ctl;
 
 const char *grt_control_dir(void)
 {
@@ -193,12 +195,12 @@ static void serve(int c, int busy);
 /* While an apply waits for the main thread: serve whoever else connects. */
 static void serve_while_busy(void *arg)
 {
-    struct pollfd pfd = { .fd = ctl.fd, .events = POLLIN };
+    struct pollfd pfd = { .fd = ctl_fd, .events = POLLIN };
     int i;
 
     (void)arg;
     for (i = 0; i < 8 && poll(&pfd, 1, 0) > 0; i++) {
-        int c = accept4(ctl.fd, NULL, NULL, SOCK_CLOEXEC);
+        int c = accept4(ctl_fd, NULL, NULL, SOCK_CLOEXEC);
 
         if (c < 0)
             return;
@@ -385,7 +387,7 @@ int grt_control_start(void)
      * own threads, and our SIGURG is aimed at the main thread only. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    ctl.fd = fd; /* read by serve_while_busy() in the new thread */
+    ctl_fd = fd; /* read by serve_while_busy() in the new thread */
     ctl.owner = getpid();
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -394,7 +396,7 @@ int grt_control_start(void)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err < 0) {
         grt_log("cannot start the control thread: %s", strerror(-err));
-        ctl.fd = -1;
+        ctl_fd = -1;
         goto err_unlink;
     }
     grt_log("listening on %s", ctl.path);
@@ -414,15 +416,15 @@ void grt_control_stop(void)
 {
     /* Only the process that created the socket removes it. The control
      * thread may still be inside accept(): the descriptor stays open. */
-    if (ctl.fd >= 0 && ctl.owner == getpid() && ctl.path[0])
+    if (ctl_fd >= 0 && ctl.owner == getpid() && ctl.path[0])
         unlink(ctl.path);
 }
 
 void grt_control_forget(void)
 {
-    if (ctl.fd >= 0)
-        close(ctl.fd);
-    ctl.fd = -1;
+    if (ctl_fd >= 0)
+        close(ctl_fd);
+    ctl_fd = -1;
     ctl.owner = 0;
     ctl.path[0] = '\0';
 }
