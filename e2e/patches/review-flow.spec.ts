@@ -90,10 +90,18 @@ test("an author uploads two versions; bad uploads are refused with the reason", 
   await uploadVersion(page, "v1", await archiveOf(path.join(KVD, "v1"), "kvd-v1/"));
   await expect(page.getByTestId("upload-version").locator("[data-job-status]")).toHaveAttribute("data-job-status", "done", { timeout: 120_000 });
   await page.reload();
+  // Sources that do not compile are refused after the build, and the version is gone again.
+  const brokenDir = fs.mkdtempSync(path.join(os.tmpdir(), "graft-e2e-broken-"));
+  fs.writeFileSync(path.join(brokenDir, "main.c"), "int main(void) { return missing_function(; }\n");
+  await uploadVersion(page, "broken", await archiveOf(brokenDir));
+  await expect(page.getByTestId("upload-version").locator("[data-job-status]")).toHaveAttribute("data-job-status", "failed", { timeout: 120_000 });
+  await expect(page.getByTestId("upload-version")).toContainText("does not compile");
+  await page.reload();
+  await expect(page.getByTestId("refused-uploads")).toContainText("broken");
   const rows = page.getByTestId("versions");
   await expect(rows.locator('tr[data-version="v0"] [data-status]')).toHaveText("ready");
   await expect(rows.locator('tr[data-version="v1"] [data-status]')).toHaveText("ready");
-  await expect(rows.locator("tr[data-version=junk], tr[data-version=noc], tr[data-version=evil]")).toHaveCount(0);
+  await expect(rows.locator("tr[data-version=junk], tr[data-version=noc], tr[data-version=evil], tr[data-version=broken]")).toHaveCount(0);
   await snap(page, testInfo, "program-versions");
 });
 

@@ -32,6 +32,16 @@ export default async function VersionPage({ params }: { params: Promise<{ versio
         </table>
       </div>
       {v.jobId && <JobProgress jobId={v.jobId} title="Updateable build" />}
+      {v.diagnostics.length > 0 && (
+        <div className="card">
+          <h2>Build diagnostics</h2>
+          <ul className="mono">
+            {(v.diagnostics as { code?: number; category?: string; message?: string; file?: string; line?: number }[]).map((d, i) => (
+              <li key={i}>{d.file ? `${d.file}${d.line ? `:${d.line}` : ""}: ` : ""}{d.category} GR{d.code}: {d.message}</li>
+            ))}
+          </ul>
+        </div>
+      )}
       <div className="card">
         <h2>Sources</h2>
         {v.files.map((f) => (
