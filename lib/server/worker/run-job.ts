@@ -14,11 +14,16 @@ async function main() {
   const job = await prisma.job.findUnique({ where: { id: jobId } });
   if (!job || job.status !== "running") throw new Error(`job ${jobId} is not running`);
   const handler = handlers[job.kind as JobKind];
+  // Progress lines arrive from callbacks nobody awaits: append them one after another.
+  let logChain: Promise<void> = Promise.resolve();
+  const progress = (line: string) => (logChain = logChain.then(() => appendJobLog(jobId, line)).catch(() => {}));
   try {
     if (!handler) throw new Error(`no handler for job kind "${job.kind}"`);
-    const result = await handler(JSON.parse(job.payload), { jobId, workDir, progress: (line) => appendJobLog(jobId, line) });
+    const result = await handler(JSON.parse(job.payload), { jobId, workDir, progress });
+    await logChain;
     await finishJob(jobId, result);
   } catch (e) {
+    await logChain;
     if (e instanceof RetryLater) {
       await postponeJob(jobId, e.delayMs);
       process.stderr.write(`[worker] job ${jobId} postponed: ${e.reason}\n`);
