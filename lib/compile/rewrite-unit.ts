@@ -17,7 +17,7 @@ import type { AstNode } from "../cfront/clang-ast.js";
 import { beginOf, endOf } from "../cfront/clang-ast.js";
 import type { Program } from "../cfront/program.js";
 import { pointeeKeyOf, typeKeyOf, unameOf } from "../cfront/program.js";
-import type { TranslationUnit, TuFunction, TuGlobal, TuRecord } from "../cfront/translation-unit.js";
+import type { TranslationUnit, TuFunction, TuGlobal } from "../cfront/translation-unit.js";
 import { stripCasts } from "../cfront/translation-unit.js";
 import type { Diagnostic } from "../model/diagnostics.js";
 import { isCallee, resolveFunction, type ProgramFacts } from "../analysis/facts.js";
@@ -103,11 +103,9 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
   const deferred: (() => void)[] = [];
 
   // ---- 1. type wrapping -------------------------------------------------
-  const recordByOwner = new Map<AstNode, TuRecord>();
   for (const rec of tu.records) {
     const w = ctx.wrapped.get(rec.key);
     if (!w) continue;
-    recordByOwner.set(rec.owner, rec);
     const data = ctx.dataName(rec.key);
     deferred.push(() => edits.insert(beginOf(rec.owner)!, `struct ${data} ${edits.render(rec.openBrace, rec.closeBrace + 1)};\n`, Order.declarations));
     // Out of line, the data no longer sits in the union: the wrapper keeps its size, the room holds a pointer.
