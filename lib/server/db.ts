@@ -23,7 +23,10 @@ export function isPostgres(url: string = getDatabaseUrl()): boolean {
 function createPrismaClient(): PrismaClient {
   const url = getDatabaseUrl();
   if (isPostgres(url)) return new PrismaPgClient({ adapter: new PrismaPg({ connectionString: url }) }) as unknown as PrismaClient;
-  return new PrismaClient({ adapter: new PrismaBetterSQLite3({ url }) });
+  const client = new PrismaClient({ adapter: new PrismaBetterSQLite3({ url }) });
+  // Readers (pages, polling) and the worker's writes do not block each other in WAL mode; the mode is kept in the file.
+  client.$queryRawUnsafe("PRAGMA journal_mode=WAL").catch(() => {});
+  return client;
 }
 
 const globalForPrisma = globalThis as unknown as { graftPrisma?: PrismaClient };
