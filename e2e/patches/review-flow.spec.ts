@@ -204,7 +204,18 @@ test("a reviewer approves; an edit afterwards makes a new revision and clears th
   await page.reload();
   await expect(page.getByTestId("patch-title")).toContainText("open");
   await expect(page.getByTestId("review")).toContainText("No reviews of this revision yet");
+  await expect(page.getByTestId("xform-edits")).toBeVisible();
   await snap(page, testInfo, "approval-cleared");
+
+  // A rejection needs a reason, and blocks the bundle until a new approval.
+  await signIn(page, "reviewer");
+  await page.goto(patchUrl);
+  await page.getByTestId("reject-form").getByRole("button", { name: "Reject" }).click();
+  await expect(page.getByTestId("reject-form").getByRole("alert")).toContainText("Say why");
+  await page.getByTestId("reject-form").getByLabel("Why (required)").fill("the comment is not a transformer change");
+  await page.getByTestId("reject-form").getByRole("button", { name: "Reject" }).click();
+  await expect(page.getByTestId("patch-title")).toContainText("rejected");
+  await expect(page.getByTestId("build-bundle")).toHaveCount(0);
 
   // The reviewer approves revision 2.
   await signIn(page, "reviewer");

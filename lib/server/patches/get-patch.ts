@@ -48,7 +48,7 @@ export interface PatchReviewDto {
   target: { id: number; label: string };
   author: { id: number; name: string; email: string };
   createdAt: string;
-  revision: (RevisionDto & { xformSource: string; patchSource: string; manifest: unknown; checkResult: unknown; checkJobId: number | null; reviews: ReviewDto[] }) | null;
+  revision: (RevisionDto & { xformSource: string; generatedXform: string; patchSource: string; manifest: unknown; checkResult: unknown; checkJobId: number | null; reviews: ReviewDto[] }) | null;
   revisions: RevisionDto[];
   model: ReviewModel | null;
   comments: { id: number; author: string; body: string; revision: number; at: string }[];
@@ -177,6 +177,7 @@ export async function getPatchReview(opts: { user: SessionUser; patchId: number 
       ? {
           ...revDto(current),
           xformSource: current.xformSource,
+          generatedXform: current.generatedXform,
           patchSource: current.patchSource,
           manifest: parseJson(current.manifest),
           checkResult: parseJson(current.checkResult),

@@ -131,6 +131,12 @@ export default async function PatchReviewPage({ params }: { params: Promise<{ pa
             save={saveTransformersAction}
             check={checkTransformersAction}
           />
+          {rev.generatedXform && rev.xformSource !== rev.generatedXform && (
+            <details data-testid="xform-edits">
+              <summary>What the edits changed (generated → revision {rev.number})</summary>
+              <FunctionDiffs functions={[{ uname: "xform.c", name: "xform.c", file: "edited by reviewers", status: "changed", oldSource: rev.generatedXform, newSource: rev.xformSource }]} />
+            </details>
+          )}
           <details>
             <summary>Generated patch source (patch.c)</summary>
             <pre>{rev.patchSource}</pre>
