@@ -20,7 +20,18 @@ export interface RefusedUploadDto {
   jobId: number;
   label: string;
   error: string;
+  /** the first compiler diagnostics, formatted */
+  details: string[];
   at: string;
+}
+
+function firstDiagnostics(result: string | null): string[] {
+  try {
+    const ds = (JSON.parse(result ?? "null") as { diagnostics?: { file?: string; line?: number; category?: string; code?: number; message?: string }[] } | null)?.diagnostics ?? [];
+    return ds.slice(0, 3).map((d) => `${d.file ? `${d.file}${d.line ? `:${d.line}` : ""}: ` : ""}${d.category ?? "error"} GR${d.code}: ${(d.message ?? "").split("\n").slice(0, 4).join(" ")}`);
+  } catch {
+    return [];
+  }
 }
 
 export interface ProgramDetailDto {
@@ -70,7 +81,13 @@ export async function getProgram(programId: number): Promise<ProgramDetailDto> {
     refused: failedBuilds
       .map((j) => ({ job: j, payload: JSON.parse(j.payload) as { versionId: number; label?: string } }))
       .filter(({ payload }) => !live.has(payload.versionId))
-      .map(({ job, payload }) => ({ jobId: job.id, label: payload.label ?? `#${payload.versionId}`, error: job.error ?? "", at: job.createdAt.toISOString() })),
+      .map(({ job, payload }) => ({
+        jobId: job.id,
+        label: payload.label ?? `#${payload.versionId}`,
+        error: job.error ?? "",
+        details: firstDiagnostics(job.result),
+        at: job.createdAt.toISOString(),
+      })),
   };
 }
 

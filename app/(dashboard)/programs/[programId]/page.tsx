@@ -57,7 +57,10 @@ export default async function ProgramPage({ params }: { params: Promise<{ progra
             <h3>Refused uploads</h3>
             <ul data-testid="refused-uploads">
               {program.refused.map((r) => (
-                <li key={r.jobId}><strong>{r.label}</strong>: <span className="error">{r.error}</span></li>
+                <li key={r.jobId}>
+                  <strong>{r.label}</strong>: <span className="error">{r.error}</span>
+                  {r.details.length > 0 && <pre className="mono">{r.details.join("\n")}</pre>}
+                </li>
               ))}
             </ul>
           </>
