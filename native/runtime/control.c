@@ -15,6 +15,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -327,6 +328,35 @@ static void *control_main(void *arg)
     }
 }
 
+/*
+ * A process killed by a signal leaves its <pid>.sock behind. The directory is
+ * private to this user, so sockets of pids that no longer exist are ours to
+ * remove; a pid that exists again (reused) is left alone.
+ */
+static void sweep_stale_sockets(const char *dir)
+{
+    char path[PATH_MAX];
+    struct dirent *e;
+    DIR *d = opendir(dir);
+
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+
+        if (end == e->d_name || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (strcmp(end, ".sock") != 0 && strcmp(end, ".sock.tmp") != 0)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
+            unlink(path);
+    }
+    closedir(d);
+}
+
 int grt_control_start(void)
 {
     struct sockaddr_un sa;
@@ -350,6 +380,7 @@ int grt_control_start(void)
         grt_log("runtime directory %s: %s", ctl.dir, strerror(-err));
         goto err;
     }
+    sweep_stale_sockets(ctl.dir);
     /* Bound under a temporary name, made to listen, then renamed: a client
      * that sees <pid>.sock can connect at once. */
     n = snprintf(ctl.path, sizeof(ctl.path), "%s/%ld.sock", ctl.dir, (long)getpid());
