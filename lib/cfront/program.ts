@@ -42,6 +42,10 @@ export async function parseProgram(opts: ParseOptions): Promise<Program> {
   const results: TranslationUnit[] = new Array(opts.files.length);
   let done = 0;
   let failed = false;
+  // Program-unique names of statics are made from each file's path below the
+  // sources' common directory, so that v1 built from `v1/*.c` names its statics
+  // as v0 built from `v0/*.c` did.
+  const sourceRoot = commonDirectory(opts.files.map((f) => path.resolve(opts.cwd, f)));
   async function worker() {
     for (let job = queue.shift(); job && !failed; job = queue.shift()) {
       const iPath = path.join(opts.workDir, `${job.i}-${path.basename(job.f).replace(/\.c$/, "")}.i`);
@@ -53,7 +57,7 @@ export async function parseProgram(opts: ParseOptions): Promise<Program> {
         failed = true; // the other worker stops too: one error is reported, not a trail of progress after it
         throw e;
       }
-      results[job.i] = scanTranslationUnit(job.f, pre.text, ast, opts.cwd, pre.stableText);
+      results[job.i] = scanTranslationUnit(job.f, pre.text, ast, { absolute: path.resolve(opts.cwd, job.f), sourceRoot }, pre.stableText);
       done++;
       opts.onProgress?.(`[${done}/${opts.files.length}] parsed ${job.f}`);
     }
@@ -61,6 +65,18 @@ export async function parseProgram(opts: ParseOptions): Promise<Program> {
   await Promise.all([worker(), worker()]);
   units.push(...results);
   return joinUnits(units);
+}
+
+/** The deepest directory that holds every one of these files. */
+export function commonDirectory(files: string[]): string {
+  if (!files.length) return "/";
+  let dir = path.dirname(files[0]);
+  while (!files.every((f) => f.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep))) {
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return dir;
 }
 
 export function unameOf(fn: TuFunction, tu: TranslationUnit): string {

@@ -90,8 +90,9 @@ export interface TranslationUnit {
   diagnostics: Diagnostic[];
 }
 
-export function stemOf(file: string, cwd: string): string {
-  const rel = path.relative(cwd, path.resolve(cwd, file));
+/** The file's path below `sourceRoot` (the sources' common directory), made an identifier. */
+export function stemOf(absoluteFile: string, sourceRoot: string): string {
+  const rel = path.relative(sourceRoot, absoluteFile);
   return rel.replace(/[^A-Za-z0-9]/g, "_");
 }
 
@@ -110,12 +111,12 @@ export function normaliseCode(text: string): string {
     .trim();
 }
 
-export function scanTranslationUnit(source: string, text: Buffer, root: AstNode, cwd: string, stableText?: Buffer): TranslationUnit {
+export function scanTranslationUnit(source: string, text: Buffer, root: AstNode, where: { absolute: string; sourceRoot: string }, stableText?: Buffer): TranslationUnit {
   const lines = new LineMap(text);
   const stableLines = (stableText ?? text).toString("utf8").split("\n");
   const physLine = (offset: number) => lines.physicalLine(offset);
   const tu: TranslationUnit = {
-    source, text, lines, root, stem: stemOf(source, cwd),
+    source, text, lines, root, stem: stemOf(where.absolute, where.sourceRoot),
     functions: [], records: [], recordsById: new Map(), fieldOwner: new Map(), typedefOfAnon: new Map(),
     globals: [], staticLocals: [], updatePoints: [], extractedBodies: new Map(), parents: new Map(), diagnostics: [],
   };
