@@ -8,6 +8,7 @@ export const CliDiagnostics = {
   Cannot_reach_process: 6001,
   Patch_not_deliverable: 6002,
   Unexpected_arguments: 6003,
+  Push_failed: 6004,
 } as const;
 
 type CliDiagnosticCode = (typeof CliDiagnostics)[keyof typeof CliDiagnostics];

@@ -11,6 +11,7 @@ import { registerBundle } from "./commands/bundle.js";
 import { registerCompile } from "./commands/compile.js";
 import { registerKeygen } from "./commands/keygen.js";
 import { registerPatch } from "./commands/patch.js";
+import { registerPush } from "./commands/push.js";
 import { registerStatus } from "./commands/status.js";
 import { registerVerify } from "./commands/verify.js";
 import { createProcessContext, type CliContext } from "./context.js";
@@ -45,6 +46,7 @@ export function createProgram(ctx: CliContext): Command {
   registerStatus(program, ctx);
   registerCompile(program, ctx);
   registerPatch(program, ctx);
+  registerPush(program, ctx);
   return program;
 }
 
