@@ -205,14 +205,11 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
     }
     // The holder's fingerprint must not change when only an extracted body does.
     for (const holder of counts.keys()) {
-      let text = slice(holder.bodyBegin, holder.end), stable = "";
-      for (const [body] of tu.extractedBodies) {
-        const bt = slice(beginOf(body)!, endOf(body)!);
-        text = text.replace(bt, "{ /* extracted */ }");
-      }
-      stable = text;
+      let text = slice(holder.bodyBegin, holder.end);
+      for (const [body] of tu.extractedBodies) text = text.replace(slice(beginOf(body)!, endOf(body)!), "{ /* extracted */ }");
       holder.fingerprint = sha256(normaliseCode(holder.signature + " " + text));
-      holder.stableFingerprint = sha256(normaliseCode(holder.signature + " " + stable));
+      // A holder is never replaced (main): no __LINE__-noise distinction is needed for it.
+      holder.stableFingerprint = holder.fingerprint;
     }
   }
 
@@ -254,8 +251,8 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
         }
       }
       if (c.kind === "CallExpr") {
-        const callee = calleeDecl(c);
-        if (callee?.name === "grt_update_point" && c.inner?.[1]) {
+        const callee = stripCasts(c.inner?.[0]);
+        if (callee?.kind === "DeclRefExpr" && callee.referencedDecl?.name === "grt_update_point" && c.inner?.[1]) {
           tu.updatePoints.push({ call: c, arg: c.inner[1], pos: posOf(c), fn });
         }
       }
@@ -293,19 +290,8 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
     tu.recordsById.set(r.id, rec);
   }
 
-  function calleeDecl(call: AstNode) {
-    let c = call.inner?.[0];
-    while (c && (c.kind === "ImplicitCastExpr" || c.kind === "ParenExpr")) c = c.inner?.[0];
-    return c?.kind === "DeclRefExpr" ? c.referencedDecl : undefined;
-  }
 }
 
-/** The callee declaration of a call, through implicit casts and parentheses. */
-export function calleeOf(call: AstNode): AstNode | undefined {
-  let c = call.inner?.[0];
-  while (c && (c.kind === "ImplicitCastExpr" || c.kind === "ParenExpr")) c = c.inner?.[0];
-  return c?.kind === "DeclRefExpr" ? c : undefined;
-}
 
 /** Strips implicit casts and parentheses. */
 export function stripCasts(n: AstNode | undefined): AstNode | undefined {

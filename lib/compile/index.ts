@@ -12,6 +12,7 @@ import { abiPrelude, ensureRuntime, gcc, readSizeProbes, RUNTIME_INCLUDE } from 
 import { rewriteUnit, type RewriteContext, type WrappedType } from "./rewrite-unit.js";
 import { buildVersionData, staticSymbol, digestOf } from "./version-data-builder.js";
 import { readPublicKeyHex } from "./trust.js";
+import { roomExpr } from "./room.js";
 
 
 /** GRT_MAX_KEYS of native/runtime/bundle.c. */
@@ -36,18 +37,6 @@ export interface CompileResult {
   versionDataPath: string;
   versionData: VersionData;
   diagnostics: Diagnostic[];
-}
-
-/** GRT_ROOM of graft_abi.h as a C expression (preprocessed units cannot use the macro). */
-export function roomExpr(size: string, spare?: number): string {
-  if (spare !== undefined) return `((${size} + ${spare}ul + 7ul) & ~7ul)`;
-  return `((${size} + (${size} / 4u > 16u ? ${size} / 4u : 16u) + 7ul) & ~7ul)`;
-}
-
-/** GRT_ROOM of graft_abi.h, in TypeScript: the union's size for a data size. */
-export function roomFor(dataSize: number, spare?: number): number {
-  if (spare !== undefined) return (dataSize + spare + 7) & ~7;
-  return (dataSize + Math.max(Math.floor(dataSize / 4), 16) + 7) & ~7;
 }
 
 export async function compileProgram(opts: CompileOptions): Promise<CompileResult> {

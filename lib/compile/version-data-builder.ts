@@ -8,7 +8,7 @@ import type { ProgramFacts } from "../analysis/facts.js";
 import { analysePoint } from "../analysis/safety.js";
 import { VERSION_DATA_FORMAT, type VdFunction, type VdGlobal, type VdType, type VdUpdatePoint, type VersionData } from "../model/version-data.js";
 import type { WrappedType } from "./rewrite-unit.js";
-import { roomFor } from "./index.js";
+import { roomFor } from "./room.js";
 
 /** Program-unique symbol of a static global or static local, stable across versions (file, function, name). */
 export function staticSymbol(tu: TranslationUnit, g: TuGlobal): string {
@@ -19,10 +19,6 @@ export function digestOf(vd: VersionData): string {
   return sha256(JSON.stringify({ ...vd, digest: "" }));
 }
 
-/** Comments and whitespace removed: equal for two texts that differ only in layout. */
-export function normaliseSource(text: string): string {
-  return text.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/\/\/[^\n]*/g, " ").replace(/\s+/g, " ").trim();
-}
 
 export interface BuildVdInput {
   name: string;

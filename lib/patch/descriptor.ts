@@ -1,7 +1,7 @@
 /** The patch descriptor unit: the one `const grt_patch __graft_patch` the runtime looks up after dlopen. */
 import type { VersionData } from "../model/version-data.js";
 import type { PatchPlan } from "./diff-versions.js";
-import { implSymbol } from "./index.js";
+import { implSymbol } from "./symbols.js";
 
 export interface DescriptorInput {
   old: VersionData;

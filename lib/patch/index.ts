@@ -18,11 +18,12 @@ import { parseVersionData } from "../model/version-data-schema.js";
 import { abiPrelude, gcc, readSizeProbes, RUNTIME_INCLUDE } from "../compile/toolchain.js";
 import { rewriteUnit, type RewriteContext, type WrappedType } from "../compile/rewrite-unit.js";
 import { buildVersionData, digestOf, staticSymbol } from "../compile/version-data-builder.js";
-import { roomExpr, roomFor } from "../compile/index.js";
+import { roomExpr, roomFor } from "../compile/room.js";
 import { diffVersions, type PatchPlan } from "./diff-versions.js";
 import { generateTransformerFile, readTransformerFile, stepsOf, dataStruct, type TransformerSection } from "./transformers.js";
 import { isReadOnly, stateSymbol, stateTransformer, stepFunction, stepSymbol } from "./step-functions.js";
 import { descriptorUnit } from "./descriptor.js";
+import { implSymbol } from "./symbols.js";
 import { readableView } from "./readable.js";
 import type { AstNode } from "../cfront/clang-ast.js";
 
@@ -209,7 +210,6 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   return { patchDir: outDir, manifest, versionData: next, diagnostics: [] };
 }
 
-export const implSymbol = (uname: string, seq: number) => `__graft_v${seq}_${uname}`;
 
 interface BuildInput {
   old: VersionData;
