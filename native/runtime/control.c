@@ -8,9 +8,28 @@
  * apply waits for the main thread, the thread still answers `status` and
  * refuses a second `apply` with `busy`.
  *
- * THREAD SAFETY: ctl is written by grt_control_start() before the control
- * thread exists (constructor, or a forked child's main thread), then read by
- * the control thread; grt_control_stop() runs at exit.
+ * The control thread is started lazily. A thread of its own makes glibc take
+ * its multi-threaded paths (malloc arena locks, a second arena, a stack) for
+ * the whole life of the process, so the socket listens from the start but no
+ * thread serves it until a client asks: the client writes its request and
+ * sends the process SIGURG; the handler (grt_control_signal) marks the
+ * control thread as wanted and sets grt_pending; the next update point
+ * (grt_control_poke, from grt_update_point) starts the thread, which accepts
+ * the waiting connection. Until then a timer sends the main thread SIGURG
+ * every 50 ms, so that a signal lost in a race with a blocking call does not
+ * lose the request. The life of the thread is ctl_phase:
+ *
+ *   NONE -> LISTENING -> WANTED -> SERVING     (lazy: SIGURG, then an update point)
+ *   NONE -> SERVING                            (eager: the program has its own SIGURG handler)
+ *           WANTED -> LISTENING                (the thread could not be created: next request retries)
+ *
+ * THREAD SAFETY: ctl and ctl_fd are written by grt_control_start() before the
+ * control thread exists (constructor, or a forked child's update point), then
+ * read by the control thread; grt_control_stop() runs at exit. ctl_phase is
+ * atomic: the SIGURG handler moves it LISTENING -> WANTED (a CAS, in any
+ * thread), and exactly one update point moves it WANTED -> SERVING (a CAS).
+ * Its stores are seq_cst: they pair with grt_settle_pending() in transition.c
+ * (see there).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -29,6 +48,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -37,13 +57,28 @@
 #include "loader.h"
 #include "transition.h"
 
+extern int grt_pending;
+
 #define GRT_REQUEST_MAX (PATH_MAX + 64)
 #define GRT_DEFAULT_TIMEOUT_MS 10000u
 #define GRT_MAX_TIMEOUT_MS (24u * 3600u * 1000u)
 
+enum { CTL_NONE, CTL_LISTENING, CTL_WANTED, CTL_SERVING };
+
 /* The descriptor lives apart: with its -1 initialiser inside, the two path
  * buffers would be 8 KB of initialised data in every program's file. */
 static int ctl_fd = -1;
+static int ctl_phase; /* CTL_*, see the top of the file */
+
+/* While the thread is WANTED: SIGURG to the main thread every 50 ms. A
+ * client's one signal can arrive after the main thread's last update point
+ * but before it blocks in poll/read: the EINTR is lost then, and so would be
+ * the request. (Once the thread runs, it re-sends SIGURG itself while a patch
+ * waits.) A POSIX timer costs no thread; timer_settime is async-signal-safe.
+ * Timers do not survive fork(): a child creates its own. */
+#define GRT_WAKE_NS (50 * 1000000L)
+static timer_t ctl_timer;
+static int ctl_timer_ok;
 static struct {
     pid_t owner;
     char dir[PATH_MAX];
@@ -357,13 +392,69 @@ static void sweep_stale_sockets(const char *dir)
     closedir(d);
 }
 
-int grt_control_start(void)
+/* Starts the control thread on ctl_fd, with every signal blocked. */
+static int start_thread(void)
 {
-    struct sockaddr_un sa;
-    const char *env = getenv("GRAFT_RUNTIME_DIR");
     sigset_t all, old;
     pthread_attr_t attr;
     pthread_t th;
+    int err;
+
+    if (ctl_fd < 0)
+        return -EBADF;
+    /* The control thread takes no signals: those of the program go to its
+     * own threads, and our SIGURG is aimed at the main thread only. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    err = -pthread_create(&th, &attr, control_main, (void *)(intptr_t)ctl_fd);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err < 0)
+        grt_log("cannot start the control thread: %s", strerror(-err));
+    return err;
+}
+
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+static int create_wake_timer(void)
+{
+    struct sigevent sev;
+
+    if (ctl_timer_ok)
+        return 0;
+    memset(&sev, 0, sizeof(sev));
+    sev.sigev_notify = SIGEV_THREAD_ID; /* a signal to one thread: no helper thread */
+    sev.sigev_signo = SIGURG;
+    sev.sigev_notify_thread_id = grt_main_tid();
+    if (timer_create(CLOCK_MONOTONIC, &sev, &ctl_timer) < 0)
+        return -errno;
+    ctl_timer_ok = 1;
+    return 0;
+}
+
+/* Async-signal-safe. */
+static void arm_wake_timer(int on)
+{
+    struct itimerspec its;
+
+    if (!ctl_timer_ok)
+        return;
+    memset(&its, 0, sizeof(its));
+    if (on) {
+        its.it_value.tv_nsec = GRT_WAKE_NS;
+        its.it_interval.tv_nsec = GRT_WAKE_NS;
+    }
+    timer_settime(ctl_timer, 0, &its, NULL);
+}
+
+int grt_control_start(int lazy)
+{
+    struct sockaddr_un sa;
+    const char *env = getenv("GRAFT_RUNTIME_DIR");
     char tmp[sizeof(sa.sun_path)];
     int fd = -1, err, n;
 
@@ -381,6 +472,10 @@ int grt_control_start(void)
         goto err;
     }
     sweep_stale_sockets(ctl.dir);
+    if (lazy && (err = create_wake_timer()) < 0) {
+        grt_log("no wake-up timer (%s): the control thread starts now", strerror(-err));
+        lazy = 0;
+    }
     /* Bound under a temporary name, made to listen, then renamed: a client
      * that sees <pid>.sock can connect at once. */
     n = snprintf(ctl.path, sizeof(ctl.path), "%s/%ld.sock", ctl.dir, (long)getpid());
@@ -407,40 +502,93 @@ int grt_control_start(void)
         grt_log("bind %s: %s", tmp, strerror(errno));
         goto err_close;
     }
-    if (chmod(tmp, 0600) < 0 || listen(fd, 16) < 0 || rename(tmp, ctl.path) < 0) {
+    if (chmod(tmp, 0600) < 0 || listen(fd, 16) < 0) {
+        err = -errno;
+        grt_log("socket %s: %s", tmp, strerror(errno));
+        goto err_unlink_tmp;
+    }
+    ctl_fd = fd; /* read by the control thread (created after this store) */
+    ctl.owner = getpid();
+    /* Lazy: LISTENING before the file has its name. A client may connect,
+     * write and signal as soon as it sees <pid>.sock; its SIGURG must find
+     * the handler ready to want the thread. */
+    if (lazy)
+        __atomic_store_n(&ctl_phase, CTL_LISTENING, __ATOMIC_SEQ_CST);
+    if (rename(tmp, ctl.path) < 0) {
         err = -errno;
         grt_log("socket %s: %s", ctl.path, strerror(errno));
-        unlink(tmp);
-        goto err_close;
+        goto err_forget;
     }
-
-    /* The control thread takes no signals: those of the program go to its
-     * own threads, and our SIGURG is aimed at the main thread only. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    ctl_fd = fd; /* read by serve_while_busy() in the new thread */
-    ctl.owner = getpid();
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    err = -pthread_create(&th, &attr, control_main, (void *)(intptr_t)fd);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err < 0) {
-        grt_log("cannot start the control thread: %s", strerror(-err));
-        ctl_fd = -1;
-        goto err_unlink;
+    if (!lazy) {
+        __atomic_store_n(&ctl_phase, CTL_SERVING, __ATOMIC_SEQ_CST);
+        err = start_thread();
+        if (err < 0) {
+            unlink(ctl.path);
+            goto err_forget;
+        }
     }
-    grt_log("listening on %s", ctl.path);
+    grt_log("listening on %s%s", ctl.path, lazy ? " (control thread starts at the first request)" : "");
     return 0;
 
-err_unlink:
-    unlink(ctl.path);
+err_forget:
+    __atomic_store_n(&ctl_phase, CTL_NONE, __ATOMIC_SEQ_CST);
+    ctl_fd = -1;
+    ctl.owner = 0;
+err_unlink_tmp:
+    unlink(tmp);
 err_close:
     close(fd);
 err:
     ctl.dir[0] = '\0';
     ctl.path[0] = '\0';
     return err;
+}
+
+/*
+ * The SIGURG handler's part: async-signal-safe (lock-free atomics on int).
+ * The order of the two stores matters: grt_settle_pending() clears
+ * grt_pending and then looks at ctl_phase, so a want is never left with
+ * grt_pending at 0 (seq_cst on both sides; see transition.c).
+ */
+int grt_control_signal(void)
+{
+    int expect = CTL_LISTENING;
+
+    if (!__atomic_compare_exchange_n(&ctl_phase, &expect, CTL_WANTED, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        return 0;
+    __atomic_store_n(&grt_pending, 1, __ATOMIC_SEQ_CST);
+    arm_wake_timer(1);
+    /* An update point may have started the thread (and disarmed the timer)
+     * between our CAS and our arming, from another thread: then disarm. If
+     * this load still sees WANTED, the poke's CAS, and its disarm, come after. */
+    if (__atomic_load_n(&ctl_phase, __ATOMIC_SEQ_CST) != CTL_WANTED)
+        arm_wake_timer(0);
+    return 1;
+}
+
+int grt_control_wanted(void)
+{
+    return __atomic_load_n(&ctl_phase, __ATOMIC_SEQ_CST) == CTL_WANTED;
+}
+
+int grt_control_poke(void)
+{
+    int expect = CTL_WANTED;
+
+    /* One caller wins the CAS and starts the thread, in whatever thread
+     * reached the point (the new thread blocks every signal either way). */
+    if (__atomic_load_n(&ctl_phase, __ATOMIC_RELAXED) != CTL_WANTED ||
+        !__atomic_compare_exchange_n(&ctl_phase, &expect, CTL_SERVING, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        return 0;
+    arm_wake_timer(0);
+    if (start_thread() < 0) {
+        /* The client that asked gets no reply (its own timeout); the next
+         * request's SIGURG tries again (and re-arms the timer). */
+        __atomic_store_n(&ctl_phase, CTL_LISTENING, __ATOMIC_SEQ_CST);
+        return 1;
+    }
+    grt_log("control thread started");
+    return 1;
 }
 
 void grt_control_stop(void)
@@ -456,6 +604,8 @@ void grt_control_forget(void)
     if (ctl_fd >= 0)
         close(ctl_fd);
     ctl_fd = -1;
+    __atomic_store_n(&ctl_phase, CTL_NONE, __ATOMIC_RELAXED);
+    ctl_timer_ok = 0; /* the parent's timer is not the child's */
     ctl.owner = 0;
     ctl.path[0] = '\0';
 }

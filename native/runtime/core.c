@@ -1,16 +1,24 @@
 /*
  * core.c - process lifecycle of libgraft.
  *
- * A constructor runs before main(): it records the main thread, installs a
- * no-op SIGURG handler without SA_RESTART (its only job is to make a blocking
+ * A constructor runs before main(): it records the main thread, installs the
+ * SIGURG handler without SA_RESTART, and opens the control socket. The
+ * handler has two jobs: being installed without SA_RESTART makes a blocking
  * poll/accept/read of the main thread return EINTR, so that an idle program
- * reaches its update point), and starts the control socket. Nothing here
+ * reaches its update point; and the first SIGURG a client sends after its
+ * request asks for the control thread, which the next update point starts
+ * (the thread is lazy: see control.c). If the program already has its own
+ * SIGURG handler, the control thread starts at once instead. Nothing here
  * ever touches stdout or stdin; diagnostics go to stderr only when
  * GRAFT_LOG=stderr.
  *
  * THREAD SAFETY: the constructor runs single-threaded. The running version is
  * guarded by version_lock (written by the main thread at commit, read by the
- * control thread). log_stderr is written once before any thread starts.
+ * control thread). log_stderr is written once before any thread starts. The
+ * SIGURG handler runs in any thread that takes the signal; it only does
+ * lock-free atomics on int, errno-preserving, plus pthread_kill (all
+ * async-signal-safe). main_thread is written before the handler is installed
+ * (and in a forked child, before it has other threads).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -36,6 +44,7 @@ extern int grt_pending;
 
 static int log_stderr;
 static pthread_t main_thread;
+static pid_t main_tid;
 static pthread_mutex_t version_lock = PTHREAD_MUTEX_INITIALIZER;
 static grt_version running;
 static int fork_restart; /* set in a forked child, read by its main thread */
@@ -98,6 +107,11 @@ uint64_t grt_now_us(void)
 pthread_t grt_main_thread(void)
 {
     return main_thread;
+}
+
+pid_t grt_main_tid(void)
+{
+    return main_tid;
 }
 
 void grt_version_get(grt_version *out)
@@ -223,11 +237,20 @@ err:
     return err;
 }
 
-/* The SIGURG handler. It does nothing: being installed without SA_RESTART is
- * what makes a blocking call of the main thread return EINTR. */
+/* The SIGURG handler. Being installed without SA_RESTART is what makes a
+ * blocking call of the main thread return EINTR. While the control socket
+ * listens without a thread, it also asks for the thread (grt_control_signal
+ * sets grt_pending); a client's kill() may land in any thread that does not
+ * block SIGURG, so the main thread, which may be the one blocked in poll(),
+ * is then woken too. */
 static void grt_sigurg(int sig)
 {
+    int saved = errno;
+
     (void)sig;
+    if (grt_control_signal() && !pthread_equal(pthread_self(), main_thread))
+        pthread_kill(main_thread, SIGURG);
+    errno = saved;
 }
 
 int grt_sigurg_ours(void)
@@ -262,10 +285,11 @@ static void grt_atfork_child(void)
      * Locks the control thread may have held are re-created. */
     pthread_mutex_init(&version_lock, NULL);
     main_thread = pthread_self();
+    main_tid = gettid();
     grt_transition_forget();
     grt_control_forget();
-    /* Restart lazily at the child's first update point: a child that execs
-     * another program at once never creates a socket. */
+    /* Open the socket lazily at the child's first update point: a child that
+     * execs another program at once never creates a socket. */
     __atomic_store_n(&fork_restart, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&grt_pending, 1, __ATOMIC_RELEASE);
 }
@@ -278,9 +302,10 @@ int grt_core_fork_poke(void)
     if (!__atomic_load_n(&fork_restart, __ATOMIC_RELAXED) ||
         !__atomic_compare_exchange_n(&fork_restart, &expect, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         return 0;
-    /* main_thread stays the thread that called fork() (the child's first). */
-    __atomic_store_n(&grt_pending, 0, __ATOMIC_RELEASE);
-    if (grt_control_start() < 0)
+    /* main_thread stays the thread that called fork() (the child's first).
+     * The caller settles grt_pending. The child follows the same rule as its
+     * parent: a lazy thread unless the program has its own SIGURG handler. */
+    if (grt_control_start(grt_sigurg_ours()) < 0)
         grt_log("no control socket in the forked child: updates are off");
     return 1;
 }
@@ -296,6 +321,7 @@ __attribute__((constructor)) static void grt_init(void)
 
     log_stderr = l && strcmp(l, "stderr") == 0;
     main_thread = pthread_self();
+    main_tid = gettid();
     snprintf(running.digest, sizeof(running.digest), "%s", grt_version_digest);
     running.sequence = 0;
     running.patches = 0;
@@ -307,6 +333,8 @@ __attribute__((constructor)) static void grt_init(void)
         grt_log("pthread_atfork failed: a forked child will not be updateable");
     if (atexit(grt_exit) != 0)
         grt_log("atexit failed: the socket file will outlive the process");
-    if (grt_control_start() < 0)
+    /* Lazy control thread, unless SIGURG is not ours: then a client's signal
+     * goes to the program's handler, and the thread must already serve. */
+    if (grt_control_start(grt_sigurg_ours()) < 0)
         grt_log("no control socket: the program runs without updates");
 }

@@ -3,7 +3,8 @@
  *
  * THREAD SAFETY: grt_log() may be called from any thread. The running
  * version (digest, sequence, patch count) is guarded by an internal mutex:
- * the main thread writes it at commit, the control thread reads it.
+ * the main thread writes it at commit, the control thread reads it. The
+ * SIGURG handler may run in any thread (see core.c).
  */
 #ifndef GRT_CORE_H
 #define GRT_CORE_H
@@ -49,8 +50,10 @@ void grt_version_get(grt_version *out);
 /* Called by the main thread at commit only. */
 void grt_version_commit(const char *digest, uint64_t sequence);
 
-/* The thread that ran the constructor (the one that runs main()). */
+/* The thread that ran the constructor (the one that runs main()), and its
+ * kernel thread id (for a timer that signals it). */
 pthread_t grt_main_thread(void);
+pid_t grt_main_tid(void);
 
 /* Diagnostics: to stderr with "graft[pid]: " only when GRAFT_LOG=stderr. */
 void grt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -62,9 +65,11 @@ int grt_sigurg_ours(void);
 /* Monotonic clock in microseconds. */
 uint64_t grt_now_us(void);
 
-/* After fork() the child has no control thread: the runtime restarts its
- * control socket lazily at the child's first update point. Returns 1 when the
- * call was such a restart poke (and handled it), 0 otherwise. */
+/* After fork() the child has no control socket or thread: the runtime opens
+ * its socket at the child's first update point (the control thread then
+ * starts as in the parent: at the first request). Returns 1 when the call
+ * was such a restart poke (and handled it; the caller settles grt_pending),
+ * 0 otherwise. */
 int grt_core_fork_poke(void);
 
 /* Helpers shared by bundle.c and loader.c. */

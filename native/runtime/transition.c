@@ -13,11 +13,20 @@
  * Only the control thread dlcloses, and only after PENDING -> CANCELLED or
  * DONE, so the main thread never runs code or reads data of a closed patch.
  *
+ * grt_pending is also set without a patch: by a forked child (to open its
+ * socket) and by the SIGURG handler (to start the lazy control thread). The
+ * slow path does that work and then settles grt_pending back to 0 unless
+ * something is still to do (grt_settle_pending), so that update points do
+ * not take the slow path forever.
+ *
  * THREAD SAFETY: update points are taken by the main thread only (the one
  * that ran the constructor); a point reached by another thread is recorded
  * and skipped. tr.state is accessed atomically; tr.reached and tr.result are
  * guarded by tr.lock; tr.patch and tr.sequence are written by the control
  * thread before the release store of PENDING and read after the acquire CAS.
+ * The publish (state PENDING, then grt_pending = 1) and the settle
+ * (grt_pending = 0, then a look at the state) are seq_cst: see
+ * grt_settle_pending(). Any thread may settle; only the main thread claims.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -33,6 +42,7 @@
 #define GRAFT_UPDATEABLE
 #include "graft.h"
 
+#include "control.h"
 #include "core.h"
 #include "loader.h"
 #include "patch.h"
@@ -110,6 +120,46 @@ static void finish(const grt_result *res)
     pthread_mutex_unlock(&tr.lock);
 }
 
+/*
+ * grt_pending is 1 but this point has nothing (more) to do: clear it, unless
+ * a patch is published or the control thread is wanted meanwhile.
+ *
+ * The race to get right is a wake-up stored between our load and our store:
+ * the control thread publishes with  W(tr.state = PENDING); W(grt_pending = 1)
+ * and the SIGURG handler wants with  W(ctl_phase = WANTED); W(grt_pending = 1),
+ * while we do                        W(grt_pending = 0); R(tr.state), R(ctl_phase).
+ * That is the store-buffering (Dekker) shape: with release/acquire our loads
+ * could still see the old state after our 0 overwrote their 1 (nothing
+ * synchronises a store with a store). With all of these seq_cst there is one
+ * total order S consistent with each variable's modification order: if our 0
+ * comes after their 1 in grt_pending's order, their state/phase store
+ * precedes our load in S, so the load sees it and we store 1 again; if our 0
+ * comes first, their 1 is the last value. Either way a wake-up survives.
+ * The stores of 0 at commit and after a cancel need none of this: no new
+ * patch can be published until the control thread has seen DONE/CANCELLED.
+ * (x86: the stores are xchg, the loads plain moves; this is the slow path.)
+ */
+static void grt_settle_pending(void)
+{
+    int st;
+
+    __atomic_store_n(&grt_pending, 0, __ATOMIC_SEQ_CST);
+    st = __atomic_load_n(&tr.state, __ATOMIC_SEQ_CST);
+    /* CHECKING too: a thread that settles while the main thread checks an
+     * unsafe point must leave grt_pending set for when the main thread puts
+     * the patch back (CHECKING -> PENDING does not store grt_pending). */
+    if (st == T_PENDING || st == T_CHECKING || grt_control_wanted())
+        __atomic_store_n(&grt_pending, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A patch is between PENDING and DONE: points of other threads are recorded. */
+static int patch_in_flight(void)
+{
+    int st = __atomic_load_n(&tr.state, __ATOMIC_ACQUIRE);
+
+    return st == T_PENDING || st == T_CHECKING || st == T_APPLYING;
+}
+
 void grt_update_point(unsigned point_id)
 {
     const grt_patch *p;
@@ -119,20 +169,37 @@ void grt_update_point(unsigned point_id)
     int expect = T_PENDING;
     int err;
 
-    if (grt_core_fork_poke())
+    /* A forked child opens its socket here. */
+    if (grt_core_fork_poke()) {
+        grt_settle_pending();
         return;
-    /* Acquire: pairs with the release store of grt_pending in
-     * grt_transition_run(). */
+    }
+    /* Acquire: pairs with the (seq_cst, so also release) store of
+     * grt_pending in grt_transition_run(). */
     if (!__atomic_load_n(&grt_pending, __ATOMIC_ACQUIRE))
         return;
+    /* A client asked (SIGURG): start the control thread, apply nothing. The
+     * thread accepts the waiting request; an apply publishes a patch, which
+     * a later point takes. */
+    if (grt_control_poke()) {
+        grt_settle_pending();
+        return;
+    }
     if (!pthread_equal(pthread_self(), grt_main_thread())) {
-        if (record_reached(point_id, WHY_THREAD))
+        if (!patch_in_flight())
+            grt_settle_pending();
+        else if (record_reached(point_id, WHY_THREAD))
             grt_log("point %u reached by a thread other than the main thread: skipped", point_id);
         return;
     }
-    /* Claim the patch: the control thread cannot cancel it from now on. */
-    if (!__atomic_compare_exchange_n(&tr.state, &expect, T_CHECKING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    /* Claim the patch: the control thread cannot cancel it from now on.
+     * Fails when nothing is published (IDLE: a spurious wake-up, e.g. a
+     * SIGURG racing the start of the control thread; DONE or CANCELLED: the
+     * control thread is finishing) or when the patch's init reaches a point. */
+    if (!__atomic_compare_exchange_n(&tr.state, &expect, T_CHECKING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        grt_settle_pending();
         return;
+    }
     p = tr.patch;
     if (point_is_unsafe(p, point_id)) {
         if (record_reached(point_id, WHY_UNSAFE))
@@ -212,9 +279,11 @@ void grt_transition_run(grt_loaded *l, uint64_t sequence, unsigned timeout_ms,
     memset(&tr.result, 0, sizeof(tr.result));
     pthread_mutex_unlock(&tr.lock);
     /* Release: the main thread that sees PENDING sees patch and sequence.
-     * Pairs with the acquire CAS in grt_update_point(). */
-    __atomic_store_n(&tr.state, T_PENDING, __ATOMIC_RELEASE);
-    __atomic_store_n(&grt_pending, 1, __ATOMIC_RELEASE);
+     * Pairs with the acquire CAS in grt_update_point(). Seq_cst (which
+     * includes release) and in this order: pairs with the store-then-load of
+     * grt_settle_pending(), which must not clear this wake-up unseen. */
+    __atomic_store_n(&tr.state, T_PENDING, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&grt_pending, 1, __ATOMIC_SEQ_CST);
 
     pthread_mutex_lock(&tr.lock);
     for (;;) {

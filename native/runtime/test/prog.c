@@ -12,6 +12,10 @@
  *
  * Commands on stdin, one line each, one reply line on stdout:
  *   answer | describe N | garbage N | stats | eintr | mode only7|both | quit
+ *   threads: the number of threads (entries of /proc/self/task)
+ *   pending: the value of grt_pending
+ *   spin N: after the next update point, busy for N ms before blocking again
+ *           (a signal then arrives between the point and the blocking call)
  *   fork: forks a child that loops over update point 1 every 10 ms until
  *         answer() changes, then exits shortly after; replies child=<pid>
  * The meta symbols (grt_program_name, ...) come from a generated meta.c.
@@ -19,12 +23,14 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GRAFT_UPDATEABLE
@@ -63,6 +69,31 @@ void (*__graft_fp_describe)(struct point *p, char *buf, size_t n) = describe;
 static struct point objs[NOBJS]; /* zero-filled: version 0 */
 static unsigned long eintr_count;
 static int only7 = 1;
+static int spin_ms;
+
+static void spin(int ms)
+{
+    struct timespec t0, t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+}
+
+static int count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int n = 0;
+
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
 
 static void command(char *line)
 {
@@ -81,6 +112,13 @@ static void command(char *line)
                  __graft_type_point.transformed, __graft_type_point.unknown);
     } else if (strcmp(line, "eintr") == 0) {
         snprintf(out, sizeof(out), "eintr=%lu", eintr_count);
+    } else if (strcmp(line, "threads") == 0) {
+        snprintf(out, sizeof(out), "threads=%d", count_threads());
+    } else if (strcmp(line, "pending") == 0) {
+        snprintf(out, sizeof(out), "pending=%d", __atomic_load_n(&grt_pending, __ATOMIC_SEQ_CST));
+    } else if (sscanf(line, "spin %d", &i) == 1) {
+        spin_ms = i;
+        snprintf(out, sizeof(out), "ok");
     } else if (strcmp(line, "mode only7") == 0 || strcmp(line, "mode both") == 0) {
         only7 = line[5] == 'o';
         snprintf(out, sizeof(out), "ok");
@@ -152,6 +190,10 @@ int main(int argc, char **argv)
         }
         if (idle || blocking_read) {
             POINT(1);
+            if (spin_ms) {
+                spin(spin_ms);
+                spin_ms = 0;
+            }
         } else {
             POINT(7);
             if (!only7)

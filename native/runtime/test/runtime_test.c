@@ -450,7 +450,9 @@ static const char *cmd(proc *p, const char *line)
 
 static int ctl_errno;
 
-static int ctl_send(proc *p, const char *req)
+/* Connects and writes a request line, without the SIGURG that tells the
+ * runtime a request waits (ctl_send sends it). */
+static int ctl_send_quiet(proc *p, const char *req)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -464,6 +466,20 @@ static int ctl_send(proc *p, const char *req)
         return -1;
     }
     if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
+        ctl_errno = errno;
+        close(fd);
+        return -2;
+    }
+    return fd;
+}
+
+/* A request as docs/control-protocol.md asks: connect, write the line, then
+ * SIGURG to the pid (the control thread starts at the next update point). */
+static int ctl_send(proc *p, const char *req)
+{
+    int fd = ctl_send_quiet(p, req);
+
+    if (fd >= 0 && p->pid > 0 && kill(p->pid, SIGURG) < 0) {
         ctl_errno = errno;
         close(fd);
         return -2;
@@ -943,6 +959,7 @@ static void test_process(void)
     r = cmd(&p, "fork");
     cpid = starts(r, "child=") ? atol(r + 6) : -1;
     memset(&child, 0, sizeof(child));
+    child.pid = (pid_t)cpid; /* ctl() signals it */
     if (snprintf(child.sock, sizeof(child.sock), "%s/%ld.sock", rtdir, cpid) >= (int)sizeof(child.sock))
         fatal("path too long");
     test_check("a forked child opens its own socket", cpid > 0 && wait_for_file(child.sock, 1), "reply: %s", r);
@@ -1001,6 +1018,100 @@ static void test_process(void)
     test_check("the parent exits normally", stop_prog(&p) == 0, "see above");
 }
 
+/* Sends a command until it replies `want` (at most about 2 s); returns the last reply. */
+static const char *cmd_until(proc *p, const char *line, const char *want)
+{
+    const char *r = cmd(p, line);
+    int i;
+
+    for (i = 0; i < 200 * slow && strcmp(r, want) != 0; i++) {
+        sleep_ms(10);
+        r = cmd(p, line);
+    }
+    return r;
+}
+
+static void test_lazy(void)
+{
+    const char *exe = build_prog("loop", "looper", "", 1);
+    const char *r;
+    char want[256];
+    struct pollfd pfd;
+    int fd;
+    proc p;
+
+    printf("-- the control thread starts at the first request (lazy)\n");
+    if (start_prog(&p, exe, "idle") < 0)
+        fatal("no socket %s", p.sock);
+    r = cmd(&p, "threads");
+    test_check("a fresh process has one thread, though its socket exists", strcmp(r, "threads=1") == 0,
+               "reply: %s", r);
+    r = cmd(&p, "pending");
+    test_check("  ... and grt_pending is 0 (the fast path stays fast)", strcmp(r, "pending=0") == 0, "reply: %s", r);
+
+    /* A request without the SIGURG waits in the listen queue. */
+    fd = ctl_send_quiet(&p, "status");
+    sleep_ms(300);
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    test_check("a request without SIGURG gets no reply (no thread serves the socket)",
+               fd >= 0 && poll(&pfd, 1, 0) == 0, "fd %d", fd);
+    r = cmd(&p, "threads");
+    test_check("  ... and starts no thread", strcmp(r, "threads=1") == 0, "reply: %s", r);
+    if (fd >= 0)
+        kill(p.pid, SIGURG);
+    r = ctl_recv(fd);
+    snprintf(want, sizeof(want), "ok program=looper version=%s sequence=0 patches=0 pid=%ld", D0, (long)p.pid);
+    test_check("the SIGURG that follows: the idle program reaches its point, which starts the thread, which answers",
+               strcmp(r, want) == 0, "reply: %s", r);
+    r = cmd(&p, "threads");
+    test_check("  ... now two threads (the control thread keeps running)", strcmp(r, "threads=2") == 0, "reply: %s", r);
+    r = cmd_until(&p, "pending", "pending=0");
+    test_check("  ... and grt_pending is back to 0", strcmp(r, "pending=0") == 0, "reply: %s", r);
+    r = ctl(&p, "status");
+    test_check("a second request is served by the same thread", starts(r, "ok program=looper "), "reply: %s", r);
+    r = cmd(&p, "threads");
+    test_check("  ... still two threads", strcmp(r, "threads=2") == 0, "reply: %s", r);
+    kill(p.pid, SIGURG);
+    r = cmd_until(&p, "pending", "pending=0");
+    test_check("a SIGURG once the thread runs does not set grt_pending", strcmp(r, "pending=0") == 0, "reply: %s", r);
+    r = ctl(&p, apply_req(fmt("%s/l-unsafe", work), 5000));
+    test_check("apply after the lazy start", starts(r, "applied ") && strstr(r, " point=1 "), "reply: %s", r);
+    r = cmd(&p, "answer");
+    test_check("  ... runs the new code", strcmp(r, "answer=50") == 0, "reply: %s", r);
+    test_check("  ... and exits normally", stop_prog(&p) == 0, "see above");
+
+    /* The request's SIGURG arrives after the main thread's update point but
+     * before it blocks in read(): no EINTR. The runtime's wake-up timer
+     * re-sends SIGURG until a point is reached. */
+    if (start_prog(&p, exe, "read") < 0)
+        fatal("no socket %s", p.sock);
+    r = cmd(&p, "spin 300");
+    sleep_ms(100);
+    fd = ctl_send(&p, "status");
+    r = ctl_recv(fd);
+    test_check("a SIGURG that misses the blocking read(): the request is still answered (wake-up timer)",
+               starts(r, "ok program=looper "), "reply: %s", r);
+    r = cmd(&p, "eintr");
+    test_check("  ... the read() that began after the signal returned EINTR", starts(r, "eintr=") && atoi(r + 6) > 0,
+               "reply: %s", r);
+    test_check("  ... and exits normally", stop_prog(&p) == 0, "see above");
+
+    /* A SIGURG without a request, in a busy loop (points every millisecond). */
+    if (start_prog(&p, exe, "loop") < 0)
+        fatal("no socket %s", p.sock);
+    r = cmd(&p, "threads");
+    test_check("busy loop: one thread at first", strcmp(r, "threads=1") == 0, "reply: %s", r);
+    kill(p.pid, SIGURG);
+    r = cmd_until(&p, "threads", "threads=2");
+    test_check("a spurious SIGURG starts the thread at the next point", strcmp(r, "threads=2") == 0, "reply: %s", r);
+    r = cmd_until(&p, "pending", "pending=0");
+    test_check("  ... and does not leave grt_pending set after it", strcmp(r, "pending=0") == 0, "reply: %s", r);
+    r = ctl(&p, "status");
+    test_check("  ... and status is answered", starts(r, "ok program=looper "), "reply: %s", r);
+    test_check("  ... and exits normally", stop_prog(&p) == 0, "see above");
+}
+
 int main(void)
 {
     const char *s;
@@ -1042,6 +1153,7 @@ int main(void)
     test_signed();
     test_unsigned_program();
     test_loop();
+    test_lazy();
     test_process();
     if (system(fmt("rm -rf '%s'", tmpdir_path)) != 0)
         printf("cannot remove %s\n", tmpdir_path);

@@ -2,10 +2,14 @@
  * transition_test.c - the hand-over between the control thread and the main
  * thread, in-process: grt_transition_run() runs in a helper thread (playing
  * the control thread) while this program's main thread reaches update points.
+ * First, before any thread exists: spurious wake-ups and the lazy start of
+ * the real control thread (the constructor opened a socket in
+ * $GRAFT_RUNTIME_DIR).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -73,6 +77,20 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+static int count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int n = 0;
+
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
 static void wait_pending(void)
 {
     int i;
@@ -88,6 +106,26 @@ int main(void)
 
     test_suite_name = "transition_test";
     fp = f_old;
+
+    /* 0. Wake-ups without a patch, and the lazy control thread. */
+    test_cond("at start: one thread (the control thread is lazy), nothing pending",
+              count_threads() == 1 && grt_pending == 0);
+    __atomic_store_n(&grt_pending, 1, __ATOMIC_SEQ_CST);
+    grt_update_point(1);
+    test_cond("a spurious grt_pending is cleared by the main thread's next point", grt_pending == 0 && fp() == 1);
+    __atomic_store_n(&grt_pending, 1, __ATOMIC_SEQ_CST);
+    pthread_create(&ot, NULL, other_thread_point, NULL);
+    pthread_join(ot, NULL);
+    test_cond("  ... and by another thread's point", grt_pending == 0 && fp() == 1);
+    raise(SIGURG);
+    test_cond("SIGURG (a client's request): grt_pending set, no thread started in the handler",
+              grt_pending == 1 && count_threads() == 1);
+    grt_update_point(1);
+    test_check("the next point starts the control thread and clears grt_pending, applying nothing",
+               count_threads() == 2 && grt_pending == 0 && fp() == 1, "threads=%d pending=%d", count_threads(),
+               grt_pending);
+    raise(SIGURG);
+    test_cond("a SIGURG once the thread runs leaves grt_pending alone", grt_pending == 0);
 
     /* 1. Points reached by another thread and unsafe points only: timeout. */
     memset(&r, 0, sizeof(r));
