@@ -498,9 +498,20 @@ function control(sock: string, line: string, timeoutMs: number): Promise<string>
     let buf = "";
     const timer = setTimeout(() => {
       c.destroy();
-      reject(new Error(`no reply from ${sock} in ${timeoutMs} ms`));
+      reject(new Error(`no reply from ${sock} in ${timeoutMs} ms (has the process reached an update point since the request?)`));
     }, timeoutMs);
-    c.on("connect", () => c.write(line + "\n"));
+    // The line, then SIGURG to the pid (the socket's name): the runtime
+    // starts its control thread at the process's next update point.
+    c.on("connect", () =>
+      c.write(line + "\n", (e) => {
+        if (e) return;
+        try {
+          process.kill(Number(path.basename(sock, ".sock")), "SIGURG");
+        } catch {
+          // gone: the connection reports it
+        }
+      }),
+    );
     c.on("data", (b) => {
       buf += b.toString();
       const i = buf.indexOf("\n");

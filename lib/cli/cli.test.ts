@@ -234,7 +234,7 @@ describe("graft apply / status", () => {
           data += chunk;
           if (data.includes("\n")) {
             requests.push(data);
-            socket.end(reply);
+            if (reply) socket.end(reply); // "": a process that has not reached an update point
           }
         });
       });
@@ -279,6 +279,27 @@ describe("graft apply / status", () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(reply);
       expect(requests.at(-1)).toBe("status\n");
+    });
+
+    it("the request line is followed by SIGURG to the pid (the runtime starts serving at its next update point)", async () => {
+      let signals = 0;
+      const onUrg = () => signals++;
+      process.on("SIGURG", onUrg);
+      try {
+        reply = `ok program=kvd version=${BASE} sequence=3 patches=1 pid=${process.pid}\n`;
+        const r = await graft(["status", "--pid", String(process.pid)], env());
+        expect(r.code).toBe(0);
+        expect(signals).toBeGreaterThan(0);
+      } finally {
+        process.off("SIGURG", onUrg);
+      }
+    });
+
+    it("no reply: the timeout says the process has not reached an update point since the request", async () => {
+      reply = "";
+      const r = await graft(["status", "--pid", String(process.pid)], env());
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`process ${process.pid} did not reply within 5000 ms: it has not reached an update point since the request`);
     });
 
     it("a path with a space is sent whole (the runtime reads the timeout from the last word)", async () => {

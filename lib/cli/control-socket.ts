@@ -1,6 +1,8 @@
 /**
  * Client side of the control socket (docs/control-protocol.md): one request
- * line, one reply line, per connection.
+ * line, one reply line, per connection. After writing its line the client
+ * sends the process SIGURG: the runtime starts its control thread only then,
+ * at the process's next update point.
  */
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -37,7 +39,10 @@ export interface ControlRequest {
   replyTimeoutMs: number;
 }
 
-/** Sends one line, resolves with the reply line (without its newline). */
+/**
+ * Sends one line, then SIGURG to the pid, and resolves with the reply line
+ * (without its newline).
+ */
 export function sendControlRequest(req: ControlRequest): Promise<string> {
   if (Buffer.byteLength(req.socketPath) > MAX_SOCKET_PATH_BYTES) {
     return Promise.reject(new ControlSocketError(`socket path ${req.socketPath} is longer than a unix socket path can be; use a shorter GRAFT_RUNTIME_DIR`, "unreachable"));
@@ -53,12 +58,28 @@ export function sendControlRequest(req: ControlRequest): Promise<string> {
       socket.destroy();
       fn();
     };
+    let signalled = false;
     const timer = setTimeout(
-      () => finish(() => reject(new ControlSocketError(`process ${req.pid} did not reply within ${req.replyTimeoutMs} ms`, "timeout"))),
+      () =>
+        finish(() =>
+          reject(
+            new ControlSocketError(
+              signalled
+                ? `process ${req.pid} did not reply within ${req.replyTimeoutMs} ms: it has not reached an update point since the request (its runtime starts serving the control socket at the first update point after a request)`
+                : `process ${req.pid} did not reply within ${req.replyTimeoutMs} ms`,
+              "timeout",
+            ),
+          ),
+        ),
       req.replyTimeoutMs,
     );
     socket.setEncoding("utf8");
-    socket.on("connect", () => socket.write(`${req.line}\n`));
+    socket.on("connect", () =>
+      socket.write(`${req.line}\n`, (e) => {
+        if (e) return; // the "error" event reports it
+        signalled = wakeProcess(req.pid);
+      }),
+    );
     socket.on("data", (chunk: string) => {
       data += chunk;
       const nl = data.indexOf("\n");
@@ -73,6 +94,22 @@ export function sendControlRequest(req: ControlRequest): Promise<string> {
     });
     socket.on("error", (e: NodeJS.ErrnoException) => finish(() => reject(describeConnectError(req, e))));
   });
+}
+
+/**
+ * SIGURG tells the runtime that a request waits on its socket: it starts its
+ * control thread at the next update point (and a blocking call of the main
+ * thread returns EINTR, so an idle process gets there). SIGURG is ignored by
+ * default, so a process that is not updateable is not harmed. false when the
+ * signal could not be sent (the reply timeout then says less).
+ */
+function wakeProcess(pid: number): boolean {
+  try {
+    process.kill(pid, "SIGURG");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Turns connect errors into what the user should check. */

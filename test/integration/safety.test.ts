@@ -41,6 +41,7 @@ import { collectFacts } from "../../lib/analysis/facts.js";
 import { analysePoint } from "../../lib/analysis/safety.js";
 import type { VersionData } from "../../lib/model/version-data.js";
 import type { PatchManifest } from "../../lib/model/patch-manifest.js";
+import { controlSocketPid, signalControlRequest } from "../support/graft.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const FIXTURES = path.join(REPO, "test", "fixtures", "safety");
@@ -192,6 +193,17 @@ class Prog {
     return p;
   }
 
+  /**
+   * A `status` request while the program idles at its loop head: its control
+   * thread, lazy until the first request, starts there. Tests that request a
+   * patch while a job is in flight need the thread already serving, or the
+   * first point reached after the request would only start the thread (and
+   * the patch would be pending from the next point on).
+   */
+  async startControlThread(): Promise<void> {
+    expect(await control(this.socket, "status")).toMatch(/^ok program=/);
+  }
+
   async quit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (!this.exit) {
       this.send("QUIT");
@@ -205,7 +217,7 @@ class Prog {
 
 const running = new Set<Prog>();
 
-/** One request on the process's control socket, one line back. */
+/** One request on the process's control socket (then SIGURG to its pid), one line back. */
 function control(sock: string, request: string, timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const c = net.connect(sock);
@@ -218,9 +230,17 @@ function control(sock: string, request: string, timeoutMs = 30_000): Promise<str
       c.destroy();
       f();
     };
-    const timer = setTimeout(() => finish(() => reject(new Error(`no reply to '${request}' within ${timeoutMs} ms`))), timeoutMs);
+    const timer = setTimeout(
+      () => finish(() => reject(new Error(`no reply to '${request}' within ${timeoutMs} ms (has the process reached an update point since the request?)`))),
+      timeoutMs,
+    );
     c.setEncoding("utf8");
-    c.on("connect", () => c.write(request + "\n"));
+    // The line, then SIGURG: the runtime starts its control thread at the next update point.
+    c.on("connect", () =>
+      c.write(request + "\n", (e) => {
+        if (!e) signalControlRequest(controlSocketPid(sock));
+      }),
+    );
     c.on("data", (d: string) => {
       buf += d;
       const i = buf.indexOf("\n");
@@ -334,6 +354,7 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
 
     it("runtime: the struct job patch, requested while a job is in flight, is applied only at the loop head; the job finishes on the old code", async () => {
       const p = await Prog.start(base.executable);
+      await p.startControlThread();
       p.send("JOB 1 10 0");
       expect(await p.next(/^done 1 /)).toBe("done 1 v0 result=31"); // 10*3 + 1
       p.send("JOB 2 10 1200");
@@ -357,6 +378,7 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
 
     it("runtime: the signature patch is applied only at the loop head; the job in flight keeps calling the old score()", async () => {
       const p = await Prog.start(base.executable);
+      await p.startControlThread();
       p.send("JOB 1 10 1200");
       await p.next(/^start 1$/);
       const reply = await apply(p, sigP.patchDir, 10_000);
@@ -370,6 +392,7 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
 
     it("runtime, for contrast: a body-only patch requested while a job is in flight is applied in the middle of the job", async () => {
       const p = await Prog.start(base.executable);
+      await p.startControlThread();
       p.send("JOB 1 10 1200");
       await p.next(/^start 1$/);
       const reply = await apply(p, bodyP.patchDir, 10_000);

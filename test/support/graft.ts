@@ -112,7 +112,26 @@ export async function waitForControlSocket(pid: number, timeoutMs = 5000, env: N
   return p;
 }
 
-/** One request line to a process's control socket; resolves with the reply line. */
+/** The pid a control socket belongs to: its file is named `<pid>.sock`. */
+export function controlSocketPid(socketPath: string): number {
+  const pid = Number(path.basename(socketPath, ".sock"));
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`not a control socket name: ${socketPath}`);
+  return pid;
+}
+
+/**
+ * After writing a request: SIGURG to the process, which starts its control
+ * thread at its next update point (docs/control-protocol.md).
+ */
+export function signalControlRequest(pid: number): void {
+  try {
+    process.kill(pid, "SIGURG");
+  } catch {
+    // gone: the connection reports it
+  }
+}
+
+/** One request line to a process's control socket (then SIGURG); resolves with the reply line. */
 export function controlRequest(pid: number, line: string, timeoutMs = 30_000, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const socketPath = controlSocketPath(pid, env);
   return new Promise((resolve, reject) => {
@@ -120,7 +139,7 @@ export function controlRequest(pid: number, line: string, timeoutMs = 30_000, en
     let buf = "";
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new Error(`no reply to '${line}' from ${socketPath} in ${timeoutMs} ms`));
+      reject(new Error(`no reply to '${line}' from ${socketPath} in ${timeoutMs} ms (has the process reached an update point since the request?)`));
     }, timeoutMs);
     const finish = () => {
       clearTimeout(timer);
@@ -129,7 +148,11 @@ export function controlRequest(pid: number, line: string, timeoutMs = 30_000, en
       resolve(nl >= 0 ? buf.slice(0, nl) : buf);
     };
     sock.setEncoding("utf8");
-    sock.on("connect", () => sock.write(`${line}\n`));
+    sock.on("connect", () =>
+      sock.write(`${line}\n`, (e) => {
+        if (!e) signalControlRequest(pid);
+      }),
+    );
     sock.on("data", (d: string) => {
       buf += d;
       if (buf.includes("\n")) finish();
