@@ -134,7 +134,9 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
   // Export only what patches bind to (not every function, as -rdynamic would): smaller tables, same reach.
   const exportsList = path.join(work, "exports.list");
   await writeFile(exportsList, `{\n${exportedSymbols(vd).map((x) => `  ${x};`).join("\n")}\n};\n`);
-  await gcc([`-Wl,--dynamic-list=${exportsList}`, "-o", exe, ...objects, metaObj, lib, ...(opts.ldflags ?? []), "-lsodium", "-lpthread", "-ldl"], cwd, `linking ${opts.name}`);
+  // Patches call the whole runtime API even when this build does not (no check in first-version code): keep it linked.
+  const keep = RUNTIME_EXPORTS.map((x) => `-Wl,--undefined=${x}`);
+  await gcc([`-Wl,--dynamic-list=${exportsList}`, ...keep, "-o", exe, ...objects, metaObj, lib, ...(opts.ldflags ?? []), "-lsodium", "-lpthread", "-ldl"], cwd, `linking ${opts.name}`);
   const vdPath = path.join(outDir, `${opts.name}.vd.json`);
   await writeFile(vdPath, JSON.stringify(vd, null, 2) + "\n");
   const shown = path.relative(cwd, exe).startsWith("..") ? exe : path.relative(cwd, exe);
