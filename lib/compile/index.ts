@@ -13,6 +13,7 @@ import { rewriteUnit, type RewriteContext, type WrappedType } from "./rewrite-un
 import { buildVersionData, staticSymbol, digestOf } from "./version-data-builder.js";
 import { readPublicKeyHex } from "./trust.js";
 import { roomExpr } from "./room.js";
+import { chooseDirectFunctions } from "./direct-calls.js";
 
 
 /** GRT_MAX_KEYS of native/runtime/bundle.c. */
@@ -81,9 +82,11 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
   let nextPoint = 1;
   for (const tu of program.units) for (const p of tu.updatePoints) pointIds.set(p.call, nextPoint++);
 
+  const direct = chooseDirectFunctions(program, facts);
   const ctx: RewriteContext = {
     mode: "compile", program, facts, wrapped, pointIds: pointIds as RewriteContext["pointIds"],
     globalSymbol: (tu, g) => (g.isStatic ? staticSymbol(tu, g) : g.name), planFunction: () => ({ kind: "keep" }), isExistingGlobal: () => false, isNewFunction: () => false,
+    isDirect: (u) => direct.has(u),
     dataName: (key) => `__graft_d_${key}_v0`,
   };
 
@@ -121,7 +124,7 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
 
   // ---- version data, then the meta unit that embeds its digest ------------
   const sizes = await readSizeProbes(objects);
-  const vd = await buildVersionData({ name: opts.name, program, facts, wrapped, pointIds, sizes, cflags, cwd, rooms: opts.rooms ?? {}, envFields });
+  const vd = await buildVersionData({ name: opts.name, program, facts, wrapped, pointIds, sizes, cflags, cwd, rooms: opts.rooms ?? {}, envFields, direct });
   vd.digest = digestOf(vd);
 
   const meta = path.join(work, "graft-meta.c");

@@ -38,6 +38,7 @@ export interface WrappedType {
 export type FunctionPlan =
   | { kind: "keep" }                          // compile: the definition stays, its slot is defined here
   | { kind: "impl"; symbol: string }          // patch: new implementation, renamed to a global symbol
+  | { kind: "copy" }                          // patch: a direct function's body, static, for the patch's own calls
   | { kind: "drop" };                         // patch: unchanged, not part of the patch
 
 export interface RewriteContext {
@@ -53,6 +54,8 @@ export interface RewriteContext {
   externSymbol?(name: string): string | undefined;
   /** Whether a global defined in this unit is storage of an older version (patch: becomes extern). */
   isExistingGlobal(tu: TranslationUnit, g: TuGlobal): boolean;
+  /** Functions called directly, without a slot (direct-calls.ts). */
+  isDirect(uname: string): boolean;
   /** Slots the executable does not have yet (functions new in a patch): defined by the patch. */
   isNewFunction(uname: string): boolean;
   /** Version stamp for data created by this code. */
@@ -146,7 +149,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
   for (const d of top) {
     if (d.kind !== "FunctionDecl" || !d.name || !isOwn(d) && !definedHere.has(d.name)) continue;
     const u = resolveFunction(ctx.program, tu, d.name);
-    if (!u || declared.has(u)) continue;
+    if (!u || declared.has(u) || ctx.isDirect(u)) continue;
     declared.add(u);
     const isDef = d.inner?.some((c) => c.kind === "CompoundStmt");
     if (isDef) {
@@ -174,6 +177,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
       edits.replace(fn.begin, fn.end, `/* ${fn.name}: unchanged, lives in the running program */`);
       continue;
     }
+    if (plan.kind === "copy" || ctx.isDirect(u)) continue; // called directly: no slot
     if (plan.kind === "impl") {
       const [a, b] = nameRange(fn.node);
       edits.replace(a, b, plan.symbol);
@@ -201,6 +205,10 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
       if (init) {
         const eq = text.lastIndexOf(0x3d /* = */, beginOf(init)!);
         edits.replace(eq, endOf(g.node)!, "");
+        // `T x[] = {...}` declared without its initialiser is incomplete: keep the size, for sizeof in the patch's code.
+        const dims = /^\s*\[\s*\]/.exec(slice(b, eq));
+        const n = /\[(\d+)\]/.exec(g.node.type?.qualType ?? "");
+        if (dims && n) edits.replace(b, b + Buffer.byteLength(dims[0]), `[${n[1]}]`);
       }
       edits.insert(beginOf(g.node)!, "extern ", Order.replace - 1);
     }
@@ -228,7 +236,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     const initNode = g.node.init ? g.node.inner?.[g.node.inner.length - 1] : undefined;
     const declEnd = initNode ? beginOf(initNode)! : endOf(g.node)!;
     deferred.push(() => {
-      const declarator = edits.render(beginOf(g.node)!, declEnd).replace(/=\s*$/, "").trim();
+      const declarator = completeArray(edits.render(beginOf(g.node)!, declEnd).replace(/=\s*$/, "").trim(), g.node.type?.qualType);
       const init = initNode ? ` = ${edits.render(beginOf(initNode)!, endOf(initNode)!)}` : "";
       // Existing storage is only declared: at file scope too, for extracted loop bodies that use it.
       if (ctx.mode === "compile" || !ctx.isExistingGlobal(tu, g)) edits.insert(g.fn!.begin, `${declarator}${init};\n`, Order.hoisted);
@@ -290,7 +298,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
         if (b === undefined || e === undefined || !ref) break;
         if (ref.kind === "FunctionDecl") {
           const u = resolveFunction(ctx.program, tu, ref.name);
-          if (!u) break;
+          if (!u || ctx.isDirect(u)) break;
           if (isCallee(tu, n)) edits.replace(b, e, slot(u));
           else edits.replace(b, e, hasStub(u) ? stub(u) : `(*${slot(u)})`);
         } else if (ref.kind === "VarDecl" && renamed.has(ref.id)) {
@@ -435,4 +443,10 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
 
   for (const f of deferred) f();
   return { text: edits.render(), diagnostics: diags, envFields };
+}
+
+/** `T x[]` completed with the size clang inferred from the initialiser: an `extern` redeclaration without one is incomplete. */
+function completeArray(declarator: string, qualType: string | undefined): string {
+  const n = /\[(\d+)\]/.exec(qualType ?? "");
+  return n ? declarator.replace(/\[\s*\]/, `[${n[1]}]`) : declarator;
 }

@@ -32,6 +32,8 @@ export interface BuildVdInput {
   rooms: Record<string, number>;
   /** Locals passed to each extracted loop body, from the rewrite. */
   envFields?: Map<string, string[]>;
+  /** Functions called directly, without a slot (direct-calls.ts). */
+  direct?: ReadonlySet<string>;
 }
 
 export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
@@ -54,7 +56,8 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
       name: fn.name, uname, file: fn.pos.file, line: fn.pos.line, endLine: fn.endLine, isStatic: fn.isStatic,
       variadic: fn.variadic, signature: fn.signature, fingerprint: fn.fingerprint,
       stableFingerprint: fn.stableFingerprint, source,
-      impl: fn.name, slot: uname === "main" ? "" : `__graft_fp_${uname}`, addressTaken: i.facts.addressTaken.has(uname),
+      impl: fn.name, slot: uname === "main" || i.direct?.has(uname) ? "" : `__graft_fp_${uname}`, ...(i.direct?.has(uname) ? { direct: true } : {}),
+      addressTaken: i.facts.addressTaken.has(uname),
       calls: [...ff.calls.keys()].sort(), typesUsed: [...ff.typeUses.keys()].sort(),
       hasUpdatePoint: tu.updatePoints.some((p) => p.fn === fn),
       ...(fn.extracted ? { extractedFrom: fn.extracted.holder.name, env: i.envFields?.get(uname) ?? [] } : {}),

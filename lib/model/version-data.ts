@@ -24,8 +24,10 @@ export interface VdFunction {
   source: string;
   /** Symbol of the implementation currently installed. */
   impl: string;
-  /** The indirection slot every call goes through. */
+  /** The indirection slot every call goes through (empty for main and for direct functions). */
   slot: string;
+  /** Called directly, without a slot, and left to gcc's inlining (lib/compile/direct-calls.ts): a change replaces its callers. */
+  direct?: boolean;
   addressTaken: boolean;
   /** Unames of program functions this one calls directly. */
   calls: string[];

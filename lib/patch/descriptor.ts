@@ -20,7 +20,8 @@ const q = (s: string) => JSON.stringify(s);
 export function descriptorUnit(d: DescriptorInput): string {
   const oldFns = new Map(d.old.functions.map((f) => [f.uname, f]));
   // Functions new in this patch have no slot in the running program: nothing to switch.
-  const switches = [...d.plan.functions.values()].filter((f) => f.include && oldFns.has(f.uname) && f.uname !== "main");
+  // Direct functions have no slot either: their callers are in the patch.
+  const switches = [...d.plan.functions.values()].filter((f) => f.include && !!oldFns.get(f.uname)?.slot);
   const decls: string[] = [];
   for (const f of switches) decls.push(`extern void *${oldFns.get(f.uname)!.slot};`, `extern char ${implSymbol(f.uname, d.seq)}[];`);
   for (const s of d.steps) decls.push(`extern grt_type __graft_type_${s.key};`, `extern int ${s.symbol}(void *);`);

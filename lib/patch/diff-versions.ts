@@ -105,6 +105,20 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
     else if (callsChanged.length) Object.assign(c, { status: "caller", include: true, note: `calls ${callsChanged.join(", ")} whose signature changed` });
   }
 
+  // A function called directly is compiled into its callers (lib/compile/direct-calls.ts): they are replaced with it.
+  const directOld = new Set(old.functions.filter((f) => f.direct).map((f) => f.uname));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const f of next.functions) {
+      const c = plan.functions.get(f.uname)!;
+      if (c.include || f.uname === "main") continue;
+      const via = f.calls.filter((u) => directOld.has(u) && plan.functions.get(u)?.include);
+      if (!via.length) continue;
+      Object.assign(c, { status: "caller", include: true, note: `calls ${via.join(", ")} directly (compiled into its callers), which changed` });
+      grew = true;
+    }
+  }
+
   // ---- globals ------------------------------------------------------------
   const oldGlobals = new Map(old.globals.map((g) => [g.id, g]));
   // A global that only changed linkage (static <-> extern) keeps its storage: match by file, function and name.

@@ -26,6 +26,7 @@ import { descriptorUnit } from "./descriptor.js";
 import { implSymbol } from "./symbols.js";
 import { readableView } from "./readable.js";
 import type { AstNode } from "../cfront/clang-ast.js";
+import { directCallees, inheritDirectFunctions } from "../compile/direct-calls.js";
 
 const run = promisify(execFile);
 
@@ -97,10 +98,13 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   const draftIds = new Map<unknown, number>();
   let n = 1;
   for (const tu of program.units) for (const p of tu.updatePoints) draftIds.set(p.call, n++);
-  const draft = await buildVersionData({ name: old.program, program, facts, wrapped: draftWrapped, pointIds: draftIds, sizes: new Map(), cflags, cwd, rooms: {} });
+  // Functions the running program calls directly stay direct: they have no slot to switch.
+  const { direct, refusals: directRefusals } = inheritDirectFunctions(old, program, facts);
+  const draft = await buildVersionData({ name: old.program, program, facts, wrapped: draftWrapped, pointIds: draftIds, sizes: new Map(), cflags, cwd, rooms: {}, direct });
 
   // ---- correlate and compare; after this point we only read the plan -----
   const plan = diffVersions(old, draft);
+  plan.refusals.push(...directRefusals);
   for (const f of plan.functions.values()) if (f.status !== "same") progress(`${f.status} function: ${f.name}${f.note ? ` (${f.note})` : ""}`);
   for (const t of plan.types.values()) if (t.status !== "same") progress(`${t.status} type: ${t.spelling}`);
   for (const g of plan.globals.values()) if (g.status !== "same") progress(`${g.status} global: ${g.name}`);
@@ -128,11 +132,11 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
 
   // ---- rewrite, build; a type that outgrows its room moves out of line -----
   const outOfLine = new Set(changedTypes.filter((t) => t.old?.versions.at(-1)?.outOfLine).map((t) => t.key));
-  let built = await buildPatchObjects({ old, plan, program, facts, outOfLine, sections: read.sections, buildDir, cflags, cwd });
+  let built = await buildPatchObjects({ old, plan, program, facts, direct, outOfLine, sections: read.sections, buildDir, cflags, cwd });
   const grew = changedTypes.filter((t) => !outOfLine.has(t.key) && (built.sizes.get(t.key) ?? 0) > (t.old?.roomBytes ?? Infinity));
   if (grew.length) {
     for (const t of grew) { outOfLine.add(t.key); progress(`${t.spelling} outgrows its room (${built.sizes.get(t.key)} > ${t.old?.roomBytes} bytes): its data moves out of line`); }
-    built = await buildPatchObjects({ old, plan, program, facts, outOfLine, sections: read.sections, buildDir, cflags, cwd });
+    built = await buildPatchObjects({ old, plan, program, facts, direct, outOfLine, sections: read.sections, buildDir, cflags, cwd });
   }
 
   // ---- the next version's data -------------------------------------------
@@ -143,7 +147,8 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   const oldFns = new Map(old.functions.map((f) => [f.uname, f]));
   for (const f of next.functions) {
     const c = plan.functions.get(f.uname)!;
-    f.impl = c.include ? implSymbol(f.uname, seq) : oldFns.get(f.uname)?.impl ?? f.impl;
+    // A direct function has no implementation of its own to switch to: it lives in its callers.
+    f.impl = c.include && !f.direct ? implSymbol(f.uname, seq) : oldFns.get(f.uname)?.impl ?? f.impl;
   }
   for (const t of next.types) {
     const c = plan.types.get(t.key)!;
@@ -216,6 +221,7 @@ interface BuildInput {
   plan: PatchPlan;
   program: Awaited<ReturnType<typeof parseProgram>>;
   facts: ReturnType<typeof collectFacts>;
+  direct: ReadonlySet<string>;
   outOfLine: Set<string>;
   sections: TransformerSection[];
   buildDir: string;
@@ -238,7 +244,11 @@ interface BuiltObjects {
 }
 
 async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
-  const { old, plan, program, facts } = b;
+  const { old, plan, program, facts, direct } = b;
+  // Patch code calls direct functions by name: it carries a copy of each it reaches, changed or not.
+  const included = [...plan.functions.values()].filter((f) => f.include).map((f) => f.uname);
+  const copies = directCallees(facts, direct, included);
+  for (const u of included) if (direct.has(u)) copies.add(u);
   const seq = plan.sequence;
   const warnings: string[] = [];
 
@@ -276,7 +286,10 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
     globalSymbol: symbolOf,
     externSymbol: (name) => plan.globals.get(name)?.symbol,
     isExistingGlobal: (tu, g) => plan.globals.get(g.isStatic ? staticSymbol(tu, g) : g.name)?.status === "same",
-    planFunction: (_tu, fn, u) => (fn.name !== "main" && plan.functions.get(u)?.include ? { kind: "impl", symbol: implSymbol(u, seq) } : { kind: "drop" }),
+    planFunction: (_tu, fn, u) => (fn.name === "main" ? { kind: "drop" }
+      : direct.has(u) ? (copies.has(u) ? { kind: "copy" } : { kind: "drop" })
+      : plan.functions.get(u)?.include ? { kind: "impl", symbol: implSymbol(u, seq) } : { kind: "drop" }),
+    isDirect: (u) => direct.has(u),
     isNewFunction: (u) => plan.functions.get(u)?.status === "added",
     dataName: (key) => `__graft_d_${key}_v${wrapped.get(key)?.version ?? 0}`,
   };
