@@ -2,13 +2,13 @@
  * `graft compile`: from a C program's sources to an updateable executable and
  * its version data. Reads as the list of its passes.
  */
-import { mkdir, writeFile, rm } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rename, writeFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { parseProgram } from "../cfront/program.js";
 import { collectFacts } from "../analysis/facts.js";
 import { GraftError, hasErrors, type Diagnostic } from "../model/diagnostics.js";
 import type { VersionData } from "../model/version-data.js";
-import { abiPrelude, ensureRuntime, gcc, readSizeProbes, RUNTIME_INCLUDE } from "./toolchain.js";
+import { abiPrelude, ensureRuntime, gcc, LIBGRAFT_SO, LIBGRAFT_SONAME, readSizeProbes, RUNTIME_INCLUDE } from "./toolchain.js";
 import { rewriteUnit, type RewriteContext, type WrappedType } from "./rewrite-unit.js";
 import { buildVersionData, staticSymbol, digestOf } from "./version-data-builder.js";
 import { readPublicKeyHex } from "./trust.js";
@@ -29,6 +29,8 @@ export interface CompileOptions {
   insecureAcceptUnsigned?: boolean;
   /** Spare bytes per type key, overriding GRT_ROOM. */
   rooms?: Record<string, number>;
+  /** Link libgraft.a into the executable instead of loading libgraft.so.1 from its directory: one file to deploy, a larger one. */
+  staticRuntime?: boolean;
   cwd?: string;
   onProgress?: (msg: string) => void;
 }
@@ -130,21 +132,43 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
   const meta = path.join(work, "graft-meta.c");
   await writeFile(meta, metaUnit(vd, keys, !!opts.insecureAcceptUnsigned));
   const metaObj = path.join(work, "graft-meta.o");
-  await gcc(["-c", "-O2", "-I", RUNTIME_INCLUDE, meta, "-o", metaObj], cwd, "graft-meta.c");
+  // No unwind tables: its one function, which sets names, is never unwound through.
+  await gcc(["-c", "-O2", "-fno-asynchronous-unwind-tables", "-I", RUNTIME_INCLUDE, meta, "-o", metaObj], cwd, "graft-meta.c");
 
   const lib = await ensureRuntime();
   const exe = path.join(outDir, opts.name);
   // Export only what patches bind to (not every function, as -rdynamic would): smaller tables, same reach.
   const exportsList = path.join(work, "exports.list");
   await writeFile(exportsList, `{\n${exportedSymbols(vd).map((x) => `  ${x};`).join("\n")}\n};\n`);
-  // Patches call the whole runtime API even when this build does not (no check in first-version code): keep it linked.
-  const keep = RUNTIME_EXPORTS.map((x) => `-Wl,--undefined=${x}`);
-  await gcc([`-Wl,--dynamic-list=${exportsList}`, ...keep, "-o", exe, ...objects, metaObj, lib, ...(opts.ldflags ?? []), "-lsodium", "-lpthread", "-ldl"], cwd, `linking ${opts.name}`);
+  let runtime: string[];
+  if (opts.staticRuntime) {
+    // Patches call the whole runtime API even when this build does not (no check in first-version code): keep it linked.
+    runtime = [lib, ...RUNTIME_EXPORTS.map((x) => `-Wl,--undefined=${x}`)];
+  } else {
+    // The runtime is shared, like libc: the program finds its copy beside itself, whatever directory it is deployed to.
+    await installRuntime(path.join(outDir, LIBGRAFT_SONAME));
+    runtime = [LIBGRAFT_SO, "-Wl,-rpath,$ORIGIN"];
+  }
+  await gcc([`-Wl,--dynamic-list=${exportsList}`, "-o", exe, ...objects, metaObj, ...runtime, ...(opts.ldflags ?? []), "-lpthread", "-ldl"], cwd, `linking ${opts.name}`);
   const vdPath = path.join(outDir, `${opts.name}.vd.json`);
   await writeFile(vdPath, JSON.stringify(vd, null, 2) + "\n");
   const shown = path.relative(cwd, exe).startsWith("..") ? exe : path.relative(cwd, exe);
   progress(`built ${shown} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { executable: exe, versionDataPath: vdPath, versionData: vd, diagnostics };
+}
+
+/**
+ * Puts the shared runtime beside the executable. A program of an earlier build
+ * may be running from this directory with the old copy mapped: the copy is
+ * replaced by a rename, never rewritten in place.
+ */
+async function installRuntime(dest: string): Promise<void> {
+  const want = await readFile(LIBGRAFT_SO);
+  const have = await readFile(dest).catch(() => undefined);
+  if (have && want.equals(have)) return;
+  const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
+  await copyFile(LIBGRAFT_SO, tmp);
+  await rename(tmp, dest);
 }
 
 /** The runtime entry points generated code calls (graft.h, graft_abi.h). */
@@ -166,8 +190,11 @@ function cString(s: string): string {
 }
 
 function metaUnit(vd: VersionData, keys: string[], insecure: boolean): string {
-  const types = vd.types.filter((t) => t.wrapped)
-    .map((t) => `grt_type __graft_type_${t.key} = { ${cString(t.spelling)}, 0u, { 0 }, 0ul, 0ul };`).join("\n");
+  const wrapped = vd.types.filter((t) => t.wrapped);
+  // Zero-initialised, the registrations (a table of transformer steps each) cost no bytes in the file;
+  // their names, read only in messages, are set before main.
+  const types = wrapped.map((t) => `grt_type __graft_type_${t.key};`).join("\n") +
+    (wrapped.length ? `\n__attribute__((constructor)) static void graft_type_names(void)\n{\n${wrapped.map((t) => `    __graft_type_${t.key}.name = ${cString(t.spelling)};`).join("\n")}\n}` : "");
   return `/* Generated by graft compile: what the runtime knows about this build. */
 #include "graft_abi.h"
 const char grt_program_name[] = ${cString(vd.program)};

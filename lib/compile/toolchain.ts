@@ -12,9 +12,12 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const RUNTIME_DIR = path.join(REPO_ROOT, "native/runtime");
 export const RUNTIME_INCLUDE = path.join(RUNTIME_DIR, "include");
 export const LIBGRAFT = path.join(RUNTIME_DIR, "build/libgraft.a");
+/** The shared runtime: programs load it from their own directory ($ORIGIN), where `graft compile` puts a copy. */
+export const LIBGRAFT_SONAME = "libgraft.so.1";
+export const LIBGRAFT_SO = path.join(RUNTIME_DIR, "build", LIBGRAFT_SONAME);
 
 export async function ensureRuntime(): Promise<string> {
-  if (!existsSync(LIBGRAFT)) {
+  if (!existsSync(LIBGRAFT) || !existsSync(LIBGRAFT_SO)) {
     try {
       await run("make", ["-C", RUNTIME_DIR, "all"], { maxBuffer: 16 << 20 });
     } catch (e) {

@@ -96,7 +96,11 @@ describe("builds", () => {
       const s = (await execFileP("nm", [stock.get(name)!.binary], { maxBuffer: 64 << 20 })).stdout;
       const g = (await execFileP("nm", [u.executable], { maxBuffer: 64 << 20 })).stdout;
       expect(s, name).not.toMatch(/\bgrt_/);
-      expect(g, name).toMatch(/\bgrt_update_point\b/);
+      // ... and the runtime, shared, loaded from beside the executable.
+      expect(g, name).toMatch(/\bgrt_update_point(_restart)?\b/);
+      const dyn = (await execFileP("readelf", ["-d", u.executable])).stdout;
+      expect(dyn, name).toMatch(/NEEDED.*\[libgraft\.so\.1\]/);
+      expect(dyn, name).toMatch(/RUNPATH.*\[\$ORIGIN\]/);
     }
   });
 

@@ -3,6 +3,7 @@
  * the updateable build. Flags after `--` are split between compiling and
  * linking (tool-flags.ts).
  */
+import path from "node:path";
 import type { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { defineAction } from "../define-action.js";
@@ -18,19 +19,21 @@ interface CompileCliOptions {
   trust?: string[];
   insecureAcceptUnsignedPatches?: boolean;
   room?: Record<string, number>;
+  staticRuntime?: boolean;
 }
 
 export function registerCompile(program: Command, ctx: CliContext): void {
   program
     .command("compile")
     .description("build an updateable executable and its version data")
-    .usage("-o OUTDIR --name NAME [--trust PUB]... [--room TYPE=BYTES]... FILE.c... [-- CFLAGS... LDFLAGS...]")
+    .usage("-o OUTDIR --name NAME [--trust PUB]... [--room TYPE=BYTES]... [--static-runtime] FILE.c... [-- CFLAGS... LDFLAGS...]")
     .argument("<files...>", "the program's C sources")
     .requiredOption("-o, --out <dir>", "output directory: executable and NAME.vd.json")
     .requiredOption("--name <name>", "program name, checked against every patch")
     .option("--trust <pub>", "public key (graft.pub) whose bundles the program accepts; repeatable", collect)
     .option("--insecure-accept-unsigned-patches", "DEVELOPMENT ONLY: also accept bare, unsigned patch directories")
     .option("--room <type=bytes>", "spare bytes reserved in a wrapped type, overriding the default; repeatable", collectRoom)
+    .option("--static-runtime", "link the runtime into the executable instead of loading OUTDIR/libgraft.so.1 beside it")
     .action(
       defineAction(ctx, "compile", async (files: string[], opts: CompileCliOptions) => {
         const { cflags, ldflags } = splitToolFlags(ctx.passthrough);
@@ -50,11 +53,13 @@ export function registerCompile(program: Command, ctx: CliContext): void {
           trustedKeys: opts.trust ?? [],
           insecureAcceptUnsigned: insecure,
           rooms: opts.room ?? {},
+          staticRuntime: opts.staticRuntime === true,
           cwd: ctx.cwd,
           onProgress: (msg) => ctx.err(msg),
         });
         printDiagnostics(ctx, result.diagnostics);
         ctx.out(`wrote ${result.executable}`);
+        if (!opts.staticRuntime) ctx.out(`wrote ${path.join(path.dirname(result.executable), "libgraft.so.1")} (the runtime: deploy it with the executable)`);
         ctx.out(`wrote ${result.versionDataPath}`);
         return ExitCode.Ok;
       }),
