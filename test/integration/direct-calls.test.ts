@@ -15,6 +15,9 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { compileProgram, type CompileResult } from "../../lib/compile/index.js";
+import { chooseDirectFunctions } from "../../lib/compile/direct-calls.js";
+import { parseProgram } from "../../lib/cfront/program.js";
+import { collectFacts } from "../../lib/analysis/facts.js";
 import { generatePatch } from "../../lib/patch/index.js";
 import { GraftError } from "../../lib/model/diagnostics.js";
 import { GRAFT_INCLUDE_DIR } from "../support/build.js";
@@ -81,6 +84,17 @@ describe("direct calls", () => {
     expect(r.ok, r.line).toBe(true);
     expect(await ask(5)).toBe("answer 15");
     expect(await ask(7)).toBe("answer 21");
+  }, 60_000);
+
+  it("keeps slots for what a frame that outlives an update calls: jobq's score(), called after the point inside process()", async () => {
+    const dir = path.join(work, "jobq");
+    await mkdir(dir, { recursive: true });
+    await copyFile(path.join(FIXTURES_DIR, "safety", "jobq", "v0.c"), path.join(dir, "jobq.c"));
+    const program = await parseProgram({ files: ["jobq.c"], cflags: CFLAGS, cwd: dir, workDir: path.join(dir, "parse") });
+    const direct = chooseDirectFunctions(program, collectFacts(program));
+    // process() holds an update point in the middle of a job and calls score() after it: a body-only patch
+    // to score() must reach that frame, so score() keeps its slot, and so does everything process() calls.
+    expect([...direct].filter((u) => /score|process|work_for/.test(u))).toEqual([]);
   }, 60_000);
 
   it("a new version that takes a direct function's address is refused, naming the function and why", async () => {
