@@ -11,14 +11,27 @@
  * (wrong-base) and the sequence (replay). Only then is patch.so written to a
  * private file for dlopen.
  *
- * THREAD SAFETY: control thread only.
+ * libsodium is not linked: a program needs it only when a bundle arrives, and
+ * mapping it at start costs every process about 120 kB of resident memory.
+ * The first verification dlopen()s it (RTLD_LOCAL: its symbols stay out of
+ * the program's and the patches' namespace) and looks up the three functions
+ * used below, once (pthread_once); the library then stays loaded. When it
+ * cannot be loaded, bundles are refused as crypto-unavailable and the process
+ * runs on. <sodium.h> is deliberately not included: a direct call to
+ * libsodium would then not compile (in libgraft.so.1 it would only fail at
+ * load time, as an undefined symbol). Hex and the constant-time comparison
+ * are done here.
+ *
+ * THREAD SAFETY: control thread only (the library is loaded under
+ * pthread_once all the same).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <sodium.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +45,159 @@
 #define GRT_MAX_FILES 64
 #define GRT_NAME_MAX 255
 
+/* ---- libsodium, loaded at the first verification ---- */
+
+/* The constants of <sodium.h> this file needs (fixed by the algorithms). */
+#define GRT_SHA256_BYTES 32u    /* crypto_hash_sha256_BYTES */
+#define GRT_SIG_BYTES 64u       /* crypto_sign_BYTES (Ed25519) */
+
+/* The sonames tried in order: the ABI this runtime was written against
+ * (libsodium 1.0.x), then the development link, for systems that name it
+ * differently. */
+static const char *const sodium_names[] = { "libsodium.so.23", "libsodium.so" };
+
+static struct {
+    pthread_once_t once;
+    int ok;
+    int (*init)(void);
+    int (*sha256)(unsigned char *out, const unsigned char *in, unsigned long long inlen);
+    int (*verify_detached)(const unsigned char *sig, const unsigned char *m, unsigned long long mlen,
+                           const unsigned char *pk);
+    char why[256]; /* when !ok: what failed, for the refusal */
+} sodium = { .once = PTHREAD_ONCE_INIT };
+
+/* Appends what went wrong to sodium.why, for the refusal. */
+static void sodium_why(const char *what, const char *detail)
+{
+    size_t n = strlen(sodium.why);
+
+    snprintf(sodium.why + n, sizeof(sodium.why) - n, "%s%s%s%s", n ? "; " : "", what, detail ? ": " : "",
+             detail ? detail : "");
+}
+
+/* Returns 0 when every symbol was found and sodium_init() succeeded (the
+ * handle is kept), or -1 (the handle is closed). */
+static int sodium_try(const char *name)
+{
+    static const char *const syms[3] = { "sodium_init", "crypto_hash_sha256", "crypto_sign_verify_detached" };
+    void *h, *f[3];
+    int i;
+
+    dlerror();
+    h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+
+        sodium_why(e ? e : name, e ? NULL : "dlopen failed");
+        return -1;
+    }
+    for (i = 0; i < 3; i++) {
+        dlerror();
+        f[i] = dlsym(h, syms[i]);
+        if (!f[i]) {
+            const char *e = dlerror();
+
+            sodium_why(e ? e : name, e ? NULL : syms[i]);
+            dlclose(h);
+            return -1;
+        }
+    }
+    /* dlsym returns object pointers; POSIX guarantees that they convert to
+     * function pointers (memcpy keeps -Wpedantic quiet about it). */
+    memcpy(&sodium.init, &f[0], sizeof(f[0]));
+    memcpy(&sodium.sha256, &f[1], sizeof(f[1]));
+    memcpy(&sodium.verify_detached, &f[2], sizeof(f[2]));
+    if (sodium.init() < 0) {
+        sodium_why(name, "sodium_init() failed");
+        dlclose(h);
+        return -1;
+    }
+    grt_log("loaded %s to verify bundles", name);
+    return 0; /* the handle stays open for the life of the process */
+}
+
+static void sodium_load(void)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(sodium_names) / sizeof(sodium_names[0]); i++)
+        if (sodium_try(sodium_names[i]) == 0) {
+            sodium.ok = 1;
+            return;
+        }
+}
+
+/* Loads libsodium on the first call; 0 when it is usable, else a refusal. */
+static int need_sodium(grt_refusal *r)
+{
+    pthread_once(&sodium.once, sodium_load);
+    if (sodium.ok)
+        return 0;
+    return grt_refuse(r, -ENOSYS, "crypto-unavailable",
+                      "libsodium (libsodium.so.23) could not be loaded to verify the bundle: %s", sodium.why);
+}
+
+static void sha256(unsigned char out[GRT_SHA256_BYTES], const unsigned char *in, size_t len)
+{
+    sodium.sha256(out, in, (unsigned long long)len);
+}
+
+static int hex_nibble(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Exactly 2 * n hex digits (either case, as sodium_hex2bin takes them) into n
+ * bytes. Returns 0 or -EINVAL. */
+static int hex_decode(unsigned char *out, size_t n, const char *hex, size_t len)
+{
+    size_t i;
+
+    if (len != 2 * n)
+        return -EINVAL;
+    for (i = 0; i < n; i++) {
+        int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
+
+        if (hi < 0 || lo < 0)
+            return -EINVAL;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+static void hex_encode(char *out, const unsigned char *in, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Constant-time comparison (as sodium_memcmp): 0 when equal. */
+static int ct_differ(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    volatile unsigned char d = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        d |= a[i] ^ b[i];
+    return d != 0;
+}
+
 typedef struct mfile {
     char name[GRT_NAME_MAX + 1];
     uint64_t size;
-    unsigned char sha[crypto_hash_sha256_BYTES];
+    unsigned char sha[GRT_SHA256_BYTES];
     const unsigned char *data; /* set when found in the container */
 } mfile;
 
@@ -64,15 +226,13 @@ int grt_parse_trusted_keys(const char *text, unsigned char (*keys)[GRT_KEY_BYTES
     while (*text) {
         const char *eol = strchr(text, '\n');
         size_t len = eol ? (size_t)(eol - text) : strlen(text);
-        size_t bin_len;
 
         if (len > 0 && text[len - 1] == '\r')
             len--;
         if (len > 0) {
             if (len != 2 * GRT_KEY_BYTES || n >= max)
                 return -EINVAL;
-            if (sodium_hex2bin(keys[n], GRT_KEY_BYTES, text, len, NULL, &bin_len, NULL) != 0 ||
-                bin_len != GRT_KEY_BYTES)
+            if (hex_decode(keys[n], GRT_KEY_BYTES, text, len) < 0)
                 return -EINVAL;
             n++;
         }
@@ -147,7 +307,6 @@ static int parse_file_line(manifest *m, char *line, grt_refusal *r)
 {
     char *name, *size_s, *sha_s;
     mfile *f;
-    size_t bin_len;
     int i;
 
     if (strncmp(line, "file ", 5) != 0)
@@ -172,8 +331,7 @@ static int parse_file_line(manifest *m, char *line, grt_refusal *r)
     memset(f, 0, sizeof(*f));
     snprintf(f->name, sizeof(f->name), "%s", name);
     if (parse_u64(size_s, &f->size) < 0 || !grt_is_hex_digest(sha_s, strlen(sha_s)) ||
-        sodium_hex2bin(f->sha, sizeof(f->sha), sha_s, strlen(sha_s), NULL, &bin_len, NULL) != 0 ||
-        bin_len != sizeof(f->sha))
+        hex_decode(f->sha, sizeof(f->sha), sha_s, strlen(sha_s)) < 0)
         return grt_refuse(r, -EINVAL, "bad-format", "malformed manifest line for file %s", name);
     m->nfiles++;
     return 0;
@@ -275,7 +433,7 @@ static int check_files(manifest *m, const unsigned char *p, size_t len, grt_refu
     int i;
 
     for (i = 0; i < m->nfiles; i++) {
-        unsigned char digest[crypto_hash_sha256_BYTES];
+        unsigned char digest[GRT_SHA256_BYTES];
         mfile *f = &m->files[i];
         const char *name;
         size_t n;
@@ -309,8 +467,8 @@ static int check_files(manifest *m, const unsigned char *p, size_t len, grt_refu
                               f->name, s, f->size);
         if (len - pos < s)
             return grt_refuse(r, -EINVAL, "bad-format", "truncated inside %s", f->name);
-        crypto_hash_sha256(digest, p + pos, s);
-        if (sodium_memcmp(digest, f->sha, sizeof(digest)) != 0)
+        sha256(digest, p + pos, (size_t)s);
+        if (ct_differ(digest, f->sha, sizeof(digest)))
             return grt_refuse(r, -EINVAL, "digest-mismatch", "SHA-256 of %s differs from the manifest", f->name);
         f->data = p + pos;
         pos += s;
@@ -331,16 +489,19 @@ static int find_key(const unsigned char *key_id, unsigned char *pk, grt_refusal 
         return grt_refuse(r, -EPERM, "unsigned", "the program's trusted key list is malformed: it accepts no bundle");
     if (n == 0)
         return grt_refuse(r, -EPERM, "unsigned", "the program trusts no signing key (built without --trust)");
+    /* From here on the bundle is checked with libsodium: load it now. */
+    if (need_sodium(r) < 0)
+        return -ENOSYS;
     for (i = 0; i < n; i++) {
-        unsigned char h[crypto_hash_sha256_BYTES];
+        unsigned char h[GRT_SHA256_BYTES];
 
-        crypto_hash_sha256(h, keys[i], GRT_KEY_BYTES);
+        sha256(h, keys[i], GRT_KEY_BYTES);
         if (memcmp(h, key_id, GRT_KEY_ID_BYTES) == 0) {
             memcpy(pk, keys[i], GRT_KEY_BYTES);
             return 0;
         }
     }
-    sodium_bin2hex(hex, sizeof(hex), key_id, GRT_KEY_ID_BYTES);
+    hex_encode(hex, key_id, GRT_KEY_ID_BYTES);
     return grt_refuse(r, -EPERM, "untrusted-key", "key id %s is not among the program's %d trusted key%s",
                       hex, n, n == 1 ? "" : "s");
 }
@@ -367,7 +528,7 @@ static int verify(const unsigned char *d, size_t len, manifest *m, grt_refusal *
     mlen = (size_t)le(d + 8, 4);
     if (mlen == 0 || mlen > GRT_BUNDLE_MAX_MANIFEST)
         return grt_refuse(r, -EINVAL, "bad-format", "manifest length %zu is 0 or above 1 MiB", mlen);
-    head = 12 + mlen + GRT_KEY_ID_BYTES + crypto_sign_BYTES;
+    head = 12 + mlen + GRT_KEY_ID_BYTES + GRT_SIG_BYTES;
     if (len < head)
         return grt_refuse(r, -EINVAL, "bad-format", "truncated (%zu bytes, header needs %zu)", len, head);
     mtext = d + 12;
@@ -384,7 +545,7 @@ static int verify(const unsigned char *d, size_t len, manifest *m, grt_refusal *
         return grt_refuse(r, -ENOMEM, "bad-format", "out of memory");
     memcpy(signed_msg, ctx, sizeof(ctx) - 1);
     memcpy(signed_msg + sizeof(ctx) - 1, mtext, mlen);
-    err = crypto_sign_verify_detached(sig, signed_msg, sizeof(ctx) - 1 + mlen, pk);
+    err = sodium.verify_detached(sig, signed_msg, (unsigned long long)(sizeof(ctx) - 1 + mlen), pk);
     grt_free(signed_msg);
     if (err != 0)
         return grt_refuse(r, -EPERM, "bad-signature", "the signature does not verify over the manifest");
@@ -423,8 +584,6 @@ int grt_bundle_open(const char *path, grt_bundle *out, grt_refusal *r)
     int err;
 
     memset(out, 0, sizeof(*out));
-    if (sodium_init() < 0)
-        return grt_refuse(r, -EIO, "bad-signature", "libsodium failed to initialise");
     err = grt_read_file(path, GRT_BUNDLE_MAX_SIZE, &data, &len);
     if (err == -EFBIG)
         return grt_refuse(r, err, "bad-format", "bundle larger than %zu bytes", GRT_BUNDLE_MAX_SIZE);
