@@ -23,9 +23,14 @@
  *   NONE -> SERVING                            (eager: the program has its own SIGURG handler)
  *           WANTED -> LISTENING                (the thread could not be created: next request retries)
  *
+ * Stale sockets of dead processes are swept by the control thread when it
+ * starts, not by the constructor: a process that is never asked never reads
+ * the directory.
+ *
  * THREAD SAFETY: ctl and ctl_fd are written by grt_control_start() before the
  * control thread exists (constructor, or a forked child's update point), then
- * read by the control thread; grt_control_stop() runs at exit. ctl_phase is
+ * read by the control thread (which sweeps ctl.dir when it starts);
+ * grt_control_stop() runs at exit. ctl_phase is
  * atomic: the SIGURG handler moves it LISTENING -> WANTED (a CAS, in any
  * thread), and exactly one update point moves it WANTED -> SERVING (a CAS).
  * Its stores are seq_cst: they pair with grt_settle_pending() in transition.c
@@ -65,8 +70,8 @@ extern int grt_pending;
 
 enum { CTL_NONE, CTL_LISTENING, CTL_WANTED, CTL_SERVING };
 
-/* The descriptor lives apart: with its -1 initialiser inside, the two path
- * buffers would be 8 KB of initialised data in every program's file. */
+/* The descriptor lives apart: with its -1 initialiser inside, the path
+ * buffers below would be initialised data in every program's file. */
 static int ctl_fd = -1;
 static int ctl_phase; /* CTL_*, see the top of the file */
 
@@ -79,11 +84,41 @@ static int ctl_phase; /* CTL_*, see the top of the file */
 #define GRT_WAKE_NS (50 * 1000000L)
 static timer_t ctl_timer;
 static int ctl_timer_ok;
+
+/* The socket's path must fit sun_path (108 bytes), and so must the directory:
+ * both buffers are that size, not PATH_MAX, so that the constructor touches
+ * one page of them, not three. */
+#define GRT_SUN_PATH sizeof(((struct sockaddr_un *)0)->sun_path)
 static struct {
     pid_t owner;
-    char dir[PATH_MAX];
-    char path[PATH_MAX];
+    char dir[GRT_SUN_PATH];
+    char path[GRT_SUN_PATH];
 } ctl;
+
+/* The constructor's string building, without stdio: vsnprintf would touch
+ * pages of libc that many programs never use. Appends s (or the decimal v) at
+ * *off; returns -ENAMETOOLONG when buf (size bytes) is full. */
+static int put_str(char *buf, size_t size, size_t *off, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n >= size - *off)
+        return -ENAMETOOLONG;
+    memcpy(buf + *off, s, n + 1);
+    *off += n;
+    return 0;
+}
+
+static int put_ulong(char *buf, size_t size, size_t *off, unsigned long v)
+{
+    char digits[24], *p = digits + sizeof(digits) - 1;
+
+    *p = '\0';
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    return put_str(buf, size, off, p);
+}
 
 const char *grt_control_dir(void)
 {
@@ -332,11 +367,17 @@ static void serve(int c, int busy)
     }
 }
 
+static void sweep_stale_sockets(const char *dir);
+
 static void *control_main(void *arg)
 {
     struct pollfd pfd;
     int fd = (int)(intptr_t)arg;
 
+    /* Housekeeping that no program needs before its first request: done here
+     * rather than in the constructor, so that a process that is never asked
+     * does not pay for opendir's buffer and the rest of it. */
+    sweep_stale_sockets(ctl.dir);
     pfd.fd = fd;
     pfd.events = POLLIN;
     for (;;) {
@@ -366,7 +407,8 @@ static void *control_main(void *arg)
 /*
  * A process killed by a signal leaves its <pid>.sock behind. The directory is
  * private to this user, so sockets of pids that no longer exist are ours to
- * remove; a pid that exists again (reused) is left alone.
+ * remove; a pid that exists again (reused) is left alone. Runs in the control
+ * thread when it starts (ctl.dir was written before the thread was created).
  */
 static void sweep_stale_sockets(const char *dir)
 {
@@ -456,14 +498,15 @@ int grt_control_start(int lazy)
     struct sockaddr_un sa;
     const char *env = getenv("GRAFT_RUNTIME_DIR");
     char tmp[sizeof(sa.sun_path)];
-    int fd = -1, err, n;
+    size_t n = 0;
+    int fd = -1, err;
 
     if (env && env[0])
-        n = snprintf(ctl.dir, sizeof(ctl.dir), "%s", env);
-    else
-        n = snprintf(ctl.dir, sizeof(ctl.dir), "/tmp/graft-%ld", (long)geteuid());
-    if (n < 0 || (size_t)n >= sizeof(ctl.dir)) {
-        err = -ENAMETOOLONG;
+        err = put_str(ctl.dir, sizeof(ctl.dir), &n, env);
+    else if ((err = put_str(ctl.dir, sizeof(ctl.dir), &n, "/tmp/graft-")) == 0)
+        err = put_ulong(ctl.dir, sizeof(ctl.dir), &n, (unsigned long)geteuid());
+    if (err < 0) {
+        grt_log("runtime directory name too long for a socket path: %s", env ? env : "");
         goto err;
     }
     err = make_private_dir(ctl.dir, !(env && env[0]));
@@ -471,24 +514,27 @@ int grt_control_start(int lazy)
         grt_log("runtime directory %s: %s", ctl.dir, strerror(-err));
         goto err;
     }
-    sweep_stale_sockets(ctl.dir);
+    /* Stale sockets of dead processes are swept when the control thread
+     * starts (control_main), not here. */
     if (lazy && (err = create_wake_timer()) < 0) {
         grt_log("no wake-up timer (%s): the control thread starts now", strerror(-err));
         lazy = 0;
     }
     /* Bound under a temporary name, made to listen, then renamed: a client
      * that sees <pid>.sock can connect at once. */
-    n = snprintf(ctl.path, sizeof(ctl.path), "%s/%ld.sock", ctl.dir, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof(sa.sun_path) - 5) {
+    n = 0;
+    if (put_str(ctl.path, sizeof(ctl.path), &n, ctl.dir) < 0 || put_str(ctl.path, sizeof(ctl.path), &n, "/") < 0 ||
+        put_ulong(ctl.path, sizeof(ctl.path), &n, (unsigned long)getpid()) < 0 ||
+        put_str(ctl.path, sizeof(ctl.path), &n, ".sock") < 0 || n >= sizeof(sa.sun_path) - 5) {
         err = -ENAMETOOLONG;
-        grt_log("socket path too long: %s", ctl.path);
+        grt_log("socket path too long: %s/%ld.sock", ctl.dir, (long)getpid());
         goto err;
     }
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
-    memcpy(tmp, ctl.path, (size_t)n);
+    memcpy(tmp, ctl.path, n);
     memcpy(tmp + n, ".tmp", 5);
-    memcpy(sa.sun_path, tmp, (size_t)n + 5);
+    memcpy(sa.sun_path, tmp, n + 5);
 
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {

@@ -322,7 +322,13 @@ __attribute__((constructor)) static void grt_init(void)
     log_stderr = l && strcmp(l, "stderr") == 0;
     main_thread = pthread_self();
     main_tid = gettid();
-    snprintf(running.digest, sizeof(running.digest), "%s", grt_version_digest);
+    /* No stdio here (see control.c, put_str). */
+    {
+        size_t len = strnlen(grt_version_digest, GRT_DIGEST_HEX);
+
+        memcpy(running.digest, grt_version_digest, len);
+        running.digest[len] = '\0';
+    }
     running.sequence = 0;
     running.patches = 0;
     if (!grt_is_hex_digest(grt_version_digest, strlen(grt_version_digest)))
