@@ -14,6 +14,8 @@
  *   answer | describe N | garbage N | stats | eintr | mode only7|both | quit
  *   threads: the number of threads (entries of /proc/self/task)
  *   pending: the value of grt_pending
+ *   mapped NAME: mapped=1 when a file whose name contains NAME is mapped
+ *           (/proc/self/maps), else mapped=0 (libsodium is loaded lazily)
  *   spin N: after the next update point, busy for N ms before blocking again
  *           (a signal then arrives between the point and the blocking call)
  *   fork: forks a child that loops over update point 1 every 10 ms until
@@ -95,6 +97,20 @@ static int count_threads(void)
     return n;
 }
 
+static int is_mapped(const char *name)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[4096];
+    int found = 0;
+
+    if (!f)
+        return -1;
+    while (!found && fgets(line, sizeof(line), f))
+        found = strstr(line, name) != NULL;
+    fclose(f);
+    return found;
+}
+
 static void command(char *line)
 {
     char out[256];
@@ -116,6 +132,8 @@ static void command(char *line)
         snprintf(out, sizeof(out), "threads=%d", count_threads());
     } else if (strcmp(line, "pending") == 0) {
         snprintf(out, sizeof(out), "pending=%d", __atomic_load_n(&grt_pending, __ATOMIC_SEQ_CST));
+    } else if (strncmp(line, "mapped ", 7) == 0) {
+        snprintf(out, sizeof(out), "mapped=%d", is_mapped(line + 7));
     } else if (sscanf(line, "spin %d", &i) == 1) {
         spin_ms = i;
         snprintf(out, sizeof(out), "ok");

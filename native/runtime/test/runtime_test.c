@@ -34,6 +34,7 @@
 #include "harness.h"
 
 static const char *cc, *cflags, *lib, *src, *inc, *work, *wrap;
+static char lib_dir[PATH_MAX]; /* when lib is libgraft.so.1: its directory (rpath) */
 static int slow = 1;
 static char rtdir[PATH_MAX], tmpdir_path[PATH_MAX];
 static char digest[5][65]; /* D0..D4: "aaa...", "bbb...", ... */
@@ -194,7 +195,11 @@ static const char *build_prog(const char *name, const char *program, const char 
     argv[argc++] = exe;
     argv[argc++] = "-rdynamic";
     argv[argc++] = (char *)lib;
-    argv[argc++] = "-lsodium";
+    /* The shared runtime: found next to itself, as graft compile arranges it
+     * with a copy beside the executable. */
+    if (lib_dir[0])
+        argv[argc++] = fmt("-Wl,-rpath,%s", lib_dir);
+    /* No -lsodium: the runtime loads it when a bundle arrives. */
     argv[argc++] = "-lpthread";
     argv[argc++] = "-ldl";
     argv[argc] = NULL;
@@ -340,6 +345,7 @@ typedef struct proc {
 
 typedef struct start_opts {
     const char *runtime_dir; /* default: rtdir */
+    const char *ld_path;     /* LD_LIBRARY_PATH */
     const char *log;         /* GRAFT_LOG */
     const char *err_path;    /* stderr to this file */
     int no_wait;             /* do not wait for the socket */
@@ -365,6 +371,8 @@ static int start_prog_opts(proc *p, const char *exe, const char *mode, const sta
         close(out[0]);
         close(out[1]);
         setenv("GRAFT_RUNTIME_DIR", o->runtime_dir ? o->runtime_dir : rtdir, 1);
+        if (o->ld_path)
+            setenv("LD_LIBRARY_PATH", o->ld_path, 1);
         if (o->log)
             setenv("GRAFT_LOG", o->log, 1);
         else
@@ -609,6 +617,9 @@ static void test_signed(void)
     test_check("status before any patch", strcmp(r, want) == 0, "reply: %s", r);
     r = cmd(&p, "answer");
     test_check("the program runs its original code", strcmp(r, "answer=42") == 0, "reply: %s", r);
+    r = cmd(&p, "mapped libsodium");
+    test_check("libsodium is not mapped at start, nor once the control thread serves (status)",
+               strcmp(r, "mapped=0") == 0, "reply: %s", r);
 
     /* requests that are not understood */
     expect_refusal(&p, "unknown request", "hello", "bad-request", D0, 0);
@@ -625,6 +636,9 @@ static void test_signed(void)
     expect_refusal(&p, "empty file", apply_req(save_bundle("empty", t, 0), 1000), "bad-format", D0, 0);
     expect_refusal(&p, "truncated in the header", apply_req(save_bundle("trunc1", good1.data, 40), 1000),
                    "bad-format", D0, 0);
+    r = cmd(&p, "mapped libsodium");
+    test_check("refusals of the container's shape do not load libsodium", strcmp(r, "mapped=0") == 0,
+               "reply: %s", r);
     expect_refusal(&p, "truncated by one byte", apply_req(save_bundle("trunc2", good1.data, good1.len - 1), 1000),
                    "bad-format", D0, 0);
     expect_refusal(&p, "truncated inside patch.so",
@@ -637,10 +651,13 @@ static void test_signed(void)
     expect_refusal(&p, "signed with an untrusted key", apply_req(save_bundle("untrusted", b.data, b.len), 1000),
                    "untrusted-key", D0, 0);
     free(b.data);
+    r = cmd(&p, "mapped libsodium");
+    test_check("the key checks loaded libsodium (dlopen at the first verification)", strcmp(r, "mapped=1") == 0,
+               "reply: %s", r);
     memcpy(t, good1.data, good1.len);
     t[good1.sig_off + 10] ^= 0x01;
-    expect_refusal(&p, "signature byte flipped", apply_req(save_bundle("badsig", t, good1.len), 1000),
-                   "bad-signature", D0, 0);
+    expect_refusal(&p, "signature byte flipped (libsodium loaded lazily)",
+                   apply_req(save_bundle("badsig", t, good1.len), 1000), "bad-signature", D0, 0);
     memcpy(t, good1.data, good1.len);
     {
         char *seq = memmem(t + good1.man_off, good1.sig_off - good1.man_off, "sequence 1", 10);
@@ -776,7 +793,7 @@ static void test_signed(void)
 
 static void test_unsigned_program(void)
 {
-    const char *exe;
+    const char *exe, *r;
     unsigned char *so;
     size_t so_len;
     bundle b;
@@ -790,7 +807,68 @@ static void test_unsigned_program(void)
     b = make_bundle("testprog", D0, D1, 1, so, so_len, pk1, sk1, NULL);
     expect_refusal(&p, "a signed bundle for a program that trusts no key",
                    apply_req(save_bundle("nokeys", b.data, b.len), 1000), "unsigned", D0, 0);
+    r = cmd(&p, "mapped libsodium");
+    test_check("  ... refused without loading libsodium", strcmp(r, "mapped=0") == 0, "reply: %s", r);
     test_check("the program exits normally", stop_prog(&p) == 0, "see above");
+    free(b.data);
+    free(so);
+}
+
+/* libsodium cannot be loaded: a directory in LD_LIBRARY_PATH (searched by
+ * dlopen before the system's) holds empty objects under both of its names. */
+static void test_no_sodium(void)
+{
+    char keyhex[2 * crypto_sign_PUBLICKEYBYTES + 1], keys[256];
+    char fake[PATH_MAX], *argv[8];
+    const char *exe, *r;
+    unsigned char *so;
+    size_t so_len;
+    start_opts o = { 0 };
+    bundle b;
+    proc p;
+
+    printf("-- libsodium cannot be loaded\n");
+    snprintf(fake, sizeof(fake), "%s/fake-sodium", work);
+    mkdirs(fake);
+    {
+        static const char empty[] = "int graft_test_not_libsodium;\n";
+
+        write_file(fmt("%s/empty.c", fake), empty, sizeof(empty) - 1);
+    }
+    argv[0] = (char *)cc;
+    argv[1] = "-shared";
+    argv[2] = "-fPIC";
+    argv[3] = fmt("%s/empty.c", fake);
+    argv[4] = "-o";
+    argv[5] = fmt("%s/libsodium.so.23", fake);
+    argv[6] = NULL;
+    if (run(argv) < 0)
+        fatal("cannot build %s", argv[5]);
+    unlink(fmt("%s/libsodium.so", fake));
+    if (symlink("libsodium.so.23", fmt("%s/libsodium.so", fake)) < 0)
+        fatal("symlink: %s", strerror(errno));
+
+    sodium_bin2hex(keyhex, sizeof(keyhex), pk1, sizeof(pk1));
+    snprintf(keys, sizeof(keys), "%s\\n", keyhex);
+    exe = build_prog("nosodium", "testprog", keys, 0);
+    so = read_file(fmt("%s/p-v1/patch.so", work), &so_len);
+    o.ld_path = fake;
+    if (start_prog_opts(&p, exe, "idle", &o) < 0)
+        fatal("no socket %s", p.sock);
+    b = make_bundle("testprog", D0, D1, 1, so, so_len, pk1, sk1, NULL);
+    r = ctl(&p, apply_req(save_bundle("nosodium", b.data, b.len), 1000));
+    test_check("a good bundle without a usable libsodium -> refused crypto-unavailable, naming the library",
+               starts(r, "refused crypto-unavailable ") && strstr(r, "libsodium.so.23") &&
+                   strstr(r, "undefined symbol"), "reply: %s", r);
+    r = ctl(&p, "status");
+    test_check("  ... the program still answers status at sequence 0", starts(r, "ok program=testprog ") &&
+               strstr(r, " sequence=0 "), "reply: %s", r);
+    r = cmd(&p, "answer");
+    test_check("  ... and runs its original code", strcmp(r, "answer=42") == 0, "reply: %s", r);
+    r = ctl(&p, apply_req(save_bundle("nosodium", b.data, b.len), 1000));
+    test_check("  ... a second bundle gets the same refusal (loaded once, not retried)",
+               starts(r, "refused crypto-unavailable "), "reply: %s", r);
+    test_check("  ... and exits normally", stop_prog(&p) == 0, "see above");
     free(b.data);
     free(so);
 }
@@ -1035,17 +1113,28 @@ static void test_lazy(void)
 {
     const char *exe = build_prog("loop", "looper", "", 1);
     const char *r;
-    char want[256];
+    char want[256], *stale;
     struct pollfd pfd;
+    pid_t dead;
     int fd;
     proc p;
 
     printf("-- the control thread starts at the first request (lazy)\n");
+    /* The socket a process killed by a signal left behind: a dead pid's. */
+    fflush(stdout);
+    dead = fork();
+    if (dead == 0)
+        _exit(0);
+    waitpid(dead, NULL, 0);
+    stale = fmt("%s/%ld.sock", rtdir, (long)dead);
+    mkdirs(rtdir);
+    write_file(stale, "", 0);
     if (start_prog(&p, exe, "idle") < 0)
         fatal("no socket %s", p.sock);
     r = cmd(&p, "threads");
     test_check("a fresh process has one thread, though its socket exists", strcmp(r, "threads=1") == 0,
                "reply: %s", r);
+    test_check("  ... and has not swept the stale socket of a dead pid yet", access(stale, F_OK) == 0, "%s", stale);
     r = cmd(&p, "pending");
     test_check("  ... and grt_pending is 0 (the fast path stays fast)", strcmp(r, "pending=0") == 0, "reply: %s", r);
 
@@ -1064,6 +1153,8 @@ static void test_lazy(void)
     snprintf(want, sizeof(want), "ok program=looper version=%s sequence=0 patches=0 pid=%ld", D0, (long)p.pid);
     test_check("the SIGURG that follows: the idle program reaches its point, which starts the thread, which answers",
                strcmp(r, want) == 0, "reply: %s", r);
+    test_check("  ... the control thread swept the stale socket when it started", access(stale, F_OK) != 0, "%s",
+               stale);
     r = cmd(&p, "threads");
     test_check("  ... now two threads (the control thread keeps running)", strcmp(r, "threads=2") == 0, "reply: %s", r);
     r = cmd_until(&p, "pending", "pending=0");
@@ -1121,6 +1212,11 @@ int main(void)
     cc = env("GRAFT_TEST_CC");
     cflags = env("GRAFT_TEST_CFLAGS");
     lib = env("GRAFT_TEST_LIB");
+    if (strstr(lib, ".so")) {
+        const char *slash = strrchr(lib, '/');
+
+        snprintf(lib_dir, sizeof(lib_dir), "%.*s", slash ? (int)(slash - lib) : 1, slash ? lib : ".");
+    }
     src = env("GRAFT_TEST_SRC");
     inc = env("GRAFT_TEST_INCLUDE");
     work = env("GRAFT_TEST_WORK");
@@ -1152,6 +1248,7 @@ int main(void)
 
     test_signed();
     test_unsigned_program();
+    test_no_sodium();
     test_loop();
     test_lazy();
     test_process();
