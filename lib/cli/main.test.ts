@@ -60,9 +60,18 @@ describe("graft compile", () => {
       trustedKeys: ["a.pub", "b.pub"],
       insecureAcceptUnsigned: false,
       rooms: { "struct conn": 64, item: 0 },
+      staticRuntime: false,
       cwd: "/work/here",
       onProgress: expect.any(Function),
     });
+    expect(ctx.stdout).toEqual(["wrote /o/kvd", "wrote /o/kvd.vd.json", "wrote /o/libgraft.so.1 (the runtime: deploy it with the executable)"]);
+  });
+
+  it("--static-runtime links the runtime in, and writes no libgraft.so.1", async () => {
+    compileProgram.mockResolvedValue({ executable: "/o/kvd", versionDataPath: "/o/kvd.vd.json", diagnostics: [] });
+    const ctx = capture();
+    expect(await main(["compile", "-o", "out", "--name", "kvd", "--static-runtime", "--trust", "a.pub", "kvd.c"], ctx)).toBe(0);
+    expect(compileProgram.mock.calls.at(-1)![0]).toMatchObject({ staticRuntime: true });
     expect(ctx.stdout).toEqual(["wrote /o/kvd", "wrote /o/kvd.vd.json"]);
   });
 

@@ -59,8 +59,8 @@ export function registerCompile(program: Command, ctx: CliContext): void {
         });
         printDiagnostics(ctx, result.diagnostics);
         ctx.out(`wrote ${result.executable}`);
-        if (!opts.staticRuntime) ctx.out(`wrote ${path.join(path.dirname(result.executable), "libgraft.so.1")} (the runtime: deploy it with the executable)`);
         ctx.out(`wrote ${result.versionDataPath}`);
+        if (!opts.staticRuntime) ctx.out(`wrote ${path.join(path.dirname(result.executable), "libgraft.so.1")} (the runtime: deploy it with the executable)`);
         return ExitCode.Ok;
       }),
     );
