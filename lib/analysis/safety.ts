@@ -40,7 +40,7 @@ function usesAfter(ff: FunctionFacts, offset: number, into: PointSafety) {
 }
 
 /** Callers of each function: direct call sites, plus indirect call sites for address-taken functions. */
-function callerIndex(facts: ProgramFacts) {
+export function callerIndex(facts: ProgramFacts): Map<string, { ff: FunctionFacts; site: UseSite }[]> {
   const all = [...facts.functions.values(), ...facts.mains];
   const callers = new Map<string, { ff: FunctionFacts; site: UseSite }[]>();
   for (const ff of all) {

@@ -12,6 +12,7 @@
  */
 import type { Program } from "../cfront/program.js";
 import type { ProgramFacts } from "../analysis/facts.js";
+import { callerIndex } from "../analysis/safety.js";
 import type { Diagnostic } from "../model/diagnostics.js";
 import type { VersionData } from "../model/version-data.js";
 
@@ -66,15 +67,9 @@ function slotReason(program: Program, facts: ProgramFacts, uname: string, across
   return undefined;
 }
 
+/** The program-unique names of each function's callers (lib/analysis/safety.ts keeps the call sites). */
 function callersOf(facts: ProgramFacts): Map<string, Set<string>> {
-  const callers = new Map<string, Set<string>>();
-  for (const ff of facts.functions.values()) {
-    for (const callee of ff.calls.keys()) {
-      if (!callers.has(callee)) callers.set(callee, new Set());
-      callers.get(callee)!.add(ff.uname);
-    }
-  }
-  return callers;
+  return new Map([...callerIndex(facts)].map(([callee, sites]) => [callee, new Set(sites.map((c) => c.ff.uname))]));
 }
 
 /** The first build: every function that may be called directly and has few enough callers. */
