@@ -11,7 +11,7 @@
  * that calls it carries its own copy (lib/patch).
  */
 import type { Program } from "../cfront/program.js";
-import type { ProgramFacts } from "../analysis/facts.js";
+import type { FunctionFacts, ProgramFacts } from "../analysis/facts.js";
 import { callerIndex } from "../analysis/safety.js";
 import type { Diagnostic } from "../model/diagnostics.js";
 import type { VersionData } from "../model/version-data.js";
@@ -33,20 +33,20 @@ function framesAcrossUpdates(program: Program, facts: ProgramFacts): Set<string>
     if (pts.length) holds.set(uname, pts);
   }
   const reaches = new Set(holds.keys());
+  // A call through a pointer may reach any function whose address is taken.
+  const callsInto = (ff: FunctionFacts) =>
+    [...ff.calls.keys()].some((u) => reaches.has(u)) || (ff.indirectCalls.length > 0 && [...facts.addressTaken].some((u) => reaches.has(u)));
   for (let grew = true; grew;) {
     grew = false;
-    const viaPointer = [...facts.addressTaken].some((u) => reaches.has(u));
     for (const ff of facts.functions.values()) {
-      if (reaches.has(ff.uname)) continue;
-      if ([...ff.calls.keys()].some((u) => reaches.has(u)) || (viaPointer && ff.indirectCalls.length > 0)) { reaches.add(ff.uname); grew = true; }
+      if (!reaches.has(ff.uname) && callsInto(ff)) { reaches.add(ff.uname); grew = true; }
     }
   }
   const out = new Set<string>();
   for (const u of reaches) {
     const ff = facts.functions.get(u);
     const onlyRestarting = (holds.get(u) ?? []).every((p) => p.restarting);
-    const callsIn = !!ff && [...ff.calls.keys()].some((c) => reaches.has(c));
-    if (!onlyRestarting || callsIn || (ff?.indirectCalls.length ?? 0) > 0 && [...facts.addressTaken].some((a) => reaches.has(a))) out.add(u);
+    if (!onlyRestarting || (ff && callsInto(ff))) out.add(u);
   }
   return out;
 }
