@@ -14,13 +14,13 @@
  * libsodium is not linked: a program needs it only when a bundle arrives, and
  * mapping it at start costs every process about 120 kB of resident memory.
  * The first verification dlopen()s it (RTLD_LOCAL: its symbols stay out of
- * the program's and the patches' namespace) and looks up the three functions
+ * the program's and the patches' namespace) and looks up the four functions
  * used below, once (pthread_once); the library then stays loaded. When it
  * cannot be loaded, bundles are refused as crypto-unavailable and the process
  * runs on. <sodium.h> is deliberately not included: a direct call to
  * libsodium would then not compile (in libgraft.so.1 it would only fail at
- * load time, as an undefined symbol). Hex and the constant-time comparison
- * are done here.
+ * load time, as an undefined symbol). Hex is done here: it is needed before
+ * the library is loaded.
  *
  * THREAD SAFETY: control thread only (the library is loaded under
  * pthread_once all the same).
@@ -63,6 +63,7 @@ static struct {
     int (*sha256)(unsigned char *out, const unsigned char *in, unsigned long long inlen);
     int (*verify_detached)(const unsigned char *sig, const unsigned char *m, unsigned long long mlen,
                            const unsigned char *pk);
+    int (*memcmp_ct)(const void *a, const void *b, size_t len); /* sodium_memcmp: constant time */
     char why[256]; /* when !ok: what failed, for the refusal */
 } sodium = { .once = PTHREAD_ONCE_INIT };
 
@@ -79,8 +80,9 @@ static void sodium_why(const char *what, const char *detail)
  * handle is kept), or -1 (the handle is closed). */
 static int sodium_try(const char *name)
 {
-    static const char *const syms[3] = { "sodium_init", "crypto_hash_sha256", "crypto_sign_verify_detached" };
-    void *h, *f[3];
+    static const char *const syms[4] = { "sodium_init", "crypto_hash_sha256", "crypto_sign_verify_detached",
+                                         "sodium_memcmp" };
+    void *h, *f[4];
     int i;
 
     dlerror();
@@ -91,7 +93,7 @@ static int sodium_try(const char *name)
         sodium_why(e ? e : name, e ? NULL : "dlopen failed");
         return -1;
     }
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < 4; i++) {
         dlerror();
         f[i] = dlsym(h, syms[i]);
         if (!f[i]) {
@@ -107,6 +109,7 @@ static int sodium_try(const char *name)
     memcpy(&sodium.init, &f[0], sizeof(f[0]));
     memcpy(&sodium.sha256, &f[1], sizeof(f[1]));
     memcpy(&sodium.verify_detached, &f[2], sizeof(f[2]));
+    memcpy(&sodium.memcmp_ct, &f[3], sizeof(f[3]));
     if (sodium.init() < 0) {
         sodium_why(name, "sodium_init() failed");
         dlclose(h);
@@ -181,17 +184,6 @@ static void hex_encode(char *out, const unsigned char *in, size_t n)
         out[2 * i + 1] = digits[in[i] & 15];
     }
     out[2 * n] = '\0';
-}
-
-/* Constant-time comparison (as sodium_memcmp): 0 when equal. */
-static int ct_differ(const unsigned char *a, const unsigned char *b, size_t n)
-{
-    volatile unsigned char d = 0;
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        d |= a[i] ^ b[i];
-    return d != 0;
 }
 
 typedef struct mfile {
@@ -468,7 +460,7 @@ static int check_files(manifest *m, const unsigned char *p, size_t len, grt_refu
         if (len - pos < s)
             return grt_refuse(r, -EINVAL, "bad-format", "truncated inside %s", f->name);
         sha256(digest, p + pos, (size_t)s);
-        if (ct_differ(digest, f->sha, sizeof(digest)))
+        if (sodium.memcmp_ct(digest, f->sha, sizeof(digest)) != 0)
             return grt_refuse(r, -EINVAL, "digest-mismatch", "SHA-256 of %s differs from the manifest", f->name);
         f->data = p + pos;
         pos += s;
