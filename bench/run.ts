@@ -3,7 +3,7 @@
  * in one run, and the costs of updating.
  *
  *   npm run bench                 (setup, then this)
- *   npx tsx bench/run.ts [--quick] [--rounds N] [--only kvd|httpd] [--keep] [--json FILE]
+ *   npx tsx bench/run.ts [--quick] [--rounds N] [--pairs N] [--only kvd|httpd] [--keep] [--json FILE]
  *
  * For each sample server (native/examples/kvd and httpd, release v0):
  *   - builds it stock (its own Makefile, `make -j2`) and updateable
@@ -15,6 +15,10 @@
  *     (throughput of its set and get tests; memcslap reports no latency, so a
  *     one-connection probe, bench/mcprobe.c, times requests alongside it);
  *     after the load it reads VmRSS and VmHWM from /proc/PID/status;
+ *   - runs both builds at once under identical clients (paired load,
+ *     bench/paired-load.ts), so that each ratio comes from one window of time
+ *     and the machine's drifting speed cancels; reports the geometric mean of
+ *     the per-window ratios with a 95% interval;
  *   - counts the instructions per request under cachegrind (one request per
  *     turn of the event loop, and pipelined 50 to a write), which unlike
  *     throughput do not move with the load of a shared machine;
@@ -29,7 +33,7 @@
  * Writes bench/results/latest.json (and latest.md, the tables in Markdown).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -43,6 +47,9 @@ import { analysePoint } from "../lib/analysis/safety.js";
 import { curl, missingTools, runMemslap, runWrk, type MemslapResult, type WrkResult } from "../test/support/drivers.js";
 import { freePort, startServer, type RunningServer } from "../test/support/server.js";
 import { makeDocroot } from "../test/support/examples.js";
+import { pairedHttpd, pairedKvd, type PairSample } from "./paired-load.js";
+import { pairedRatio } from "./paired-ratio.js";
+import { cpuNs, procStatus } from "./proc-stats.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const EXAMPLES = path.join(ROOT, "native", "examples");
@@ -60,6 +67,9 @@ interface Options {
   wrkSec: number;
   wrkWarmupSec: number;
   memslapN: number;
+  /** Paired load: pairs of windows in which both builds run at once, and each window's length. */
+  pairs: number;
+  pairWindowSec: number;
   only: Program[] | null;
   keep: boolean;
   json: string;
@@ -74,13 +84,13 @@ function parseArgs(argv: string[]): Options {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   for (const a of argv) {
-    if (a.startsWith("--") && !["--quick", "--rounds", "--only", "--keep", "--json", "--help"].includes(a)) {
+    if (a.startsWith("--") && !["--quick", "--rounds", "--pairs", "--only", "--keep", "--json", "--help"].includes(a)) {
       console.error(`bench: unknown option ${a}`);
       process.exit(2);
     }
   }
   if (argv.includes("--help")) {
-    console.log("usage: tsx bench/run.ts [--quick] [--rounds N] [--only kvd|httpd] [--keep] [--json FILE]");
+    console.log("usage: tsx bench/run.ts [--quick] [--rounds N] [--pairs N] [--only kvd|httpd] [--keep] [--json FILE]");
     process.exit(0);
   }
   const only = val("--only");
@@ -97,6 +107,8 @@ function parseArgs(argv: string[]): Options {
     wrkSec: quick ? 2 : 5,
     wrkWarmupSec: 1,
     memslapN: quick ? 3000 : 10000,
+    pairs: Number(val("--pairs") ?? (quick ? 4 : 16)),
+    pairWindowSec: quick ? 1 : 2,
     only: only ? [only as Program] : null,
     keep: argv.includes("--keep"),
     json: val("--json") ?? path.join(ROOT, "bench", "results", "latest.json"),
@@ -139,25 +151,6 @@ function sh(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
 function timed<T>(f: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const t0 = performance.now();
   return f().then((value) => ({ value, ms: performance.now() - t0 }));
-}
-
-function procStatus(pid: number): { vmRssKb: number; vmHwmKb: number } {
-  const text = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
-  return { vmRssKb: kb("VmRSS"), vmHwmKb: kb("VmHWM") };
-}
-
-/** CPU time the process has run, all threads, in ns (schedstat's sum_exec_runtime; finer than utime's ticks). */
-function cpuNs(pid: number): number {
-  let total = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      /* the thread ended */
-    }
-  }
-  return total;
 }
 
 function fileSize(p: string): number {
@@ -847,7 +840,13 @@ interface Comparison {
   stockSpread?: number;
   goal?: string;
   met?: boolean;
-  /** True when every round (or the one deterministic measurement) gives the same verdict. */
+  /** Paired load: the 95% confidence interval of the ratio. */
+  ci?: { lo: number; hi: number; pairs: number };
+  /**
+   * True when the noise cannot have made the verdict: every round gives the
+   * same one (interleaved runs), the whole 95% interval is on one side of the
+   * goal (paired load), or the measurement is deterministic.
+   */
   conclusive?: boolean;
 }
 
@@ -895,6 +894,34 @@ function compare<T extends { build: string; round: number }>(
   };
 }
 
+/**
+ * Paired load (bench/paired-load.ts): both builds in the same windows. Each
+ * build's figure is its median over the windows; the ratio is the geometric
+ * mean of the per-window ratios, with its 95% interval.
+ */
+function comparePaired(program: Program, samples: PairSample[], metric: string, unit: string, get: (w: PairSample["stock"]) => number, goal: { text: string; ok: (ratio: number) => boolean }): Comparison {
+  const per = samples.map((x) => get(x.graft) / get(x.stock));
+  const est = pairedRatio(per);
+  const fin = per.filter(Number.isFinite);
+  const stockV = samples.map((x) => get(x.stock)).filter(Number.isFinite);
+  const s = median(stockV);
+  return {
+    program,
+    metric,
+    unit,
+    stock: s,
+    graft: median(samples.map((x) => get(x.graft))),
+    ratio: est.ratio,
+    pairedRatioMin: Math.min(...fin),
+    pairedRatioMax: Math.max(...fin),
+    stockSpread: stockV.length > 1 ? (Math.max(...stockV) - Math.min(...stockV)) / s : undefined,
+    ci: { lo: est.lo, hi: est.hi, pairs: est.pairs },
+    goal: goal.text,
+    met: Number.isFinite(est.ratio) && goal.ok(est.ratio),
+    conclusive: est.pairs >= 5 && Number.isFinite(est.lo) && goal.ok(est.lo) === goal.ok(est.hi) && goal.ok(est.lo) === goal.ok(est.ratio),
+  };
+}
+
 const SPEED_TPUT = { text: ">= 0.99", ok: (r: number) => r >= 0.99 };
 const SPEED_LAT = { text: "<= 1.01", ok: (r: number) => r <= 1.01 };
 const MEMORY = { text: "<= 1.05", ok: (r: number) => r <= 1.05 };
@@ -928,7 +955,7 @@ function mdTable(rows: string[][]): string {
 }
 
 function comparisonRows(cs: Comparison[], opts: Options): string[][] {
-  const rows = [["program / metric", "stock", "updateable", "difference", "ratio", "per-round ratios", "stock spread", "goal", "verdict", "all rounds agree"]];
+  const rows = [["program / metric", "stock", "updateable", "difference", "ratio", "95% interval", "per-round ratios", "stock spread", "goal", "verdict", "conclusive"]];
   for (const c of cs) {
     rows.push([
       `${c.program} ${c.metric} (${c.unit})`,
@@ -936,14 +963,21 @@ function comparisonRows(cs: Comparison[], opts: Options): string[][] {
       fmtValue(c.graft, c.unit),
       (c.graft >= c.stock ? "+" : "") + fmtValue(c.graft - c.stock, c.unit),
       fmt(c.ratio, 3),
+      c.ci && Number.isFinite(c.ci.lo) ? `${fmt(c.ci.lo, 3)}..${fmt(c.ci.hi, 3)}` : "",
       c.pairedRatioMin !== undefined && Number.isFinite(c.pairedRatioMin) ? `${fmt(c.pairedRatioMin, 3)}..${fmt(c.pairedRatioMax, 3)}` : "",
       c.stockSpread !== undefined ? `${fmt(c.stockSpread * 100, 1)}%` : "",
       c.goal ?? "",
       c.met === undefined ? "" : c.met ? "met" : "NOT MET",
-      c.conclusive === undefined ? "" : c.pairedRatioMin === undefined ? "(single)" : c.conclusive ? "yes" : opts.rounds < 5 ? "(too few rounds)" : "no",
+      c.conclusive === undefined ? "" : c.pairedRatioMin === undefined ? "(single)" : c.conclusive ? "yes" : (c.ci ? c.ci.pairs : opts.rounds) < 5 ? "(too few rounds)" : "no",
     ]);
   }
   return rows;
+}
+
+/** Why a verdict is not conclusive. */
+function noiseNote(c: Comparison, opts: Options): string {
+  if (c.ci) return c.ci.pairs < 5 ? "too few pairs to tell from noise" : "the 95% interval reaches across the goal";
+  return opts.rounds < 5 ? "too few rounds to tell from noise" : "rounds disagree: within the noise of this run";
 }
 
 // -------------------------------------------------------------------- main
@@ -981,6 +1015,7 @@ async function main() {
   const builds = {} as Record<Program, Builds>;
   const kvdRuns: KvdRun[] = [];
   const httpdRuns: HttpdRun[] = [];
+  const paired = {} as Record<Program, PairSample[]>;
   const patchGen: { program: Program; step: string; ms: number; patchSoBytes: number | null; changed: unknown }[] = [];
   const updates = {} as Record<Program, UpdateRun[]>;
   const analysis = {} as Record<Program, AnalysisCost>;
@@ -1011,6 +1046,14 @@ async function main() {
           }
         }
       }
+    }
+
+    // 2a. paired load: both builds at once, in the same windows
+    for (const p of programs) {
+      const startBuild = (b: "stock" | "graft") => start(p, b === "stock" ? builds[p].stockExe : builds[p].graftExe, env, docroot);
+      log(`${p}: paired load, ${opts.pairs} windows of ${opts.pairWindowSec} s with both builds at once`);
+      const po = { pairs: opts.pairs, warmupSec: 0.5, windowSec: opts.pairWindowSec, start: startBuild, log };
+      paired[p] = p === "kvd" ? await pairedKvd(po) : await pairedHttpd(po);
     }
 
     // 2b. instructions per request, deterministic (cachegrind)
@@ -1088,6 +1131,10 @@ async function main() {
       comparisons.push(compare(p, httpdRuns, "VmRSS after load", "kB", (r) => r.vmRssKb, MEMORY));
       comparisons.push(compare(p, httpdRuns, "VmHWM after load", "kB", (r) => r.vmHwmKb, MEMORY));
     }
+    const pw = paired[p] ?? [];
+    const what = p === "kvd" ? "memcslap set" : "wrk";
+    comparisons.push(comparePaired(p, pw, `${what} throughput, paired (both at once)`, p === "kvd" ? "ops/s" : "req/s", (w) => w.requests / w.seconds, SPEED_TPUT));
+    comparisons.push(comparePaired(p, pw, `server CPU per request, paired (both at once)`, "us", (w) => w.cpuNs / 1000 / w.requests, SPEED_LAT));
     const ic = instructions[p];
     for (const depth of [1, 50]) {
       const a = ic[`stock-${depth}`];
@@ -1212,7 +1259,7 @@ async function main() {
     "Goals (issue 3):",
     ...comparisons
       .filter((c) => c.met !== undefined)
-      .map((c) => `  ${c.met ? "met    " : "NOT MET"}  ${c.program} ${c.metric}: ${fmt(c.ratio, 3)} (goal ${c.goal})${c.conclusive ? "" : opts.rounds < 5 ? "  [too few rounds to tell from noise]" : "  [rounds disagree: within this run's noise]"}`),
+      .map((c) => `  ${c.met ? "met    " : "NOT MET"}  ${c.program} ${c.metric}: ${fmt(c.ratio, 3)} (goal ${c.goal})${c.conclusive ? "" : `  [${noiseNote(c, opts)}]`}`),
     `Wall time ${fmt(wallSec, 0)} s`,
   ].join("\n");
   console.log("\n" + text);
@@ -1231,7 +1278,7 @@ async function main() {
     "",
     ...comparisons
       .filter((c) => c.met !== undefined)
-      .map((c) => `- ${c.program} ${c.metric}: ratio ${fmt(c.ratio, 3)}, goal ${c.goal}: **${c.met ? "met" : "not met"}**${c.conclusive ? "" : opts.rounds < 5 ? " (too few rounds to tell from noise)" : " (rounds disagree: within the noise of this run)"}`),
+      .map((c) => `- ${c.program} ${c.metric}: ratio ${fmt(c.ratio, 3)}, goal ${c.goal}: **${c.met ? "met" : "not met"}**${c.conclusive ? "" : ` (${noiseNote(c, opts)})`}`),
     "",
   ].join("\n");
 
@@ -1245,6 +1292,7 @@ async function main() {
         comparisons,
         builds: Object.fromEntries(programs.map((p) => [p, { times: builds[p].times, size: builds[p].size }])),
         runs: { kvd: kvdRuns, httpd: httpdRuns },
+        paired,
         updates: { summary: updateSummary, runs: updates, patchGeneration: patchGen, lazyTransformation: lazy },
         analysis,
         instructions,

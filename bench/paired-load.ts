@@ -1,0 +1,145 @@
+/**
+ * Paired load: the stock and the updateable server run at the same time, each
+ * under its own identical client, and each pair of measurements comes from
+ * the same window of time.
+ *
+ * Why: on a shared virtual machine the speed of the CPU itself drifts by 20%
+ * or more within seconds (a fixed loop here takes 136 to 215 ms from one run
+ * to the next). Runs one after the other, however interleaved, carry that
+ * drift into their ratio; two servers loaded in the same window share it, and
+ * their ratio cancels it. Both servers, both clients and the machine's two
+ * cores are shared symmetrically: which server starts first, and which is
+ * sampled first, alternates from pair to pair.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+
+import { MEMSLAP, runWrk } from "../test/support/drivers.js";
+import { MemcacheClient } from "../test/support/memcache-client.js";
+import type { RunningServer } from "../test/support/server.js";
+import { cpuNs } from "./proc-stats.js";
+
+export type Build = "stock" | "graft";
+
+/** One server's share of one window. */
+export interface WindowCounts {
+  requests: number;
+  seconds: number;
+  cpuNs: number;
+  errors: number;
+}
+
+export interface PairSample {
+  pair: number;
+  /** The build started, loaded and sampled first in this pair. */
+  first: Build;
+  stock: WindowCounts;
+  graft: WindowCounts;
+}
+
+export interface PairedOptions {
+  pairs: number;
+  warmupSec: number;
+  windowSec: number;
+  /** Starts a fresh server of the build; the caller's registry stops it if the run is interrupted. */
+  start: (build: Build) => Promise<RunningServer>;
+  log: (msg: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function orderOf(pair: number): [Build, Build] {
+  return pair % 2 === 0 ? ["stock", "graft"] : ["graft", "stock"];
+}
+
+async function startBoth(order: [Build, Build], start: PairedOptions["start"]): Promise<Record<Build, RunningServer>> {
+  const a = await start(order[0]);
+  const b = await start(order[1]).catch(async (e: unknown) => {
+    await a.stop();
+    throw e;
+  });
+  return { [order[0]]: a, [order[1]]: b } as Record<Build, RunningServer>;
+}
+
+/** httpd: `wrk -t1 -c16` against each server at once, for the same duration; the server's CPU time over it. */
+export async function pairedHttpd(opts: PairedOptions): Promise<PairSample[]> {
+  const out: PairSample[] = [];
+  for (let pair = 0; pair < opts.pairs; pair++) {
+    const order = orderOf(pair);
+    const s = await startBoth(order, opts.start);
+    try {
+      const url = (b: Build) => `http://127.0.0.1:${s[b].port}/`;
+      const load = (b: Build, sec: number) => runWrk(url(b), { threads: 1, connections: 16, durationSec: sec });
+      await Promise.all(order.map((b) => load(b, opts.warmupSec)));
+      const cpu0 = Object.fromEntries(order.map((b) => [b, cpuNs(s[b].pid)])) as Record<Build, number>;
+      const runs = await Promise.all(order.map((b) => load(b, opts.windowSec)));
+      const counts = {} as Record<Build, WindowCounts>;
+      order.forEach((b, i) => {
+        counts[b] = { requests: runs[i].requests, seconds: runs[i].durationSec, cpuNs: cpuNs(s[b].pid) - cpu0[b], errors: runs[i].totalErrors };
+      });
+      out.push({ pair, first: order[0], ...counts });
+      opts.log(`httpd pair ${pair + 1}/${opts.pairs}: stock ${rate(counts.stock)} req/s, updateable ${rate(counts.graft)} req/s at once`);
+    } finally {
+      await Promise.all(order.map((b) => s[b].stop()));
+    }
+  }
+  return out;
+}
+
+/**
+ * kvd: `memcslap --test=set --concurrency=2` against each server at once,
+ * started with more work than the window needs (memcslap makes all its keys
+ * before it sends the first) and stopped after it; the requests in the window
+ * are the servers' own count (stats cmd_set), read at its start and end.
+ */
+export async function pairedKvd(opts: PairedOptions): Promise<PairSample[]> {
+  const out: PairSample[] = [];
+  for (let pair = 0; pair < opts.pairs; pair++) {
+    const order = orderOf(pair);
+    const s = await startBoth(order, opts.start);
+    const clients: ChildProcess[] = [];
+    const stats: MemcacheClient[] = [];
+    try {
+      const outputs = order.map(() => ({ text: "" }));
+      for (const [i, b] of order.entries()) {
+        const c = spawn(MEMSLAP, [`--servers=127.0.0.1:${s[b].port}`, "--test=set", "--concurrency=2", "--execute-number=200000", "--tcp-nodelay"], {
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        c.stdout?.on("data", (d: Buffer) => (outputs[i].text += d.toString()));
+        c.stderr?.on("data", (d: Buffer) => (outputs[i].text += d.toString()));
+        clients.push(c);
+      }
+      for (const b of order) stats.push(await MemcacheClient.connect(s[b].port));
+      const sets = async (i: number) => Number((await stats[i].stats()).cmd_set);
+      for (const deadline = performance.now() + 20_000; ;) {
+        if ((await sets(0)) > 0 && (await sets(1)) > 0) break;
+        if (performance.now() > deadline) throw new Error(`kvd pair ${pair + 1}: memcslap sent nothing in 20 s:\n${outputs.map((o) => o.text).join("\n")}`);
+        await sleep(50);
+      }
+      await sleep(opts.warmupSec * 1000);
+      const sample = async () => {
+        const t = performance.now();
+        const r = await Promise.all(order.map(async (b, i) => ({ sets: await sets(i), cpu: cpuNs(s[b].pid) })));
+        return { t, r };
+      };
+      const a = await sample();
+      await sleep(opts.windowSec * 1000);
+      const z = await sample();
+      const counts = {} as Record<Build, WindowCounts>;
+      order.forEach((b, i) => {
+        const failed = clients[i].exitCode !== null || /(Failure on|Fatal error|Failed|TIMEOUT)/i.test(outputs[i].text);
+        counts[b] = { requests: z.r[i].sets - a.r[i].sets, seconds: (z.t - a.t) / 1000, cpuNs: z.r[i].cpu - a.r[i].cpu, errors: failed ? 1 : 0 };
+      });
+      out.push({ pair, first: order[0], ...counts });
+      opts.log(`kvd pair ${pair + 1}/${opts.pairs}: stock ${rate(counts.stock)} sets/s, updateable ${rate(counts.graft)} sets/s at once`);
+    } finally {
+      for (const c of clients) c.kill("SIGKILL");
+      for (const c of stats) c.close();
+      await Promise.all(order.map((b) => s[b].stop()));
+    }
+  }
+  return out;
+}
+
+function rate(w: WindowCounts): string {
+  return Math.round(w.requests / w.seconds).toLocaleString("en-US");
+}
