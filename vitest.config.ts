@@ -15,7 +15,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "unit",
-          include: ["lib/**/*.test.ts"],
+          include: ["lib/**/*.test.ts", "bench/**/*.test.ts"],
           environment: "node",
           testTimeout: 20_000,
         },

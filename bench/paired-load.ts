@@ -25,6 +25,8 @@ export interface WindowCounts {
   requests: number;
   seconds: number;
   cpuNs: number;
+  /** 99th percentile latency in ms: wrk's (httpd); mcprobe's, one more connection in the window (kvd). */
+  p99Ms: number | null;
   errors: number;
 }
 
@@ -42,6 +44,8 @@ export interface PairedOptions {
   windowSec: number;
   /** Starts a fresh server of the build; the caller's registry stops it if the run is interrupted. */
   start: (build: Build) => Promise<RunningServer>;
+  /** bench/mcprobe.c, built: kvd's latency probe. */
+  probeExe: string;
   log: (msg: string) => void;
 }
 
@@ -74,7 +78,13 @@ export async function pairedHttpd(opts: PairedOptions): Promise<PairSample[]> {
       const runs = await Promise.all(order.map((b) => load(b, opts.windowSec)));
       const counts = {} as Record<Build, WindowCounts>;
       order.forEach((b, i) => {
-        counts[b] = { requests: runs[i].requests, seconds: runs[i].durationSec, cpuNs: cpuNs(s[b].pid) - cpu0[b], errors: runs[i].totalErrors };
+        counts[b] = {
+          requests: runs[i].requests,
+          seconds: runs[i].durationSec,
+          cpuNs: cpuNs(s[b].pid) - cpu0[b],
+          p99Ms: runs[i].latencyMs.p99,
+          errors: runs[i].totalErrors,
+        };
       });
       out.push({ pair, first: order[0], ...counts });
       opts.log(`httpd pair ${pair + 1}/${opts.pairs}: stock ${rate(counts.stock)} req/s, updateable ${rate(counts.graft)} req/s at once`);
@@ -88,8 +98,9 @@ export async function pairedHttpd(opts: PairedOptions): Promise<PairSample[]> {
 /**
  * kvd: `memcslap --test=set --concurrency=2` against each server at once,
  * started with more work than the window needs (memcslap makes all its keys
- * before it sends the first) and stopped after it; the requests in the window
- * are the servers' own count (stats cmd_set), read at its start and end.
+ * before it sends the first) and stopped after it, with bench/mcprobe.c on one
+ * more connection for the latency; the requests in the window are the
+ * servers' own count (stats cmd_set + cmd_get), read at its start and end.
  */
 export async function pairedKvd(opts: PairedOptions): Promise<PairSample[]> {
   const out: PairSample[] = [];
@@ -110,6 +121,10 @@ export async function pairedKvd(opts: PairedOptions): Promise<PairSample[]> {
       }
       for (const b of order) stats.push(await MemcacheClient.connect(s[b].port));
       const sets = async (i: number) => Number((await stats[i].stats()).cmd_set);
+      const served = async (i: number) => {
+        const st = await stats[i].stats();
+        return Number(st.cmd_set) + Number(st.cmd_get);
+      };
       for (const deadline = performance.now() + 20_000; ;) {
         if ((await sets(0)) > 0 && (await sets(1)) > 0) break;
         if (performance.now() > deadline) throw new Error(`kvd pair ${pair + 1}: memcslap sent nothing in 20 s:\n${outputs.map((o) => o.text).join("\n")}`);
@@ -118,19 +133,28 @@ export async function pairedKvd(opts: PairedOptions): Promise<PairSample[]> {
       await sleep(opts.warmupSec * 1000);
       const sample = async () => {
         const t = performance.now();
-        const r = await Promise.all(order.map(async (b, i) => ({ sets: await sets(i), cpu: cpuNs(s[b].pid) })));
+        const r = await Promise.all(order.map(async (b, i) => ({ served: await served(i), cpu: cpuNs(s[b].pid) })));
         return { t, r };
       };
       const a = await sample();
+      const probes = order.map((b) => probe(opts.probeExe, s[b].port, opts.windowSec));
       await sleep(opts.windowSec * 1000);
       const z = await sample();
+      const probed = await Promise.all(probes);
       const counts = {} as Record<Build, WindowCounts>;
       order.forEach((b, i) => {
         const failed = clients[i].exitCode !== null || /(Failure on|Fatal error|Failed|TIMEOUT)/i.test(outputs[i].text);
-        counts[b] = { requests: z.r[i].sets - a.r[i].sets, seconds: (z.t - a.t) / 1000, cpuNs: z.r[i].cpu - a.r[i].cpu, errors: failed ? 1 : 0 };
+        counts[b] = {
+          // memcslap's sets and the probe's sets and gets: the CPU time went to all of them.
+          requests: z.r[i].served - a.r[i].served,
+          seconds: (z.t - a.t) / 1000,
+          cpuNs: z.r[i].cpu - a.r[i].cpu,
+          p99Ms: probed[i].p99Ms,
+          errors: (failed ? 1 : 0) + probed[i].errors,
+        };
       });
       out.push({ pair, first: order[0], ...counts });
-      opts.log(`kvd pair ${pair + 1}/${opts.pairs}: stock ${rate(counts.stock)} sets/s, updateable ${rate(counts.graft)} sets/s at once`);
+      opts.log(`kvd pair ${pair + 1}/${opts.pairs}: stock ${rate(counts.stock)} requests/s, updateable ${rate(counts.graft)} requests/s at once`);
     } finally {
       for (const c of clients) c.kill("SIGKILL");
       for (const c of stats) c.close();
@@ -138,6 +162,21 @@ export async function pairedKvd(opts: PairedOptions): Promise<PairSample[]> {
     }
   }
   return out;
+}
+
+/** mcprobe for `sec` seconds: one connection, closed loop, set and get alternating, every request timed. */
+function probe(exe: string, port: number, sec: number): Promise<{ p99Ms: number | null; ops: number; errors: number }> {
+  return new Promise((resolve) => {
+    const c = spawn(exe, ["127.0.0.1", String(port), String(sec)], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    c.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    c.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    c.on("close", () => {
+      const n = (k: string) => Number(new RegExp(`${k}=([\\d.]+)`).exec(out)?.[1] ?? NaN);
+      const p99Us = n("p99_us");
+      resolve({ p99Ms: Number.isFinite(p99Us) ? p99Us / 1000 : null, ops: n("ops"), errors: Number.isFinite(n("errors")) ? n("errors") : 1 });
+    });
+  });
 }
 
 function rate(w: WindowCounts): string {

@@ -1,30 +1,41 @@
 /**
- * The estimate from paired measurements: the geometric mean of the per-pair
- * ratios (updateable / stock), with a 95% confidence interval from Student's
- * t on their logarithms. Ratios multiply, so their logarithms are what is
- * averaged; a pair's ratio cancels what the two runs of the pair shared (the
- * machine's speed at that moment).
+ * The estimate from paired measurements: the median of the per-pair ratios
+ * (updateable / stock), with its distribution-free 95% confidence interval
+ * (the sign test's: two order statistics of the ratios, chosen from the
+ * binomial distribution). A pair's ratio cancels what the two runs of the
+ * pair shared (the machine's speed at that moment); what is left is not
+ * normal, since a window in which the scheduler favours one server now and
+ * then gives a wild ratio, and the median and its interval are not moved by a
+ * few of those.
  */
 export interface RatioEstimate {
   ratio: number;
+  /** The interval's bounds: NaN with fewer than 6 pairs, too few for 95%. */
   lo: number;
   hi: number;
   pairs: number;
 }
 
-/** Two-sided 97.5% quantiles of Student's t, for 1..30 degrees of freedom; beyond, the normal 1.96 is within 2%. */
-const T975 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069,
-  2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
-];
+/** P(X <= j) for X ~ Binomial(n, 1/2). */
+function binomialCdf(n: number, j: number): number {
+  let term = 0.5 ** n; // C(n, 0) / 2^n
+  let sum = 0;
+  for (let i = 0; i <= j; i++) {
+    sum += term;
+    term = (term * (n - i)) / (i + 1);
+  }
+  return sum;
+}
 
 export function pairedRatio(ratios: readonly number[]): RatioEstimate {
-  const logs = ratios.filter((r) => Number.isFinite(r) && r > 0).map(Math.log);
-  const n = logs.length;
+  const xs = ratios.filter((r) => Number.isFinite(r) && r > 0).sort((a, b) => a - b);
+  const n = xs.length;
   if (n === 0) return { ratio: NaN, lo: NaN, hi: NaN, pairs: 0 };
-  const mean = logs.reduce((a, b) => a + b, 0) / n;
-  if (n === 1) return { ratio: Math.exp(mean), lo: NaN, hi: NaN, pairs: 1 };
-  const sd = Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-  const half = (T975[n - 2] ?? 1.96) * (sd / Math.sqrt(n));
-  return { ratio: Math.exp(mean), lo: Math.exp(mean - half), hi: Math.exp(mean + half), pairs: n };
+  const m = Math.floor(n / 2);
+  const ratio = n % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
+  // The largest k with P(X < k) <= 2.5%: the median lies between the k-th smallest and the k-th largest at least 95% of the time.
+  let k = 0;
+  while (k + 1 <= m && binomialCdf(n, k) <= 0.025) k++;
+  if (k === 0) return { ratio, lo: NaN, hi: NaN, pairs: n };
+  return { ratio, lo: xs[k - 1], hi: xs[n - k], pairs: n };
 }

@@ -17,8 +17,8 @@
  *     after the load it reads VmRSS and VmHWM from /proc/PID/status;
  *   - runs both builds at once under identical clients (paired load,
  *     bench/paired-load.ts), so that each ratio comes from one window of time
- *     and the machine's drifting speed cancels; reports the geometric mean of
- *     the per-window ratios with a 95% interval;
+ *     and the machine's drifting speed cancels; reports the median of the
+ *     per-window ratios with its 95% interval;
  *   - counts the instructions per request under cachegrind (one request per
  *     turn of the event loop, and pipelined 50 to a write), which unlike
  *     throughput do not move with the load of a shared machine;
@@ -107,7 +107,7 @@ function parseArgs(argv: string[]): Options {
     wrkSec: quick ? 2 : 5,
     wrkWarmupSec: 1,
     memslapN: quick ? 3000 : 10000,
-    pairs: Number(val("--pairs") ?? (quick ? 4 : 16)),
+    pairs: Number(val("--pairs") ?? (quick ? 6 : 20)),
     pairWindowSec: quick ? 1 : 2,
     only: only ? [only as Program] : null,
     keep: argv.includes("--keep"),
@@ -896,8 +896,8 @@ function compare<T extends { build: string; round: number }>(
 
 /**
  * Paired load (bench/paired-load.ts): both builds in the same windows. Each
- * build's figure is its median over the windows; the ratio is the geometric
- * mean of the per-window ratios, with its 95% interval.
+ * build's figure is its median over the windows; the ratio is the median of
+ * the per-window ratios, with its 95% interval (bench/paired-ratio.ts).
  */
 function comparePaired(program: Program, samples: PairSample[], metric: string, unit: string, get: (w: PairSample["stock"]) => number, goal: { text: string; ok: (ratio: number) => boolean }): Comparison {
   const per = samples.map((x) => get(x.graft) / get(x.stock));
@@ -1052,8 +1052,10 @@ async function main() {
     for (const p of programs) {
       const startBuild = (b: "stock" | "graft") => start(p, b === "stock" ? builds[p].stockExe : builds[p].graftExe, env, docroot);
       log(`${p}: paired load, ${opts.pairs} windows of ${opts.pairWindowSec} s with both builds at once`);
-      const po = { pairs: opts.pairs, warmupSec: 0.5, windowSec: opts.pairWindowSec, start: startBuild, log };
+      const po = { pairs: opts.pairs, warmupSec: 0.5, windowSec: opts.pairWindowSec, start: startBuild, probeExe, log };
       paired[p] = p === "kvd" ? await pairedKvd(po) : await pairedHttpd(po);
+      const failed = paired[p].filter((x) => x.stock.errors || x.graft.errors).length;
+      if (failed) log(`${p}: WARNING: clients saw errors in ${failed} of ${opts.pairs} paired windows (see "paired" in the JSON)`);
     }
 
     // 2b. instructions per request, deterministic (cachegrind)
@@ -1132,8 +1134,9 @@ async function main() {
       comparisons.push(compare(p, httpdRuns, "VmHWM after load", "kB", (r) => r.vmHwmKb, MEMORY));
     }
     const pw = paired[p] ?? [];
-    const what = p === "kvd" ? "memcslap set" : "wrk";
+    const what = p === "kvd" ? "memcslap set + probe" : "wrk";
     comparisons.push(comparePaired(p, pw, `${what} throughput, paired (both at once)`, p === "kvd" ? "ops/s" : "req/s", (w) => w.requests / w.seconds, SPEED_TPUT));
+    comparisons.push(comparePaired(p, pw, `${p === "kvd" ? "probe" : "wrk"} p99 latency, paired (both at once)`, "ms", (w) => w.p99Ms ?? NaN, SPEED_LAT));
     comparisons.push(comparePaired(p, pw, `server CPU per request, paired (both at once)`, "us", (w) => w.cpuNs / 1000 / w.requests, SPEED_LAT));
     const ic = instructions[p];
     for (const depth of [1, 50]) {
