@@ -11,10 +11,12 @@
  * cores are shared symmetrically: which server starts first, and which is
  * sampled first, alternates from pair to pair.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 
-import { MEMSLAP, runWrk } from "../test/support/drivers.js";
+import { MEMSLAP, WRK, parseWrk } from "../test/support/drivers.js";
 import { MemcacheClient } from "../test/support/memcache-client.js";
+import { run } from "../test/support/process.js";
 import type { RunningServer } from "../test/support/server.js";
 import { cpuNs } from "./proc-stats.js";
 
@@ -55,16 +57,53 @@ function orderOf(pair: number): [Build, Build] {
   return pair % 2 === 0 ? ["stock", "graft"] : ["graft", "stock"];
 }
 
+/**
+ * kvd: each build's server and clients share one CPU, the other build's the
+ * other. Left to the scheduler, memcslap's blocking client threads and two
+ * servers on two CPUs make windows in which one server is starved (ratios of
+ * 0.7 and 1.6 in one run); pinned, the windows agree within about 6%. Which
+ * build gets which CPU alternates, so a difference between the CPUs cancels
+ * too. httpd is not pinned: wrk is event-driven and shares fairly, and pinned
+ * with its server on one CPU its latencies become the scheduler's time slices.
+ * With one CPU there is nothing to pin to.
+ */
+const CPUS = allowedCpus();
+const PIN = CPUS.length >= 2 && spawnSync("taskset", ["--version"]).status === 0;
+
+/** The CPUs this process may run on ("Cpus_allowed_list: 0-1,4"). */
+function allowedCpus(): number[] {
+  const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "";
+  return list.split(",").filter(Boolean).flatMap((part) => {
+    const [a, b = a] = part.split("-").map(Number);
+    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  });
+}
+
+function cpuOf(build: Build, pair: number): number {
+  return CPUS[(build === "stock") === (pair % 2 === 0) ? 0 : 1];
+}
+
+function pinned(cmd: string, args: string[], cpu: number): [string, string[]] {
+  return PIN ? ["taskset", ["-c", String(cpu), cmd, ...args]] : [cmd, args];
+}
+
+function pinServer(server: RunningServer, cpu: number): void {
+  if (!PIN) return;
+  const r = spawnSync("taskset", ["-a", "-p", "-c", String(cpu), String(server.pid)], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`taskset -p ${server.pid}: ${r.stderr}`);
+}
+
 async function startBoth(order: [Build, Build], start: PairedOptions["start"]): Promise<Record<Build, RunningServer>> {
   const a = await start(order[0]);
   const b = await start(order[1]).catch(async (e: unknown) => {
     await a.stop();
     throw e;
   });
-  return { [order[0]]: a, [order[1]]: b } as Record<Build, RunningServer>;
+  const both = { [order[0]]: a, [order[1]]: b } as Record<Build, RunningServer>;
+  return both;
 }
 
-/** httpd: `wrk -t1 -c16` against each server at once, for the same duration; the server's CPU time over it. */
+/** httpd: `wrk -t1 -c16` against each server at once, for the same duration; the server's CPU time over it. Not pinned (see PIN). */
 export async function pairedHttpd(opts: PairedOptions): Promise<PairSample[]> {
   const out: PairSample[] = [];
   for (let pair = 0; pair < opts.pairs; pair++) {
@@ -72,7 +111,10 @@ export async function pairedHttpd(opts: PairedOptions): Promise<PairSample[]> {
     const s = await startBoth(order, opts.start);
     try {
       const url = (b: Build) => `http://127.0.0.1:${s[b].port}/`;
-      const load = (b: Build, sec: number) => runWrk(url(b), { threads: 1, connections: 16, durationSec: sec });
+      const load = async (b: Build, sec: number) => {
+        const r = await run(WRK, ["-t1", "-c16", `-d${sec}s`, "--latency", url(b)], { timeoutMs: (sec + 30) * 1000 });
+        return parseWrk(r.stdout + r.stderr);
+      };
       await Promise.all(order.map((b) => load(b, opts.warmupSec)));
       const cpu0 = Object.fromEntries(order.map((b) => [b, cpuNs(s[b].pid)])) as Record<Build, number>;
       const runs = await Promise.all(order.map((b) => load(b, opts.windowSec)));
@@ -97,6 +139,7 @@ export async function pairedHttpd(opts: PairedOptions): Promise<PairSample[]> {
 
 /**
  * kvd: `memcslap --test=set --concurrency=2` against each server at once,
+ * pinned (see PIN),
  * started with more work than the window needs (memcslap makes all its keys
  * before it sends the first) and stopped after it, with bench/mcprobe.c on one
  * more connection for the latency; the requests in the window are the
@@ -112,9 +155,9 @@ export async function pairedKvd(opts: PairedOptions): Promise<PairSample[]> {
     try {
       const outputs = order.map(() => ({ text: "" }));
       for (const [i, b] of order.entries()) {
-        const c = spawn(MEMSLAP, [`--servers=127.0.0.1:${s[b].port}`, "--test=set", "--concurrency=2", "--execute-number=200000", "--tcp-nodelay"], {
-          stdio: ["ignore", "pipe", "pipe"],
-        });
+        pinServer(s[b], cpuOf(b, pair));
+        const args = [`--servers=127.0.0.1:${s[b].port}`, "--test=set", "--concurrency=2", "--execute-number=200000", "--tcp-nodelay"];
+        const c = spawn(...pinned(MEMSLAP, args, cpuOf(b, pair)), { stdio: ["ignore", "pipe", "pipe"] });
         c.stdout?.on("data", (d: Buffer) => (outputs[i].text += d.toString()));
         c.stderr?.on("data", (d: Buffer) => (outputs[i].text += d.toString()));
         clients.push(c);
@@ -137,7 +180,7 @@ export async function pairedKvd(opts: PairedOptions): Promise<PairSample[]> {
         return { t, r };
       };
       const a = await sample();
-      const probes = order.map((b) => probe(opts.probeExe, s[b].port, opts.windowSec));
+      const probes = order.map((b) => probe(opts.probeExe, s[b].port, opts.windowSec, cpuOf(b, pair)));
       await sleep(opts.windowSec * 1000);
       const z = await sample();
       const probed = await Promise.all(probes);
@@ -165,9 +208,9 @@ export async function pairedKvd(opts: PairedOptions): Promise<PairSample[]> {
 }
 
 /** mcprobe for `sec` seconds: one connection, closed loop, set and get alternating, every request timed. */
-function probe(exe: string, port: number, sec: number): Promise<{ p99Ms: number | null; ops: number; errors: number }> {
+function probe(exe: string, port: number, sec: number, cpu: number): Promise<{ p99Ms: number | null; ops: number; errors: number }> {
   return new Promise((resolve) => {
-    const c = spawn(exe, ["127.0.0.1", String(port), String(sec)], { stdio: ["ignore", "pipe", "pipe"] });
+    const c = spawn(...pinned(exe, ["127.0.0.1", String(port), String(sec)], cpu), { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     c.stdout.on("data", (d: Buffer) => (out += d.toString()));
     c.stderr.on("data", (d: Buffer) => (out += d.toString()));
