@@ -107,7 +107,7 @@ function parseArgs(argv: string[]): Options {
     wrkSec: quick ? 2 : 5,
     wrkWarmupSec: 1,
     memslapN: quick ? 3000 : 10000,
-    pairs: Number(val("--pairs") ?? (quick ? 6 : 20)),
+    pairs: Number(val("--pairs") ?? (quick ? 6 : 30)),
     pairWindowSec: quick ? 1 : 2,
     only: only ? [only as Program] : null,
     keep: argv.includes("--keep"),
