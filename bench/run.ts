@@ -49,6 +49,7 @@ import { freePort, startServer, type RunningServer } from "../test/support/serve
 import { makeDocroot } from "../test/support/examples.js";
 import { pairedHttpd, pairedKvd, type PairSample } from "./paired-load.js";
 import { pairedRatio } from "./paired-ratio.js";
+import { runtimeOnlyStrippedSize } from "./size-floor.js";
 import { cpuNs, procStatus } from "./proc-stats.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -203,7 +204,7 @@ interface Builds {
     stock: { bytes: number; stripped: number; programObjects: number };
     graft: { bytes: number; stripped: number; programObjects: number; runtimeStripped: number };
     /** Where the updateable executable's extra bytes come from (text+data, not file bytes). */
-    breakdown: { libgraftTextData: number; dynamicSymbolsStock: number; dynamicSymbolsGraft: number };
+    breakdown: { libgraftTextData: number; dynamicSymbolsStock: number; dynamicSymbolsGraft: number; runtimeOnlyStripped: number };
   };
 }
 
@@ -265,6 +266,7 @@ async function buildAll(program: Program, work: string, opts: Options): Promise<
         libgraftTextData: objectCodeSize([LIBGRAFT]),
         dynamicSymbolsStock: dynamicSymbolBytes(stockExe),
         dynamicSymbolsGraft: dynamicSymbolBytes(graftExe),
+        runtimeOnlyStripped: runtimeOnlyStrippedSize(stockObjs, CFLAGS, work, program),
       },
     },
   };
@@ -1148,6 +1150,8 @@ async function main() {
     const b = builds[p];
     comparisons.push(single(p, "executable size", "bytes", b.size.stock.bytes, b.size.graft.bytes, SIZE));
     comparisons.push(single(p, "executable size, stripped", "bytes", b.size.stock.stripped, b.size.graft.stripped, SIZE));
+    // Not the updateable build: the floor under it (bench/size-floor.ts).
+    comparisons.push(single(p, "stock objects + libgraft.so.1, nothing rewritten, stripped (the floor)", "bytes", b.size.stock.stripped, b.size.breakdown.runtimeOnlyStripped));
     comparisons.push(single(p, "program objects text+data", "bytes", b.size.stock.programObjects, b.size.graft.programObjects));
     comparisons.push(single(p, "dynamic symbol tables", "bytes", b.size.breakdown.dynamicSymbolsStock, b.size.breakdown.dynamicSymbolsGraft));
     comparisons.push(single(p, "libgraft text+data (shared: libgraft.so.1, not in the executable)", "bytes", 0, b.size.breakdown.libgraftTextData));
