@@ -18,6 +18,7 @@ import { MEMSLAP, WRK, parseWrk } from "../test/support/drivers.js";
 import { MemcacheClient } from "../test/support/memcache-client.js";
 import { run } from "../test/support/process.js";
 import type { RunningServer } from "../test/support/server.js";
+import { parseProbe } from "./mcprobe-output.js";
 import { cpuNs } from "./proc-stats.js";
 
 export type Build = "stock" | "graft";
@@ -99,8 +100,7 @@ async function startBoth(order: [Build, Build], start: PairedOptions["start"]): 
     await a.stop();
     throw e;
   });
-  const both = { [order[0]]: a, [order[1]]: b } as Record<Build, RunningServer>;
-  return both;
+  return { [order[0]]: a, [order[1]]: b } as Record<Build, RunningServer>;
 }
 
 /** httpd: `wrk -t1 -c16` against each server at once, for the same duration; the server's CPU time over it. Not pinned (see PIN). */
@@ -139,11 +139,11 @@ export async function pairedHttpd(opts: PairedOptions): Promise<PairSample[]> {
 
 /**
  * kvd: `memcslap --test=set --concurrency=2` against each server at once,
- * pinned (see PIN),
- * started with more work than the window needs (memcslap makes all its keys
- * before it sends the first) and stopped after it, with bench/mcprobe.c on one
- * more connection for the latency; the requests in the window are the
- * servers' own count (stats cmd_set + cmd_get), read at its start and end.
+ * pinned (see PIN), started with more work than the window needs (memcslap
+ * makes all its keys before it sends the first) and stopped after it, with
+ * bench/mcprobe.c on one more connection for the latency; the requests in the
+ * window are the servers' own count (stats cmd_set + cmd_get), read at its
+ * start and end.
  */
 export async function pairedKvd(opts: PairedOptions): Promise<PairSample[]> {
   const out: PairSample[] = [];
@@ -208,16 +208,16 @@ export async function pairedKvd(opts: PairedOptions): Promise<PairSample[]> {
 }
 
 /** mcprobe for `sec` seconds: one connection, closed loop, set and get alternating, every request timed. */
-function probe(exe: string, port: number, sec: number, cpu: number): Promise<{ p99Ms: number | null; ops: number; errors: number }> {
+function probe(exe: string, port: number, sec: number, cpu: number): Promise<{ p99Ms: number | null; errors: number }> {
   return new Promise((resolve) => {
     const c = spawn(...pinned(exe, ["127.0.0.1", String(port), String(sec)], cpu), { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     c.stdout.on("data", (d: Buffer) => (out += d.toString()));
     c.stderr.on("data", (d: Buffer) => (out += d.toString()));
     c.on("close", () => {
-      const n = (k: string) => Number(new RegExp(`${k}=([\\d.]+)`).exec(out)?.[1] ?? NaN);
-      const p99Us = n("p99_us");
-      resolve({ p99Ms: Number.isFinite(p99Us) ? p99Us / 1000 : null, ops: n("ops"), errors: Number.isFinite(n("errors")) ? n("errors") : 1 });
+      const r = parseProbe(out);
+      // No line at all (the probe died) counts as an error.
+      resolve({ p99Ms: Number.isFinite(r.p99Us) ? r.p99Us / 1000 : null, errors: Number.isFinite(r.errors) ? r.errors : 1 });
     });
   });
 }

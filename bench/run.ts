@@ -48,6 +48,7 @@ import { curl, missingTools, runMemslap, runWrk, type MemslapResult, type WrkRes
 import { freePort, startServer, type RunningServer } from "../test/support/server.js";
 import { makeDocroot } from "../test/support/examples.js";
 import { pairedHttpd, pairedKvd, type PairSample } from "./paired-load.js";
+import { parseProbe, type ProbeResult } from "./mcprobe-output.js";
 import { pairedRatio } from "./paired-ratio.js";
 import { runtimeOnlyStrippedSize } from "./size-floor.js";
 import { cpuNs, procStatus } from "./proc-stats.js";
@@ -288,7 +289,7 @@ interface KvdRun {
   round: number;
   setOpsPerSec: number;
   getOpsPerSec: number;
-  probe: { ops: number; errors: number; p50Us: number; p99Us: number; maxUs: number };
+  probe: ProbeResult;
   /** Server CPU time over the set and get tests, per request served (memcslap's and the probe's). */
   cpuUsPerOp: number;
   failures: number;
@@ -324,10 +325,6 @@ function startProbe(probeExe: string, port: number): { done: Promise<string>; st
   return { done, stop: () => child.kill("SIGTERM") };
 }
 
-function parseProbe(line: string): KvdRun["probe"] {
-  const n = (k: string) => Number(new RegExp(`${k}=([\\d.]+)`).exec(line)?.[1] ?? NaN);
-  return { ops: n("ops"), errors: n("errors"), p50Us: n("p50_us"), p99Us: n("p99_us"), maxUs: n("max_us") };
-}
 
 /** The max column of wrk's "Latency avg stdev max" line, in ms. */
 function wrkMaxMs(output: string): number | null {
