@@ -19,7 +19,7 @@ import { MemcacheClient } from "../test/support/memcache-client.js";
 import { run } from "../test/support/process.js";
 import type { RunningServer } from "../test/support/server.js";
 import { parseProbe } from "./mcprobe-output.js";
-import { cpuNs } from "./proc-stats.js";
+import { cpuNs, procStatus } from "./proc-stats.js";
 
 export type Build = "stock" | "graft";
 
@@ -30,6 +30,8 @@ export interface WindowCounts {
   cpuNs: number;
   /** 99th percentile latency in ms: wrk's (httpd); mcprobe's, one more connection in the window (kvd). */
   p99Ms: number | null;
+  /** VmRSS at the window's end. */
+  vmRssKb: number;
   errors: number;
 }
 
@@ -125,6 +127,7 @@ export async function pairedHttpd(opts: PairedOptions): Promise<PairSample[]> {
           seconds: runs[i].durationSec,
           cpuNs: cpuNs(s[b].pid) - cpu0[b],
           p99Ms: runs[i].latencyMs.p99,
+          vmRssKb: procStatus(s[b].pid).vmRssKb,
           errors: runs[i].totalErrors,
         };
       });
@@ -193,6 +196,7 @@ export async function pairedKvd(opts: PairedOptions): Promise<PairSample[]> {
           seconds: (z.t - a.t) / 1000,
           cpuNs: z.r[i].cpu - a.r[i].cpu,
           p99Ms: probed[i].p99Ms,
+          vmRssKb: procStatus(s[b].pid).vmRssKb,
           errors: (failed ? 1 : 0) + probed[i].errors,
         };
       });

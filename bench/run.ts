@@ -1137,6 +1137,7 @@ async function main() {
     comparisons.push(comparePaired(p, pw, `${what} throughput, paired (both at once)`, p === "kvd" ? "ops/s" : "req/s", (w) => w.requests / w.seconds, SPEED_TPUT));
     comparisons.push(comparePaired(p, pw, `${p === "kvd" ? "probe" : "wrk"} p99 latency, paired (both at once)`, "ms", (w) => w.p99Ms ?? NaN, SPEED_LAT));
     comparisons.push(comparePaired(p, pw, `server CPU per request, paired (both at once)`, "us", (w) => w.cpuNs / 1000 / w.requests, SPEED_LAT));
+    comparisons.push(comparePaired(p, pw, `VmRSS at the window's end, paired (both at once)`, "kB", (w) => w.vmRssKb, MEMORY));
     const ic = instructions[p];
     for (const depth of [1, 50]) {
       const a = ic[`stock-${depth}`];
