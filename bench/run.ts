@@ -898,7 +898,9 @@ function compare<T extends { build: string; round: number }>(
  * build's figure is its median over the windows; the ratio is the median of
  * the per-window ratios, with its 95% interval (bench/paired-ratio.ts).
  */
-function comparePaired(program: Program, samples: PairSample[], metric: string, unit: string, get: (w: PairSample["stock"]) => number, goal: { text: string; ok: (ratio: number) => boolean }): Comparison {
+function comparePaired(program: Program, all: PairSample[], metric: string, unit: string, get: (w: PairSample["stock"]) => number, goal: { text: string; ok: (ratio: number) => boolean }): Comparison {
+  // A window in which a client failed (or ran out of work) measured something else: left out, and counted in the log.
+  const samples = all.filter((x) => !x.stock.errors && !x.graft.errors);
   const per = samples.map((x) => get(x.graft) / get(x.stock));
   const est = pairedRatio(per);
   const fin = per.filter(Number.isFinite);
@@ -1054,7 +1056,7 @@ async function main() {
       const po = { pairs: opts.pairs, warmupSec: 0.5, windowSec: opts.pairWindowSec, start: startBuild, probeExe, log };
       paired[p] = p === "kvd" ? await pairedKvd(po) : await pairedHttpd(po);
       const failed = paired[p].filter((x) => x.stock.errors || x.graft.errors).length;
-      if (failed) log(`${p}: WARNING: clients saw errors in ${failed} of ${opts.pairs} paired windows (see "paired" in the JSON)`);
+      if (failed) log(`${p}: WARNING: clients saw errors in ${failed} of ${opts.pairs} paired windows, left out of the ratios (see "paired" in the JSON)`);
     }
 
     // 2b. instructions per request, deterministic (cachegrind)
