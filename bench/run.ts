@@ -325,7 +325,6 @@ function startProbe(probeExe: string, port: number): { done: Promise<string>; st
   return { done, stop: () => child.kill("SIGTERM") };
 }
 
-
 /** The max column of wrk's "Latency avg stdev max" line, in ms. */
 function wrkMaxMs(output: string): number | null {
   const m = /Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s)/.exec(output);
@@ -919,7 +918,7 @@ function comparePaired(program: Program, all: PairSample[], metric: string, unit
     ci: { lo: est.lo, hi: est.hi, pairs: est.pairs },
     goal: goal.text,
     met: Number.isFinite(est.ratio) && goal.ok(est.ratio),
-    conclusive: est.pairs >= 5 && Number.isFinite(est.lo) && goal.ok(est.lo) === goal.ok(est.hi) && goal.ok(est.lo) === goal.ok(est.ratio),
+    conclusive: Number.isFinite(est.lo) && goal.ok(est.lo) === goal.ok(est.hi) && goal.ok(est.lo) === goal.ok(est.ratio),
   };
 }
 
@@ -969,16 +968,21 @@ function comparisonRows(cs: Comparison[], opts: Options): string[][] {
       c.stockSpread !== undefined ? `${fmt(c.stockSpread * 100, 1)}%` : "",
       c.goal ?? "",
       c.met === undefined ? "" : c.met ? "met" : "NOT MET",
-      c.conclusive === undefined ? "" : c.pairedRatioMin === undefined ? "(single)" : c.conclusive ? "yes" : (c.ci ? c.ci.pairs : opts.rounds) < 5 ? "(too few rounds)" : "no",
+      c.conclusive === undefined ? "" : c.pairedRatioMin === undefined ? "(single)" : c.conclusive ? "yes" : tooFew(c, opts) ? "(too few rounds)" : "no",
     ]);
   }
   return rows;
 }
 
+/** Too few rounds for agreement to mean anything, or too few paired windows for a 95% interval. */
+function tooFew(c: Comparison, opts: Options): boolean {
+  return c.ci ? !Number.isFinite(c.ci.lo) : opts.rounds < 5;
+}
+
 /** Why a verdict is not conclusive. */
 function noiseNote(c: Comparison, opts: Options): string {
-  if (c.ci) return c.ci.pairs < 5 ? "too few pairs to tell from noise" : "the 95% interval reaches across the goal";
-  return opts.rounds < 5 ? "too few rounds to tell from noise" : "rounds disagree: within the noise of this run";
+  if (tooFew(c, opts)) return `too few ${c.ci ? "pairs" : "rounds"} to tell from noise`;
+  return c.ci ? "the 95% interval reaches across the goal" : "rounds disagree: within the noise of this run";
 }
 
 // -------------------------------------------------------------------- main
