@@ -33,7 +33,7 @@ export function runtimeOnlyStrippedSize(stockObjects: string[], cflags: string[]
   const obj = path.join(work, `${name}-floor.o`);
   const exe = path.join(work, `${name}-floor`);
   writeFileSync(src, FLOOR_C);
-  run("gcc", [...cflags.filter((f) => !f.startsWith("-W")), "-c", src, "-o", obj]);
+  run("gcc", [...cflags, "-c", src, "-o", obj]);
   run("gcc", ["-o", exe, ...stockObjects, obj, LIBGRAFT_SO, "-Wl,-rpath,$ORIGIN", `-Wl,--undefined=__graft_floor_touch`]);
   run("strip", ["--strip-all", "-o", `${exe}.stripped`, exe]);
   return statSync(`${exe}.stripped`).size;
