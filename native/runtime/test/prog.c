@@ -25,7 +25,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -38,6 +37,7 @@
 #define GRAFT_UPDATEABLE
 #include "graft.h"
 #include "prog.h"
+#include "threads.h"
 
 /* An update point with an id, as `graft compile` rewrites GRAFT_UPDATE_POINT(). */
 #define POINT(id)                                                              \
@@ -81,20 +81,6 @@ static void spin(int ms)
     do
         clock_gettime(CLOCK_MONOTONIC, &t);
     while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
-}
-
-static int count_threads(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    int n = 0;
-
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
 }
 
 static int is_mapped(const char *name)
