@@ -41,6 +41,12 @@ export interface ProgramFacts {
   mains: FunctionFacts[];
   addressTaken: Set<string>;
   fixed: Map<string, { reason: string; pos: SourcePosition }>;
+  /**
+   * Variadic functions whose address is stored by a static initialiser: they
+   * have no stable entry, so the stored address is their first version's and
+   * they can never be replaced.
+   */
+  pinned: Map<string, UseSite>;
   /** Types a pointer into whose fields is kept in a global, a struct or a return value: it may outlive any update. */
   escapingAliases: Map<string, UseSite>;
 }
@@ -58,15 +64,16 @@ export function resolveFunction(program: Program, tu: TranslationUnit, name: str
 }
 
 export function collectFacts(program: Program): ProgramFacts {
-  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), fixed: new Map(), escapingAliases: new Map() };
+  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), fixed: new Map(), escapingAliases: new Map(), pinned: new Map() };
   const fix = (key: string | undefined, reason: string, pos: SourcePosition) => {
     if (key && !facts.fixed.has(key)) facts.fixed.set(key, { reason, pos });
   };
 
   for (const [key, defs] of program.types) {
     for (const { rec } of defs) for (const f of rec.fixed) fix(key, f.reason, f.pos);
-    const bodies = new Set(defs.map((d) => d.tu.text.subarray(d.rec.openBrace, d.rec.closeBrace).toString().replace(/\s+/g, " ")));
-    if (bodies.size > 1) fix(key, "is defined differently in two files", defs[0].rec.pos);
+    // By layout, not text: two files may rename private fields by macro (vsftpd's str.c), which is one type.
+    const layouts = new Set(defs.map((d) => d.rec.layoutKey));
+    if (layouts.size > 1) fix(key, `is defined with different layouts in two files (${defs[0].rec.pos.file} and ${defs.find((d) => d.rec.layoutKey !== defs[0].rec.layoutKey)!.rec.pos.file})`, defs[0].rec.pos);
   }
 
   for (const tu of program.units) {
@@ -117,6 +124,7 @@ export function collectFacts(program: Program): ProgramFacts {
             }
           } else {
             facts.addressTaken.add(uname);
+            if (program.functions.get(uname)?.fn.variadic && inStaticInitialiser(tu, n) && !facts.pinned.has(uname)) facts.pinned.set(uname, site(n));
           }
           break;
         }
@@ -237,6 +245,15 @@ export function collectFacts(program: Program): ProgramFacts {
     }
   }
   return facts;
+}
+
+/** Whether a node is inside the initialiser of static storage (a file-scope or static local variable): a constant expression. */
+export function inStaticInitialiser(tu: TranslationUnit, n: AstNode): boolean {
+  for (let p = tu.parents.get(n); p; p = tu.parents.get(p)) {
+    if (p.kind === "FunctionDecl") return false;
+    if (p.kind === "VarDecl") return p.storageClass === "static" || (tu.root.inner ?? []).includes(p);
+  }
+  return false;
 }
 
 /** True when a DeclRefExpr is the callee of a call (through the implicit function-to-pointer decay). */

@@ -40,6 +40,7 @@ export interface AstNode {
   decl?: { id: string; kind: string; name?: string };
   argType?: { qualType: string };
   inline?: boolean;
+  isBitfield?: boolean;
 }
 
 export interface AstLoc {

@@ -52,6 +52,25 @@ export class LineMap {
     return lo;
   }
 
+  /**
+   * The physical lines (0-based, inclusive) that hold lines [from, to] of
+   * `file`: how a function found in one expansion of a file is found in
+   * another, whose macros expanded to other line counts.
+   */
+  physicalRange(file: string, from: number, to: number): [number, number] | undefined {
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < this.segments.length; i++) {
+      const seg = this.segments[i];
+      if (seg.file !== file) continue;
+      const first = this.physicalLine(seg.offset);
+      // The segment ends at the line before the next marker.
+      const last = i + 1 < this.segments.length ? this.physicalLine(this.segments[i + 1].offset) - 2 : this.lineStarts.length - 1;
+      const a = Math.max(first, first + (from - seg.line)), b = Math.min(last, first + (to - seg.line));
+      if (a <= b) { lo = Math.min(lo, a); hi = Math.max(hi, b); }
+    }
+    return lo <= hi ? [lo, hi] : undefined;
+  }
+
   position(offset: number): SourcePosition {
     let lo = 0, hi = this.segments.length - 1, found = -1;
     while (lo <= hi) {

@@ -10,6 +10,7 @@ import type { AstNode } from "./clang-ast.js";
 import { beginOf, endOf } from "./clang-ast.js";
 import { LineMap, type SourcePosition } from "./line-map.js";
 import type { Diagnostic } from "../model/diagnostics.js";
+import { TypeCanon } from "./types.js";
 
 export interface TuFunction {
   node: AstNode;
@@ -17,6 +18,8 @@ export interface TuFunction {
   isStatic: boolean;
   variadic: boolean;
   signature: string;
+  /** The function's type by meaning (types.ts): typedefs resolved, parameters' top-level qualifiers dropped. */
+  canonicalSignature: string;
   returnsVoid: boolean;
   params: string[];
   pos: SourcePosition;
@@ -41,10 +44,21 @@ export interface TuRecord {
   pos: SourcePosition;
   /** The top-level declaration that owns the definition (the record itself or its typedef). */
   owner: AstNode;
-  fields: { name: string; type: string; line: number }[];
+  fields: TuField[];
+  /** The layout by meaning, field names left out: two files that rename private fields by macro define one type. */
+  layoutKey: string;
   openBrace: number;
   closeBrace: number; // offset of `}`
   fixed: { reason: string; pos: SourcePosition }[];
+}
+
+export interface TuField {
+  name: string;
+  /** As clang spells it, for display. */
+  type: string;
+  /** By meaning, for comparison (types.ts). */
+  canon: string;
+  line: number;
 }
 
 export interface TuGlobal {
@@ -53,6 +67,7 @@ export interface TuGlobal {
   isStatic: boolean;
   pos: SourcePosition;
   type: string;
+  canon: string;
   /** Set for static locals. */
   fn?: TuFunction;
   declStmt?: AstNode;
@@ -72,6 +87,7 @@ export interface TranslationUnit {
   text: Buffer;
   lines: LineMap;
   root: AstNode;
+  canon: TypeCanon;
   /** Path of the unit's file relative to the working directory, made an identifier. */
   stem: string;
   functions: TuFunction[];
@@ -114,20 +130,21 @@ export function normaliseCode(text: string): string {
 export function scanTranslationUnit(source: string, text: Buffer, root: AstNode, where: { absolute: string; sourceRoot: string }, stableText?: Buffer): TranslationUnit {
   const lines = new LineMap(text);
   const stableLines = (stableText ?? text).toString("utf8").split("\n");
-  const physLine = (offset: number) => lines.physicalLine(offset);
+  const stableMap = stableText ? new LineMap(stableText) : lines;
+  /** The text of [a, b) as the stable expansion has it: found by file and line, as its macros may span other line counts. */
+  const stableSlice = (a: number, b: number) => {
+    const pa = lines.position(a), pb = lines.position(Math.max(a, b - 1));
+    const r = pa.file === pb.file ? stableMap.physicalRange(pa.file, pa.line, pb.line) : undefined;
+    return r ? stableLines.slice(r[0], r[1] + 1).join("\n") : slice(a, b);
+  };
   const tu: TranslationUnit = {
-    source, text, lines, root, stem: stemOf(where.absolute, where.sourceRoot),
+    source, text, lines, root, canon: new TypeCanon(root, lines, text), stem: stemOf(where.absolute, where.sourceRoot),
     functions: [], records: [], recordsById: new Map(), fieldOwner: new Map(), typedefOfAnon: new Map(),
     globals: [], staticLocals: [], updatePoints: [], extractedBodies: new Map(), parents: new Map(), diagnostics: [],
   };
   const slice = (a: number, b: number) => text.subarray(a, b).toString("utf8");
   const posOf = (n: AstNode): SourcePosition => lines.position(beginOf(n) ?? 0);
-  const isOwn = (n: AstNode) => {
-    const b = beginOf(n);
-    if (b === undefined) return false;
-    const p = lines.position(b);
-    return !p.system && !p.file.startsWith("<");
-  };
+  const isOwn = (n: AstNode) => isProgramDecl(lines, n);
 
   // Parent links, for "is this reference the callee of a call" questions.
   const link = (n: AstNode) => {
@@ -148,11 +165,29 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
     if (d.kind === "FunctionDecl") collectFunction(d);
     else if (d.kind === "RecordDecl") collectRecord(d, ownerOf(d));
     else if (d.kind === "VarDecl" && d.storageClass !== "extern") {
-      tu.globals.push({ node: d, name: d.name ?? "", isStatic: d.storageClass === "static", pos: posOf(d), type: d.type?.qualType ?? "" });
+      tu.globals.push({ node: d, name: d.name ?? "", isStatic: d.storageClass === "static", pos: posOf(d), type: d.type?.qualType ?? "", canon: tu.canon.canonical(d.type?.qualType ?? "") });
     }
   }
   extractLoops();
   return tu;
+
+  /**
+   * What a function means beyond its text: the typedefs and enums its types
+   * reach by name and the values of the enumerators it uses. A typedef that
+   * becomes `long long`, or a renumbered enum, changes the compiled code
+   * without changing one character of the body.
+   */
+  function meaningOf(n: AstNode): string {
+    const deps = new Set<string>();
+    const visit = (x: AstNode) => {
+      for (const t of [x.type?.qualType, x.argType?.qualType]) if (t) for (const d of tu.canon.dependencies(t)) deps.add(d);
+      const ref = x.referencedDecl;
+      if (ref?.kind === "EnumConstantDecl") deps.add(`${ref.name}=${tu.canon.enumValues.get(ref.id) ?? "?"}`);
+      for (const c of x.inner ?? []) if (c && c.kind) visit(c);
+    };
+    visit(n);
+    return deps.size ? "\0" + [...deps].sort().join("\0") : "";
+  }
 
   /**
    * Loop extraction: the body of the innermost loop around each update point
@@ -193,10 +228,10 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
       const b = beginOf(body)!, e = endOf(body)!;
       const fn: TuFunction = {
         node: body, name: `${holder.name}__loop${k}`, isStatic: true, variadic: false,
-        signature: "int (void *)", returnsVoid: false, params: ["__graft_env"], pos: posOf(body),
+        signature: "int (void *)", canonicalSignature: "int(void*)", returnsVoid: false, params: ["__graft_env"], pos: posOf(body),
         endLine: lines.position(e - 1).line, body, begin: b, bodyBegin: b, end: e,
-        fingerprint: sha256(normaliseCode(slice(b, e))),
-        stableFingerprint: sha256(normaliseCode(stableLines.slice(physLine(b), physLine(e) + 1).join("\n"))),
+        fingerprint: sha256(normaliseCode(slice(b, e)) + meaningOf(body)),
+        stableFingerprint: sha256(normaliseCode(stableSlice(b, e)) + meaningOf(body)),
         extracted: { holder, loop, index: k },
       };
       tu.functions.push(fn);
@@ -207,7 +242,7 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
     for (const holder of counts.keys()) {
       let text = slice(holder.bodyBegin, holder.end);
       for (const [body] of tu.extractedBodies) text = text.replace(slice(beginOf(body)!, endOf(body)!), "{ /* extracted */ }");
-      holder.fingerprint = sha256(normaliseCode(holder.signature + " " + text));
+      holder.fingerprint = sha256(normaliseCode(holder.canonicalSignature + " " + text) + meaningOf(holder.body));
       // A holder is never replaced (main): no __LINE__-noise distinction is needed for it.
       holder.stableFingerprint = holder.fingerprint;
     }
@@ -229,13 +264,17 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
     if (!body || !d.name) return;
     const begin = beginOf(d)!, bodyBegin = beginOf(body)!, end = endOf(d)!;
     const fnType = d.type?.qualType ?? "";
+    const variadic = !!d.variadic || /\.\.\.\)$/.test(fnType);
+    const parms = (d.inner ?? []).filter((c) => c.kind === "ParmVarDecl");
+    const canonicalSignature = tu.canon.signature(fnType, parms.map((p) => p.type?.qualType ?? ""), variadic);
+    const meaning = meaningOf(d);
     const fn: TuFunction = {
-      node: d, name: d.name, isStatic: d.storageClass === "static", variadic: !!d.variadic || /\.\.\.\)$/.test(fnType),
-      signature: fnType, returnsVoid: /^void\s*\(/.test(fnType),
-      params: (d.inner ?? []).filter((c) => c.kind === "ParmVarDecl").map((p) => p.name ?? ""),
+      node: d, name: d.name, isStatic: d.storageClass === "static", variadic,
+      signature: fnType, canonicalSignature, returnsVoid: /^void\s*\(/.test(fnType),
+      params: parms.map((p) => p.name ?? ""),
       pos: posOf(d), endLine: lines.position(end - 1).line, body, begin, bodyBegin, end,
-      fingerprint: sha256(normaliseCode(fnType + " " + slice(bodyBegin, end))),
-      stableFingerprint: sha256(normaliseCode(fnType + " " + stableLines.slice(physLine(begin), physLine(end) + 1).join("\n"))),
+      fingerprint: sha256(normaliseCode(canonicalSignature + " " + slice(bodyBegin, end)) + meaning),
+      stableFingerprint: sha256(normaliseCode(canonicalSignature + " " + stableSlice(begin, end)) + meaning),
     };
     tu.functions.push(fn);
     walkFunction(body, fn);
@@ -246,7 +285,7 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
       if (c.kind === "DeclStmt") {
         for (const v of c.inner ?? []) {
           if (v.kind === "VarDecl" && v.storageClass === "static") {
-            tu.staticLocals.push({ node: v, name: v.name ?? "", isStatic: true, pos: posOf(v), type: v.type?.qualType ?? "", fn, declStmt: c });
+            tu.staticLocals.push({ node: v, name: v.name ?? "", isStatic: true, pos: posOf(v), type: v.type?.qualType ?? "", canon: tu.canon.canonical(v.type?.qualType ?? ""), fn, declStmt: c });
           }
         }
       }
@@ -266,13 +305,15 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
     const tdName = tu.typedefOfAnon.get(r.id);
     const key = r.name ?? tdName;
     const pos = posOf(r);
-    const fields: { name: string; type: string; line: number }[] = [];
+    const fields: TuField[] = [];
     const fixed: { reason: string; pos: SourcePosition }[] = [];
     for (const f of r.inner ?? []) {
       if (f.kind === "FieldDecl") {
-        fields.push({ name: f.name ?? "", type: f.type?.qualType ?? "", line: posOf(f).line });
+        const canon = tu.canon.canonical(f.type?.qualType ?? "");
+        fields.push({ name: f.name ?? "", type: f.type?.qualType ?? "", canon, line: posOf(f).line });
         tu.fieldOwner.set(f.id, r.id);
-        if (/\[\]$/.test(f.type?.qualType ?? "")) fixed.push({ reason: `has a flexible array member '${f.name}': a variable-size object cannot grow in place`, pos: posOf(f) });
+        // `T x[0]` (GNU) is spelled `T x[]` in the canonical type: both are flexible array members.
+        if (/\[\]$/.test(canon)) fixed.push({ reason: `has a flexible array member '${f.name}': a variable-size object cannot grow in place`, pos: posOf(f) });
       } else if (f.kind === "RecordDecl") {
         fixed.push({ reason: "defines another struct or union inside its body", pos: posOf(f) });
       } else if (/Attr$/.test(f.kind) && /Packed|Aligned/.test(f.kind)) {
@@ -285,13 +326,33 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
     const openBrace = text.indexOf("{", b);
     const closeBrace = endOf(r)! - 1;
     const spelling = r.name ? `${kind} ${r.name}` : tdName!;
-    const rec: TuRecord = { node: r, key, kind, spelling, pos, owner, fields, openBrace, closeBrace, fixed };
+    const layoutKey = tu.canon.recordKey(r, { names: false });
+    const rec: TuRecord = { node: r, key, kind, spelling, pos, owner, fields, layoutKey, openBrace, closeBrace, fixed };
     tu.records.push(rec);
     tu.recordsById.set(r.id, rec);
   }
 
 }
 
+
+/**
+ * Whether a declaration is the program's: decided by where its name is, not
+ * where its first token is. gcc marks tokens that a system header's macro
+ * expands to (stdbool.h's `bool` -> `_Bool`) as system-header text in the
+ * middle of the program's own declaration.
+ */
+export function isProgramDecl(lines: LineMap, n: AstNode): boolean {
+  const at = nameOffset(n) ?? beginOf(n);
+  if (at === undefined) return false;
+  const p = lines.position(at);
+  return !p.system && !p.file.startsWith("<");
+}
+
+/** Offset of a declaration's name (clang's `loc`), when it has one. */
+export function nameOffset(n: AstNode): number | undefined {
+  const l = n.loc;
+  return l?.offset ?? l?.spellingLoc?.offset ?? l?.expansionLoc?.offset;
+}
 
 /** Strips implicit casts and parentheses. */
 export function stripCasts(n: AstNode | undefined): AstNode | undefined {

@@ -4,7 +4,14 @@
  * starts strictly inside the bytes it replaces. Edits are rendered, never
  * applied in place, so any sub-range can be rendered with its own edits (that
  * is how hoisted declarations keep the renames made inside them).
+ *
+ * Given the unit's line map, the whole rendering keeps the program's own line
+ * numbers: after every edit that adds or removes lines, a line marker says
+ * where the original text resumes, so that gcc's errors, gdb and addr2line
+ * name the program's lines, never the rewritten file's.
  */
+import type { LineMap } from "../cfront/line-map.js";
+
 export interface Edit {
   start: number;
   end: number;
@@ -30,7 +37,15 @@ export class EditList {
   private sorted = true;
   private readonly replaced = new Set<string>();
 
-  constructor(private readonly text: Buffer) {}
+  constructor(private readonly text: Buffer, private readonly lines?: LineMap) {}
+
+  /** A line marker saying that the next line is the one at `offset` of the original (empty without a line map). */
+  marker(offset: number): string {
+    if (!this.lines) return "";
+    const p = this.lines.position(offset);
+    if (p.file.startsWith("<")) return "";
+    return `\n# ${p.line} ${JSON.stringify(p.file)}${p.system ? " 3" : ""}\n`;
+  }
 
   insert(at: number, text: string, order: number): void {
     this.edits.push({ start: at, end: at, text, order });
@@ -67,6 +82,8 @@ export class EditList {
       if (e.start < pos) continue; // inside a replacement
       out.push(this.text.subarray(pos, e.start).toString("utf8"));
       out.push(e.text);
+      // Where the lines went out of step, say where the original resumes.
+      if (whole && this.lines && (e.text.includes("\n") || this.text.subarray(e.start, e.end).includes(10))) out.push(this.marker(e.end));
       pos = Math.max(pos, e.end);
     }
     if (pos < to) out.push(this.text.subarray(pos, to).toString("utf8"));

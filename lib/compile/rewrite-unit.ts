@@ -18,7 +18,7 @@ import { beginOf, endOf } from "../cfront/clang-ast.js";
 import type { Program } from "../cfront/program.js";
 import { pointeeKeyOf, typeKeyOf, unameOf } from "../cfront/program.js";
 import type { TranslationUnit, TuFunction, TuGlobal } from "../cfront/translation-unit.js";
-import { stripCasts } from "../cfront/translation-unit.js";
+import { isProgramDecl, stripCasts } from "../cfront/translation-unit.js";
 import type { Diagnostic } from "../model/diagnostics.js";
 import { isCallee, resolveFunction, type ProgramFacts } from "../analysis/facts.js";
 import { EditList, Order } from "./edits.js";
@@ -44,6 +44,8 @@ export type FunctionPlan =
 export interface RewriteContext {
   mode: "compile" | "patch";
   program: Program;
+  /** The program's compiler flags (the C dialect decides what `inline` means). */
+  cflags: readonly string[];
   facts: ProgramFacts;
   wrapped: Map<string, WrappedType>;
   pointIds: Map<AstNode, number>;
@@ -70,7 +72,9 @@ export interface RewrittenUnit {
 }
 
 export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: string): RewrittenUnit {
-  const edits = new EditList(tu.text);
+  const edits = new EditList(tu.text, tu.lines);
+  /** Text moved from `origin` to elsewhere: it starts on a line of its own, marked with where it came from. */
+  const moved = (origin: number, s: string) => `${edits.marker(origin) || "\n"}${s}\n`;
   const envFields = new Map<string, string[]>();
   const diags: Diagnostic[] = [];
   const text = tu.text;
@@ -80,12 +84,9 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     diags.push({ code, category: "error", file: p.file, line: p.line, message });
   };
   const top = tu.root.inner ?? [];
-  const isOwn = (n: AstNode) => {
-    const b = beginOf(n);
-    if (b === undefined) return false;
-    const p = tu.lines.position(b);
-    return !p.system && !p.file.startsWith("<");
-  };
+  // gnu89's inline is the other way round: a plain `inline` definition is an external one.
+  const gnu89Inline = ctx.cflags.some((f) => /^-std=(gnu|c)(89|90)$|^-std=iso9899:199409$|^-fgnu89-inline$/.test(f));
+  const isOwn = (n: AstNode) => isProgramDecl(tu.lines, n);
   /** Offset just after the `;` that ends the declaration group containing `end`. */
   const afterSemicolon = (end: number) => {
     const i = text.indexOf(";", end);
@@ -110,7 +111,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     const w = ctx.wrapped.get(rec.key);
     if (!w) continue;
     const data = ctx.dataName(rec.key);
-    deferred.push(() => edits.insert(beginOf(rec.owner)!, `struct ${data} ${edits.render(rec.openBrace, rec.closeBrace + 1)};\n`, Order.declarations));
+    deferred.push(() => edits.insert(beginOf(rec.owner)!, moved(rec.openBrace, `struct ${data} ${edits.render(rec.openBrace, rec.closeBrace + 1)};`), Order.declarations));
     // Out of line, the data no longer sits in the union: the wrapper keeps its size, the room holds a pointer.
     const inline = w.outOfLine ? "" : `struct ${data} __graft_d; `;
     edits.replace(rec.openBrace, rec.closeBrace + 1,
@@ -154,7 +155,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     const isDef = d.inner?.some((c) => c.kind === "CompoundStmt");
     if (isDef) {
       const fn = tu.functions.find((f) => f.node === d)!;
-      edits.insert(fn.begin, `${slice(fn.begin, fn.bodyBegin).trim()};\n${slotDeclarations(d.name, u)}`, Order.prototypes);
+      edits.insert(fn.begin, `${moved(fn.begin, `${slice(fn.begin, fn.bodyBegin).trim()};`)}${slotDeclarations(d.name, u)}`, Order.prototypes);
     } else {
       edits.insert(afterSemicolon(endOf(d)!), `\n${slotDeclarations(d.name, u)}`, Order.after);
     }
@@ -165,7 +166,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
   function stubDefinition(fn: TuFunction, u: string): string {
     if (!hasStub(u)) return "";
     const [a, b] = nameRange(fn.node);
-    const head = slice(fn.begin, a).replace(/\b(static|inline)\b/g, "") + stub(u) + slice(b, fn.bodyBegin);
+    const head = oneLine(slice(fn.begin, a)).replace(/\b(static|inline)\b/g, "") + stub(u) + oneLine(slice(b, fn.bodyBegin));
     return `${head.trim()} { ${fn.returnsVoid ? "" : "return "}${slot(u)}(${fn.params.join(", ")}); }\n`;
   }
 
@@ -184,13 +185,29 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
       const st = staticKeyword(fn.begin, a);
       if (st >= 0) edits.replace(st, st + 6, "");
       if (ctx.isNewFunction(u)) edits.insert(fn.end, `\n__typeof__(${plan.symbol}) *${slot(u)} = ${plan.symbol};\n${stubDefinition(fn, u)}`, Order.after);
+      dropInlineDefinition(fn);
       continue;
     }
     edits.insert(fn.end, `\n__typeof__(${fn.name}) *${slot(u)} = ${fn.name};\n${stubDefinition(fn, u)}`, Order.after);
+    dropInlineDefinition(fn);
+  }
+
+  /**
+   * A non-static `inline` definition is, in C99, an inline definition only: it
+   * provides no external one, and stock builds link because gcc inlined every
+   * call. Called through its slot it needs its body: the definition becomes an
+   * ordinary one (the same code, now also out of line).
+   */
+  function dropInlineDefinition(fn: TuFunction) {
+    if (fn.isStatic || !fn.node.inline || fn.node.storageClass === "extern" || gnu89Inline) return;
+    const [a] = nameRange(fn.node);
+    const m = /\b(inline|__inline__|__inline)\b/.exec(slice(fn.begin, a));
+    if (m) edits.replace(fn.begin + Buffer.byteLength(slice(fn.begin, a).slice(0, m.index)), fn.begin + Buffer.byteLength(slice(fn.begin, a).slice(0, m.index)) + m[1].length, "");
   }
 
   // ---- 3. statics --------------------------------------------------------
   const renamed = new Map<string, string>(); // VarDecl id -> symbol
+  const externAt = new Set<number>();
   for (const g of tu.globals) {
     const sym = ctx.globalSymbol(tu, g);
     if (sym === g.name && !ctx.isExistingGlobal(tu, g)) continue;
@@ -210,7 +227,9 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
         const n = /\[(\d+)\]/.exec(g.node.type?.qualType ?? "");
         if (dims && n) edits.replace(b, b + Buffer.byteLength(dims[0]), `[${n[1]}]`);
       }
-      edits.insert(beginOf(g.node)!, "extern ", Order.replace - 1);
+      // Declarators of one group (`static double a, b;`) share the group's start: one `extern` for the group.
+      if (!externAt.has(beginOf(g.node)!)) edits.insert(beginOf(g.node)!, "extern ", Order.replace - 1);
+      externAt.add(beginOf(g.node)!);
     }
   }
   for (const d of top) {
@@ -236,11 +255,12 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     const initNode = g.node.init ? g.node.inner?.[g.node.inner.length - 1] : undefined;
     const declEnd = initNode ? beginOf(initNode)! : endOf(g.node)!;
     deferred.push(() => {
-      const declarator = completeArray(edits.render(beginOf(g.node)!, declEnd).replace(/=\s*$/, "").trim(), g.node.type?.qualType);
+      const declarator = completeArray(oneLine(edits.render(beginOf(g.node)!, declEnd)).replace(/=\s*$/, "").trim(), g.node.type?.qualType);
       const init = initNode ? ` = ${edits.render(beginOf(initNode)!, endOf(initNode)!)}` : "";
       // Existing storage is only declared: at file scope too, for extracted loop bodies that use it.
-      if (ctx.mode === "compile" || !ctx.isExistingGlobal(tu, g)) edits.insert(g.fn!.begin, `${declarator}${init};\n`, Order.hoisted);
-      else edits.insert(g.fn!.begin, `extern ${declarator};\n`, Order.hoisted);
+      const at = beginOf(g.node)!;
+      if (ctx.mode === "compile" || !ctx.isExistingGlobal(tu, g)) edits.insert(g.fn!.begin, moved(at, `${declarator}${init};`), Order.hoisted);
+      else edits.insert(g.fn!.begin, moved(at, `extern ${declarator};`), Order.hoisted);
       edits.replace(beginOf(ds)!, endOf(ds)!, `extern ${declarator};`);
     });
   }
@@ -262,7 +282,11 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     visit(holder.node);
     return out;
   };
-  const walk = (n: AstNode, depth: number, parent: AstNode | undefined, ex?: Extraction) => {
+  /**
+   * `konst`: inside the initialiser of static storage, where C wants a constant
+   * expression: no accessor calls and no slot loads there, only addresses.
+   */
+  const walk = (n: AstNode, depth: number, parent: AstNode | undefined, ex?: Extraction, konst = false) => {
     const pseudo = tu.extractedBodies.get(n);
     if (pseudo && !ex) {
       const inner: Extraction = { fn: pseudo, loops: 0, switches: 0, env: new Map(), outer: outerLocals(pseudo) };
@@ -300,7 +324,10 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
           const u = resolveFunction(ctx.program, tu, ref.name);
           if (!u || ctx.isDirect(u)) break;
           if (isCallee(tu, n)) edits.replace(b, e, slot(u));
-          else edits.replace(b, e, hasStub(u) ? stub(u) : `(*${slot(u)})`);
+          else if (hasStub(u)) edits.replace(b, e, stub(u));
+          // A variadic function has no stable entry (its arguments cannot be forwarded): in a constant the address
+          // stays its first version's, and the analysis pins the function (facts.pinnedAddresses).
+          else if (!konst) edits.replace(b, e, `(*${slot(u)})`);
         } else if (ref.kind === "VarDecl" && renamed.has(ref.id)) {
           edits.replace(b, e, renamed.get(ref.id)!);
         }
@@ -330,6 +357,16 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
         if (!w || !base) break;
         const bb = beginOf(base), be = endOf(base);
         if (bb === undefined || be === undefined) break;
+        if (konst) {
+          // `&g.b` in a static initialiser: the field's place in the wrapper, a constant, as no accessor call is one.
+          if (w.outOfLine || w.version !== 0) {
+            err(n, 3008, `a static initialiser takes the address of a field of ${w.spelling}, whose layout ${w.outOfLine ? "has moved out of line" : "this patch changes"}: set the pointer in code instead`);
+            break;
+          }
+          const op = n.isArrow ? text.indexOf("->", be) + 2 : text.indexOf(".", be) + 1;
+          edits.insert(op, "__graft_u.__graft_d.", Order.prefix(depth));
+          break;
+        }
         if (n.isArrow) {
           edits.insert(bb, `__graft_con_${w.key}(`, Order.prefix(depth));
           edits.insert(be, `)`, Order.suffix(depth));
@@ -403,7 +440,8 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
         break;
       }
     }
-    for (const c of n.inner ?? []) walk(c, depth + 1, n, ex);
+    const staticInit = n.kind === "VarDecl" && (n.storageClass === "static" || depth === 0);
+    for (const c of n.inner ?? []) walk(c, depth + 1, n, ex, konst || staticInit);
   };
 
   /** Emits the extracted loop body as its own function, and calls it from the loop. */
@@ -423,7 +461,8 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
       if (plan.kind !== "drop") {
         const name = plan.kind === "impl" ? plan.symbol : u;
         const storage = plan.kind === "impl" ? "" : "static ";
-        def += `${storage}int ${name}(${envType} *__graft_env);\n${storage}int ${name}(${envType} *__graft_env)\n${edits.render(b, e - 1)} (void)__graft_env; return 0; }\n`;
+        def += `${storage}int ${name}(${envType} *__graft_env);\n` +
+          moved(b, `${storage}int ${name}(${envType} *__graft_env) ${edits.render(b, e - 1)} (void)__graft_env; return 0; }`);
         if (plan.kind === "keep" || ctx.isNewFunction(u)) def += `int (*${slot(u)})(${envType} *) = ${name};\n`;
       }
       edits.insert(holder.begin, def, Order.hoisted + 1);
@@ -443,6 +482,11 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
 
   for (const f of deferred) f();
   return { text: edits.render(), diagnostics: diags, envFields };
+}
+
+/** Text on one line: gcc's line markers inside it (a system macro's tokens) become spaces, so that it may be put mid-line. */
+function oneLine(s: string): string {
+  return s.replace(/\n# \d+ "(?:[^"\\]|\\.)*"[^\n]*\n/g, " ").replace(/^# \d+ "(?:[^"\\]|\\.)*"[^\n]*\n/, "");
 }
 
 /** `T x[]` completed with the size clang inferred from the initialiser: an `extern` redeclaration without one is incomplete. */

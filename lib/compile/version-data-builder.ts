@@ -54,10 +54,11 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
     const source = lines.slice(fn.pos.line - 1, fn.endLine).join("\n");
     functions.push({
       name: fn.name, uname, file: fn.pos.file, line: fn.pos.line, endLine: fn.endLine, isStatic: fn.isStatic,
-      variadic: fn.variadic, signature: fn.signature, fingerprint: fn.fingerprint,
+      variadic: fn.variadic, signature: fn.signature, canonicalSignature: fn.canonicalSignature, fingerprint: fn.fingerprint,
       stableFingerprint: fn.stableFingerprint, source,
       impl: fn.name, slot: uname === "main" || i.direct?.has(uname) ? "" : `__graft_fp_${uname}`, ...(i.direct?.has(uname) ? { direct: true } : {}),
       addressTaken: i.facts.addressTaken.has(uname),
+      ...(i.facts.pinned.has(uname) ? { pinned: `${i.facts.pinned.get(uname)!.pos.file}:${i.facts.pinned.get(uname)!.pos.line}` } : {}),
       calls: [...ff.calls.keys()].sort(), typesUsed: [...ff.typeUses.keys()].sort(),
       hasUpdatePoint: tu.updatePoints.some((p) => p.fn === fn),
       ...(fn.extracted ? { extractedFrom: fn.extracted.holder.name, env: i.envFields?.get(uname) ?? [] } : {}),
@@ -74,9 +75,9 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
     types.push({
       key, kind: rec.kind, spelling: rec.spelling, file: rec.pos.file, line: rec.pos.line, wrapped: !!w,
       ...(fixed ? { fixed: { reason: `${rec.spelling} ${fixed.reason}`, file: fixed.pos.file, line: fixed.pos.line } } : {}),
-      fields: rec.fields.map(({ name, type }) => ({ name, type })), version: 0,
+      fields: rec.fields.map(({ name, type, canon }) => ({ name, type, canon })), version: 0,
       ...(w && size ? { roomBytes: roomFor(size.data, i.rooms[key]), wrapperSize: size.wrapper } : {}),
-      versions: w ? [{ version: 0, definition: `struct __graft_d_${key}_v0 ${body};`, fields: rec.fields.map(({ name, type }) => ({ name, type })), dataSize: size?.data ?? 0, outOfLine: false }] : [],
+      versions: w ? [{ version: 0, definition: `struct __graft_d_${key}_v0 ${body};`, fields: rec.fields.map(({ name, type, canon }) => ({ name, type, canon })), dataSize: size?.data ?? 0, outOfLine: false }] : [],
     });
   }
 
@@ -87,7 +88,7 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
       const symbol = g.isStatic ? staticSymbol(tu, g) : g.name;
       if (seen.has(symbol)) continue;
       seen.add(symbol);
-      globals.push({ name: g.name, id: symbol, symbol, file: g.pos.file, line: g.pos.line, type: g.type, isStatic: g.isStatic, ...(g.fn ? { function: g.fn.name } : {}) });
+      globals.push({ name: g.name, id: symbol, symbol, file: g.pos.file, line: g.pos.line, type: g.type, canon: g.canon, isStatic: g.isStatic, ...(g.fn ? { function: g.fn.name } : {}) });
     }
   }
 

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { VERSION_DATA_FORMAT, type VersionData } from "./version-data.js";
 import { GraftError } from "./diagnostics.js";
 
-const field = z.object({ name: z.string(), type: z.string() });
+const field = z.object({ name: z.string(), type: z.string(), canon: z.string().optional().describe("the type by meaning: typedefs resolved, anonymous members by structure, enums with their values") });
 
 export const versionDataSchema = z.object({
   format: z.literal(VERSION_DATA_FORMAT),
@@ -23,6 +23,7 @@ export const versionDataSchema = z.object({
     file: z.string(), line: z.number().int(), endLine: z.number().int(),
     isStatic: z.boolean(), variadic: z.boolean(),
     signature: z.string().describe("clang's spelling of the function type"),
+    canonicalSignature: z.string().optional().describe("the function type by meaning: typedefs resolved, parameters' top-level qualifiers dropped"),
     fingerprint: z.string().describe("sha256 of the normalised preprocessed body"),
     stableFingerprint: z.string().describe("the same with __LINE__ and __FILE__ pinned: equal when only they moved"),
     source: z.string(),
@@ -30,6 +31,7 @@ export const versionDataSchema = z.object({
     slot: z.string().describe("the indirection every call goes through (empty for main and for direct functions)"),
     direct: z.boolean().optional().describe("called directly, without a slot, so that gcc may inline it: a patch that changes it replaces its callers"),
     addressTaken: z.boolean(),
+    pinned: z.string().optional().describe("file:line of a static initialiser that stores this variadic function's address: it can never be replaced"),
     calls: z.array(z.string()), typesUsed: z.array(z.string()),
     hasUpdatePoint: z.boolean(),
     extractedFrom: z.string().optional().describe("for an extracted loop body: the function that holds the loop"),
@@ -51,7 +53,7 @@ export const versionDataSchema = z.object({
   })),
   globals: z.array(z.object({
     name: z.string(), id: z.string(), symbol: z.string(), file: z.string(), line: z.number().int(),
-    type: z.string(), isStatic: z.boolean(), function: z.string().optional(), init: z.string().optional(),
+    type: z.string(), canon: z.string().optional(), isStatic: z.boolean(), function: z.string().optional(), init: z.string().optional(),
   })),
   updatePoints: z.array(z.object({
     id: z.number().int().positive(), file: z.string(), line: z.number().int(), function: z.string(),

@@ -16,6 +16,8 @@ export interface VdFunction {
   variadic: boolean;
   /** clang's spelling of the function type, e.g. "int (struct conn *, int)". */
   signature: string;
+  /** The function type by meaning: typedefs resolved, parameters' top-level qualifiers dropped (what a change is judged by). */
+  canonicalSignature?: string;
   /** sha256 of the whitespace-normalised preprocessed body. */
   fingerprint: string;
   /** sha256 of the body expanded with __LINE__ and __FILE__ pinned: equal when only those moved. */
@@ -29,6 +31,8 @@ export interface VdFunction {
   /** Called directly, without a slot, and left to gcc's inlining (lib/compile/direct-calls.ts): a change replaces its callers. */
   direct?: boolean;
   addressTaken: boolean;
+  /** "file:line" of a static initialiser that stores this variadic function's address: it can never be replaced. */
+  pinned?: string;
   /** Unames of program functions this one calls directly. */
   calls: string[];
   /** Type keys this function uses concretely (field access, sizeof, initialisers, by-value locals). */
@@ -42,7 +46,10 @@ export interface VdFunction {
 
 export interface VdField {
   name: string;
+  /** As the program spells it. */
   type: string;
+  /** By meaning (typedefs resolved, anonymous members by structure, enums with their values): what a change is judged by. */
+  canon?: string;
 }
 
 export interface VdTypeVersion {
@@ -83,6 +90,8 @@ export interface VdGlobal {
   file: string;
   line: number;
   type: string;
+  /** The type by meaning, as for fields. */
+  canon?: string;
   isStatic: boolean;
   /** For static locals: the function they live in. */
   function?: string;

@@ -5,7 +5,7 @@
  */
 import type { Diagnostic } from "../model/diagnostics.js";
 import type { FieldChange, FunctionChange, GlobalChange, PointVerdict, TypeChange } from "../model/patch-manifest.js";
-import type { VdType, VersionData } from "../model/version-data.js";
+import type { VdField, VdFunction, VdGlobal, VdType, VersionData } from "../model/version-data.js";
 
 export interface PatchPlan {
   sequence: number;
@@ -17,8 +17,13 @@ export interface PatchPlan {
   warnings: string[];
 }
 
+/** Fields compared by meaning when both versions recorded it (older version data has spellings only). */
+const sameType = (a: VdField, b: VdField) => (a.canon !== undefined && b.canon !== undefined ? a.canon === b.canon : a.type === b.type);
 const sameFields = (a: VdType, b: VdType) =>
-  a.fields.length === b.fields.length && a.fields.every((f, i) => f.name === b.fields[i].name && f.type === b.fields[i].type);
+  a.fields.length === b.fields.length && a.fields.every((f, i) => f.name === b.fields[i].name && sameType(f, b.fields[i]));
+const sameSignature = (a: VdFunction, b: VdFunction) =>
+  a.canonicalSignature !== undefined && b.canonicalSignature !== undefined ? a.canonicalSignature === b.canonicalSignature : a.signature === b.signature;
+const sameGlobalType = (a: VdGlobal, b: VdGlobal) => (a.canon !== undefined && b.canon !== undefined ? a.canon === b.canon : a.type === b.type);
 
 function fieldChanges(a: VdType | undefined, b: VdType | undefined): FieldChange[] {
   const out: FieldChange[] = [];
@@ -26,7 +31,7 @@ function fieldChanges(a: VdType | undefined, b: VdType | undefined): FieldChange
   for (const f of b?.fields ?? []) {
     const o = olds.get(f.name);
     out.push(!o ? { name: f.name, status: "added", newType: f.type }
-      : o.type === f.type ? { name: f.name, status: "same", oldType: o.type, newType: f.type }
+      : sameType(o, f) ? { name: f.name, status: "same", oldType: o.type, newType: f.type }
       : { name: f.name, status: "retyped", oldType: o.type, newType: f.type });
     olds.delete(f.name);
   }
@@ -78,7 +83,7 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
       if (changed) plan.warnings.push("main() changed, but main is running and is never replaced: move the changed part (the event loop's body) into a function of its own");
       continue;
     }
-    if (o.signature !== f.signature) {
+    if (!sameSignature(o, f)) {
       sigChanged.add(f.uname);
       plan.functions.set(f.uname, { ...withOld, status: "signature", include: true });
     } else if (o.fingerprint !== f.fingerprint) {
@@ -119,6 +124,14 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
     }
   }
 
+  // A variadic function whose address a static initialiser holds is reached through that address forever.
+  for (const o of old.functions) {
+    const c = plan.functions.get(o.uname);
+    if (o.pinned && c && (c.include || c.status === "removed")) {
+      refuse(4005, `${o.name}() would change, but a static initialiser at ${o.pinned} holds its address, and a variadic function has no stable entry to forward through: the running program would keep calling its old code (take the address in code, or give it a fixed number of arguments)`, o.file, o.line);
+    }
+  }
+
   // ---- globals ------------------------------------------------------------
   const oldGlobals = new Map(old.globals.map((g) => [g.id, g]));
   // A global that only changed linkage (static <-> extern) keeps its storage: match by file, function and name.
@@ -129,7 +142,7 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
     const o = oldGlobals.get(g.id) ?? (oldGlobals.has(g.id) ? undefined : oldByPlace.get(byPlace(g)));
     if (o) oldGlobals.delete(o.id);
     if (!o) plan.globals.set(g.id, { id: g.id, name: g.name, status: "added", newType: g.type, symbol: g.id });
-    else if (o.type !== g.type) plan.globals.set(g.id, { id: g.id, name: g.name, status: "retyped", oldType: o.type, newType: g.type, oldSymbol: o.symbol, symbol: `${g.id}__graft_v${plan.sequence}` });
+    else if (!sameGlobalType(o, g)) plan.globals.set(g.id, { id: g.id, name: g.name, status: "retyped", oldType: o.type, newType: g.type, oldSymbol: o.symbol, symbol: `${g.id}__graft_v${plan.sequence}` });
     else plan.globals.set(g.id, { id: g.id, name: g.name, status: "same", oldType: o.type, newType: g.type, symbol: o.symbol });
   }
   for (const o of oldGlobals.values()) plan.globals.set(o.id, { id: o.id, name: o.name, status: "removed", oldType: o.type, oldSymbol: o.symbol });
