@@ -5,7 +5,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { dumpAst, preprocess } from "./clang-ast.js";
-import { scanTranslationUnit, type TranslationUnit, type TuFunction, type TuRecord } from "./translation-unit.js";
+import { dialectOf, scanTranslationUnit, type TranslationUnit, type TuFunction, type TuRecord } from "./translation-unit.js";
 import type { Diagnostic } from "../model/diagnostics.js";
 import type { AstNode } from "./clang-ast.js";
 
@@ -46,6 +46,7 @@ export async function parseProgram(opts: ParseOptions): Promise<Program> {
   // sources' common directory, so that v1 built from `v1/*.c` names its statics
   // as v0 built from `v0/*.c` did.
   const sourceRoot = commonDirectory(opts.files.map((f) => path.resolve(opts.cwd, f)));
+  const dialect = dialectOf(opts.cflags);
   async function worker() {
     for (let job = queue.shift(); job && !failed; job = queue.shift()) {
       const iPath = path.join(opts.workDir, `${job.i}-${path.basename(job.f).replace(/\.c$/, "")}.i`);
@@ -57,7 +58,7 @@ export async function parseProgram(opts: ParseOptions): Promise<Program> {
         failed = true; // the other worker stops too: one error is reported, not a trail of progress after it
         throw e;
       }
-      results[job.i] = scanTranslationUnit(job.f, pre.text, ast, { absolute: path.resolve(opts.cwd, job.f), sourceRoot }, pre.stableText);
+      results[job.i] = scanTranslationUnit(job.f, pre.text, ast, { absolute: path.resolve(opts.cwd, job.f), sourceRoot }, pre.stableText, dialect);
       done++;
       opts.onProgress?.(`[${done}/${opts.files.length}] parsed ${job.f}`);
     }
@@ -94,6 +95,11 @@ function joinUnits(units: TranslationUnit[]): Program {
       if (fn.name === "main") continue;
       const uname = unameOf(fn, tu);
       const prev = program.functions.get(uname);
+      // An inline-only definition yields to the external one; the first of several stands in when none exists (the rewrite makes it external).
+      if (prev && !fn.isStatic && (fn.inlineOnly || prev.fn.inlineOnly)) {
+        if (prev.fn.inlineOnly && !fn.inlineOnly) program.functions.set(uname, { uname, fn, tu });
+        continue;
+      }
       if (prev && !fn.isStatic) {
         program.diagnostics.push({ code: 1010, category: "error", file: fn.pos.file, line: fn.pos.line, message: `function '${fn.name}' is defined twice (also at ${prev.fn.pos.file}:${prev.fn.pos.line})` });
         continue;

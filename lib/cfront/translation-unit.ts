@@ -32,6 +32,13 @@ export interface TuFunction {
   fingerprint: string;
   /** Fingerprint of the body expanded with __LINE__ and __FILE__ pinned. */
   stableFingerprint: string;
+  /**
+   * An inline definition that is no external one (C99 6.7.4p7: every file-scope
+   * declaration says `inline` and none `extern`; gnu89: `extern inline`). Stock
+   * builds link only because gcc inlined every call, or another unit has the
+   * external definition.
+   */
+  inlineOnly: boolean;
   /** Set on a loop body extracted into a function of its own: the function it came from and the loop. */
   extracted?: { holder: TuFunction; loop: AstNode; index: number };
 }
@@ -127,7 +134,23 @@ export function normaliseCode(text: string): string {
     .trim();
 }
 
-export function scanTranslationUnit(source: string, text: Buffer, root: AstNode, where: { absolute: string; sourceRoot: string }, stableText?: Buffer): TranslationUnit {
+/** What the C dialect changes in the model (from the compiler flags). */
+export interface Dialect {
+  /** gnu89's `inline`: a plain inline definition is an external one, `extern inline` never is. */
+  gnu89Inline: boolean;
+}
+
+/** The dialect the flags ask for; the last -std wins, as in gcc. */
+export function dialectOf(cflags: readonly string[]): Dialect {
+  const std = cflags.filter((f) => f.startsWith("-std=")).pop();
+  const gnu89 = std !== undefined && /^-std=(gnu|c)(89|90)$|^-std=iso9899:(1990|199409)$/.test(std);
+  return { gnu89Inline: gnu89 || cflags.includes("-fgnu89-inline") };
+}
+
+export function scanTranslationUnit(
+  source: string, text: Buffer, root: AstNode, where: { absolute: string; sourceRoot: string }, stableText?: Buffer,
+  dialect: Dialect = { gnu89Inline: false },
+): TranslationUnit {
   const lines = new LineMap(text);
   const stableLines = (stableText ?? text).toString("utf8").split("\n");
   const stableMap = stableText ? new LineMap(stableText) : lines;
@@ -227,7 +250,7 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
       counts.set(holder, k);
       const b = beginOf(body)!, e = endOf(body)!;
       const fn: TuFunction = {
-        node: body, name: `${holder.name}__loop${k}`, isStatic: true, variadic: false,
+        node: body, name: `${holder.name}__loop${k}`, isStatic: true, variadic: false, inlineOnly: false,
         signature: "int (void *)", canonicalSignature: "int(void*)", returnsVoid: false, params: ["__graft_env"], pos: posOf(body),
         endLine: lines.position(e - 1).line, body, begin: b, bodyBegin: b, end: e,
         fingerprint: sha256(normaliseCode(slice(b, e)) + meaningOf(body)),
@@ -268,8 +291,12 @@ export function scanTranslationUnit(source: string, text: Buffer, root: AstNode,
     const parms = (d.inner ?? []).filter((c) => c.kind === "ParmVarDecl");
     const canonicalSignature = tu.canon.signature(fnType, parms.map((p) => p.type?.qualType ?? ""), variadic);
     const meaning = meaningOf(d);
+    const decls = top.filter((t) => t.kind === "FunctionDecl" && t.name === d.name);
+    const inlineOnly = d.storageClass !== "static" && (dialect.gnu89Inline
+      ? !!d.inline && d.storageClass === "extern"
+      : decls.every((t) => !!t.inline && t.storageClass !== "extern"));
     const fn: TuFunction = {
-      node: d, name: d.name, isStatic: d.storageClass === "static", variadic,
+      node: d, name: d.name, isStatic: d.storageClass === "static", variadic, inlineOnly,
       signature: fnType, canonicalSignature, returnsVoid: /^void\s*\(/.test(fnType),
       params: parms.map((p) => p.name ?? ""),
       pos: posOf(d), endLine: lines.position(end - 1).line, body, begin, bodyBegin, end,

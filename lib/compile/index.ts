@@ -86,7 +86,7 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
 
   const direct = chooseDirectFunctions(program, facts);
   const ctx: RewriteContext = {
-    mode: "compile", program, cflags, facts, wrapped, pointIds: pointIds as RewriteContext["pointIds"],
+    mode: "compile", program, facts, wrapped, pointIds: pointIds as RewriteContext["pointIds"],
     globalSymbol: (tu, g) => (g.isStatic ? staticSymbol(tu, g) : g.name), planFunction: () => ({ kind: "keep" }), isExistingGlobal: () => false, isNewFunction: () => false,
     isDirect: (u) => direct.has(u),
     dataName: (key) => `__graft_d_${key}_v0`,

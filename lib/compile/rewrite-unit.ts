@@ -44,8 +44,6 @@ export type FunctionPlan =
 export interface RewriteContext {
   mode: "compile" | "patch";
   program: Program;
-  /** The program's compiler flags (the C dialect decides what `inline` means). */
-  cflags: readonly string[];
   facts: ProgramFacts;
   wrapped: Map<string, WrappedType>;
   pointIds: Map<AstNode, number>;
@@ -84,8 +82,6 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     diags.push({ code, category: "error", file: p.file, line: p.line, message });
   };
   const top = tu.root.inner ?? [];
-  // gnu89's inline is the other way round: a plain `inline` definition is an external one.
-  const gnu89Inline = ctx.cflags.some((f) => /^-std=(gnu|c)(89|90)$|^-std=iso9899:199409$|^-fgnu89-inline$/.test(f));
   const isOwn = (n: AstNode) => isProgramDecl(tu.lines, n);
   /** Offset just after the `;` that ends the declaration group containing `end`. */
   const afterSemicolon = (end: number) => {
@@ -173,6 +169,8 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
   for (const fn of tu.functions) {
     if (fn.name === "main" || fn.extracted) continue;
     const u = unameOf(fn, tu);
+    // Another unit's definition is the program's: this inline one stays as it is, for gcc to inline.
+    if (ctx.program.functions.get(u)?.fn !== fn) continue;
     const plan = ctx.planFunction(tu, fn, u);
     if (plan.kind === "drop") {
       edits.replace(fn.begin, fn.end, `/* ${fn.name}: unchanged, lives in the running program */`);
@@ -193,16 +191,19 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
   }
 
   /**
-   * A non-static `inline` definition is, in C99, an inline definition only: it
-   * provides no external one, and stock builds link because gcc inlined every
-   * call. Called through its slot it needs its body: the definition becomes an
-   * ordinary one (the same code, now also out of line).
+   * An inline-only definition (translation-unit.ts) that stands for the
+   * program's function is made its external definition: called through its
+   * slot, it needs its body out of line. `extern inline` (gnu89) becomes
+   * `extern`, C99's `inline` an ordinary definition: the same code.
    */
   function dropInlineDefinition(fn: TuFunction) {
-    if (fn.isStatic || !fn.node.inline || fn.node.storageClass === "extern" || gnu89Inline) return;
+    if (!fn.inlineOnly) return;
     const [a] = nameRange(fn.node);
-    const m = /\b(inline|__inline__|__inline)\b/.exec(slice(fn.begin, a));
-    if (m) edits.replace(fn.begin + Buffer.byteLength(slice(fn.begin, a).slice(0, m.index)), fn.begin + Buffer.byteLength(slice(fn.begin, a).slice(0, m.index)) + m[1].length, "");
+    const head = slice(fn.begin, a);
+    const m = /\b(inline|__inline__|__inline)\b/.exec(head);
+    if (!m) return;
+    const at = fn.begin + Buffer.byteLength(head.slice(0, m.index));
+    edits.replace(at, at + m[1].length, "");
   }
 
   // ---- 3. statics --------------------------------------------------------

@@ -93,7 +93,7 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
         plan.functions.set(f.uname, { ...withOld, status: "changed", include: true });
       }
     } else if (o.source !== f.source) {
-      plan.functions.set(f.uname, { ...withOld, status: "noise", include: false, note: "formatting or comments only" });
+      plan.functions.set(f.uname, { ...withOld, status: "noise", include: false, note: "the text differs, not what it means (formatting, comments, or a qualifier that is no part of the type)" });
     } else {
       plan.functions.set(f.uname, { ...withOld, status: "same", include: false });
     }

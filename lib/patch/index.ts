@@ -282,7 +282,7 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
     return plan.globals.get(id)?.symbol ?? id;
   };
   const ctx: RewriteContext = {
-    mode: "patch", program, cflags: b.cflags, facts, wrapped, pointIds,
+    mode: "patch", program, facts, wrapped, pointIds,
     globalSymbol: symbolOf,
     externSymbol: (name) => plan.globals.get(name)?.symbol,
     isExistingGlobal: (tu, g) => plan.globals.get(g.isStatic ? staticSymbol(tu, g) : g.name)?.status === "same",
