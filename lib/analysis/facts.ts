@@ -47,11 +47,37 @@ export interface ProgramFacts {
    * they can never be replaced.
    */
   pinned: Map<string, UseSite>;
-  /** Types a pointer into whose fields is kept in a global, a struct or a return value: it may outlive any update. */
-  escapingAliases: Map<string, UseSite>;
+  /**
+   * Fields whose address is kept beyond the statement that takes it (stored in
+   * a global, a struct, through a pointer, returned, or given to a function
+   * that may keep it), by type key: the pointer may outlive any update, so a
+   * patch must keep each such field where it is (escape.ts says how).
+   */
+  escapingFields: Map<string, EscapingField[]>;
+}
+
+/** One field whose address is kept, with the first place that keeps it. */
+export interface EscapingField {
+  field: string;
+  site: UseSite;
+  /** The expression that keeps it, as written (`msg->msg_name = &c->request_addr`). */
+  what: string;
 }
 
 const IO_CALLS = new Set(["read", "write", "pread", "pwrite", "send", "recv", "sendto", "recvfrom", "fread", "fwrite", "readv", "writev"]);
+/** Library functions that use a pointer argument only while they run. */
+const KEEPS_NOTHING = new Set([
+  "memset", "memcmp", "strlen", "strnlen", "strcmp", "strncmp", "strcasecmp", "strncasecmp", "strcoll", "strspn", "strcspn", "strdup", "strndup",
+  "printf", "fprintf", "sprintf", "snprintf", "vprintf", "vfprintf", "vsprintf", "vsnprintf", "dprintf", "puts", "fputs", "fputc", "putc",
+  "scanf", "sscanf", "fscanf", "fgets", "getline", "read", "write", "pread", "pwrite", "readv", "writev", "recv", "send", "recvfrom", "sendto",
+  "recvmsg", "sendmsg", "fread", "fwrite", "open", "openat", "stat", "fstat", "lstat", "access", "unlink", "rename", "mkdir", "chdir",
+  "accept", "bind", "connect", "getsockname", "getpeername", "getsockopt", "setsockopt", "inet_ntop", "inet_pton", "inet_aton", "getaddrinfo",
+  "gettimeofday", "time", "clock_gettime", "localtime_r", "gmtime_r", "strftime", "strtol", "strtoul", "strtoll", "strtoull", "strtod", "atoi", "atol",
+  "qsort", "bsearch", "free", "sigaction", "sigemptyset", "sigaddset", "sigprocmask", "pipe", "socketpair", "poll", "select", "epoll_ctl", "epoll_wait",
+  "getrlimit", "setrlimit", "uname", "gethostname", "realpath", "crypt", "syslog", "perror",
+]);
+/** Library functions that return (a pointer into) an argument: the result is followed instead. */
+const RETURNS_ARGUMENT = new Set(["memcpy", "memmove", "strcpy", "strncpy", "strcat", "strncat", "memchr", "strchr", "strrchr", "strstr", "strpbrk", "strtok", "strtok_r", "stpcpy", "__builtin_memcpy", "__builtin_memmove", "__builtin___memcpy_chk", "__builtin___memmove_chk", "__builtin___strcpy_chk", "__builtin___strncpy_chk"]);
 const BYTE_COPIES = new Set(["memcpy", "memmove", "__builtin_memcpy", "__builtin_memmove", "__builtin___memcpy_chk", "__builtin___memmove_chk"]);
 
 /** Resolves a reference to a function declaration to its program-unique name, if the program defines it. */
@@ -64,7 +90,9 @@ export function resolveFunction(program: Program, tu: TranslationUnit, name: str
 }
 
 export function collectFacts(program: Program): ProgramFacts {
-  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), fixed: new Map(), escapingAliases: new Map(), pinned: new Map() };
+  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), fixed: new Map(), escapingFields: new Map(), pinned: new Map() };
+  /** References to each declaration, by function: built once per function that a pointer is followed into. */
+  const refIndex = new Map<TuFunction, Map<string, AstNode[]>>();
   const fix = (key: string | undefined, reason: string, pos: SourcePosition) => {
     if (key && !facts.fixed.has(key)) facts.fixed.set(key, { reason, pos });
   };
@@ -158,17 +186,13 @@ export function collectFacts(program: Program): ProgramFacts {
           use(ff, rec?.key, n);
           break;
         }
-        case "UnaryOperator": {
-          if (n.opcode !== "&") break;
-          const m = stripCasts(n.inner?.[0]);
-          if (m?.kind !== "MemberExpr") break;
-          const owner = m.referencedMemberDecl ? tu.fieldOwner.get(m.referencedMemberDecl) : undefined;
-          const key = owner ? tu.recordsById.get(owner)?.key : undefined;
-          if (!key) break;
-          if (ff) add(ff.fieldAliases, key, site(n));
-          if (escapes(n) && !facts.escapingAliases.has(key)) facts.escapingAliases.set(key, site(n));
+        case "UnaryOperator":
+          if (n.opcode === "&") fieldAddress(n, n.inner?.[0], ff);
           break;
-        }
+        case "ImplicitCastExpr":
+          // An array field decays to a pointer into the struct (`char *name = s->name;`).
+          if (n.castKind === "ArrayToPointerDecay" && stripCasts(n.inner?.[0])?.kind === "MemberExpr" && tu.parents.get(n)?.kind !== "ArraySubscriptExpr") fieldAddress(n, n.inner?.[0], ff);
+          break;
         case "InitListExpr":
         case "CompoundLiteralExpr":
           use(ff, typeKeyOf(tu, n.type, program), n);
@@ -208,25 +232,151 @@ export function collectFacts(program: Program): ProgramFacts {
     }
   }
 
+  /** The address `n` of the field(s) in `operand` is taken: a local alias, or one that is kept. */
+  function fieldAddress(n: AstNode, operand: AstNode | undefined, ff: FunctionFacts | undefined) {
+    const tu = unitOf(n);
+    const fields = fieldsUnder(tu, operand);
+    if (!fields.length) return;
+    const kept = escapes(tu, n, new Set());
+    const where: UseSite = { offset: beginOf(n) ?? 0, pos: tu.lines.position(beginOf(n) ?? 0) };
+    // A decayed array used on the spot (an argument, an operand) is no alias; `&f` and a stored one are.
+    const held = n.kind === "UnaryOperator" || kept || ["VarDecl", "BinaryOperator"].includes(parentPast(tu, n)?.kind ?? "");
+    for (const { key, field } of fields) {
+      if (ff && held) ff.fieldAliases.set(key, [...(ff.fieldAliases.get(key) ?? []), where]);
+      if (!kept) continue;
+      const list = facts.escapingFields.get(key) ?? [];
+      if (!list.some((e) => e.field === field)) list.push({ field, site: where, what: statementText(tu, n) });
+      facts.escapingFields.set(key, list);
+    }
+  }
+
+  function parentPast(tu: TranslationUnit, n: AstNode): AstNode | undefined {
+    let p = tu.parents.get(n);
+    while (p && (p.kind === "ImplicitCastExpr" || p.kind === "CStyleCastExpr" || p.kind === "ParenExpr")) p = tu.parents.get(p);
+    return p;
+  }
+
+  function unitOf(n: AstNode): TranslationUnit {
+    return program.units.find((u) => u.parents.has(n))!;
+  }
+
   /**
-   * Whether the address computed by `n` is kept beyond the statement: stored
-   * into a global, a struct field or through a pointer, or returned. Kept in a
-   * local or passed to a call, it lives only while its function runs.
+   * Whether the pointer computed by `n` is kept beyond the statement: stored
+   * into a global, a static, a struct field, an array element or through a
+   * pointer; returned; put in an initialiser list; or given to a function that
+   * may keep it. A local that holds it is followed: if the local is kept, so
+   * is the pointer.
    */
-  function escapes(n: AstNode): boolean {
-    const tu = program.units.find((u) => u.parents.has(n))!;
+  function escapes(tu: TranslationUnit, n: AstNode, seen: Set<string>): boolean {
     let child = n;
     let p = tu.parents.get(n);
     while (p && (p.kind === "ImplicitCastExpr" || p.kind === "CStyleCastExpr" || p.kind === "ParenExpr")) { child = p; p = tu.parents.get(p); }
     if (!p) return false;
-    if (p.kind === "ReturnStmt") return true;
-    if (p.kind === "VarDecl") return p.storageClass === "static" || !tu.functions.some((f) => (beginOf(f.body) ?? 0) <= (beginOf(p) ?? 0) && (beginOf(p) ?? 0) < f.end);
-    if ((p.kind === "BinaryOperator" && p.opcode === "=") && p.inner?.[1] === child) {
-      const lhs = stripCasts(p.inner?.[0]);
-      if (lhs?.kind === "DeclRefExpr") return lhs.referencedDecl?.kind === "VarDecl" && tu.root.inner?.some((d) => d.id === lhs.referencedDecl?.id) === true;
-      return true; // a field, an array element or *p
+    switch (p.kind) {
+      case "ReturnStmt":
+      case "InitListExpr":
+        return true;
+      case "VarDecl": {
+        const fn = enclosingFunction(tu, p);
+        if (p.storageClass === "static" || !fn) return true;
+        return localEscapes(tu, fn, p.id, seen);
+      }
+      case "BinaryOperator": {
+        // Pointer arithmetic gives another pointer into the same field.
+        if ((p.opcode === "+" || p.opcode === "-") && (p.type?.qualType ?? "").includes("*")) return escapes(tu, p, seen);
+        if (p.opcode === "," && p.inner?.[1] === child) return escapes(tu, p, seen);
+        if (p.opcode !== "=" || p.inner?.[1] !== child) return false;
+        const lhs = stripCasts(p.inner?.[0]);
+        if (lhs?.kind === "DeclRefExpr" && lhs.referencedDecl?.kind === "VarDecl") {
+          const fn = enclosingFunction(tu, p);
+          const global = tu.root.inner?.some((d) => d.id === lhs.referencedDecl?.id) === true;
+          return global || !fn || localEscapes(tu, fn, lhs.referencedDecl.id, seen);
+        }
+        if (lhs?.kind === "DeclRefExpr" && lhs.referencedDecl?.kind === "ParmVarDecl") {
+          const fn = enclosingFunction(tu, p);
+          return !fn || localEscapes(tu, fn, lhs.referencedDecl.id, seen);
+        }
+        return true; // a field, an array element or *p
+      }
+      case "ConditionalOperator":
+        return p.inner?.[0] !== child && escapes(tu, p, seen);
+      case "UnaryOperator":
+        return p.opcode === "&"; // the holder's own address: anything may reach the pointer through it
+      case "CompoundAssignOperator":
+        return false;
+      case "CallExpr": {
+        if (p.inner?.[0] === child) return false;
+        const callee = stripCasts(p.inner?.[0]);
+        const name = callee?.kind === "DeclRefExpr" && callee.referencedDecl?.kind === "FunctionDecl" ? callee.referencedDecl.name ?? "" : "";
+        if (RETURNS_ARGUMENT.has(name)) return escapes(tu, p, seen);
+        if (KEEPS_NOTHING.has(name)) return false;
+        const uname = resolveFunction(program, tu, name);
+        const def = uname ? program.functions.get(uname) : undefined;
+        if (!def) return true; // called through a pointer, or a library function that may keep it (libevent's event_set)
+        const index = (p.inner ?? []).indexOf(child) - 1;
+        const param = (def.fn.node.inner ?? []).filter((c) => c.kind === "ParmVarDecl")[index];
+        return !param || localEscapes(def.tu, def.fn, param.id, seen);
+      }
+      default:
+        return false;
     }
-    return p.kind === "InitListExpr";
+  }
+
+  /** Whether a local or parameter (by declaration id) of `fn` is ever kept beyond its function, at any of its uses. */
+  function localEscapes(tu: TranslationUnit, fn: TuFunction, declId: string, seen: Set<string>): boolean {
+    if (seen.has(declId)) return false; // already being followed: its other uses decide
+    seen.add(declId);
+    return refsTo(fn, declId).some((r) => {
+      // `p->f` or `*p` reads through it, `p + 1` is another pointer to follow.
+      const parent = tu.parents.get(r);
+      if (parent?.kind === "ImplicitCastExpr" && parent.castKind === "LValueToRValue") return escapes(tu, parent, seen);
+      return parent?.kind === "UnaryOperator" && parent.opcode === "&";
+    });
+  }
+
+  function refsTo(fn: TuFunction, declId: string): AstNode[] {
+    let index = refIndex.get(fn);
+    if (!index) {
+      index = new Map();
+      const visit = (n: AstNode) => {
+        if (n.kind === "DeclRefExpr" && n.referencedDecl) index!.set(n.referencedDecl.id, [...(index!.get(n.referencedDecl.id) ?? []), n]);
+        for (const c of n.inner ?? []) if (c) visit(c);
+      };
+      visit(fn.body);
+      refIndex.set(fn, index);
+    }
+    return index.get(declId) ?? [];
+  }
+
+  function enclosingFunction(tu: TranslationUnit, n: AstNode): TuFunction | undefined {
+    const at = beginOf(n) ?? -1;
+    return tu.functions.find((f) => !f.extracted && (beginOf(f.body) ?? 0) <= at && at < f.end);
+  }
+
+  /** The (type, field) pairs an lvalue's address points into: `c->a.b` is in conn's `a` and in a's `b`. */
+  function fieldsUnder(tu: TranslationUnit, e: AstNode | undefined): { key: string; field: string }[] {
+    const out: { key: string; field: string }[] = [];
+    for (let cur = stripCasts(e); cur;) {
+      if (cur.kind === "MemberExpr") {
+        const owner = cur.referencedMemberDecl ? tu.fieldOwner.get(cur.referencedMemberDecl) : undefined;
+        const key = owner ? tu.recordsById.get(owner)?.key : undefined;
+        if (key && cur.name) out.push({ key, field: cur.name });
+        if (cur.isArrow) break;
+        cur = stripCasts(cur.inner?.[0]);
+      } else if (cur.kind === "ArraySubscriptExpr") {
+        const base = cur.inner?.[0];
+        if (base?.kind !== "ImplicitCastExpr" || base.castKind !== "ArrayToPointerDecay") break;
+        cur = stripCasts(base.inner?.[0]);
+      } else break;
+    }
+    return out;
+  }
+
+  function statementText(tu: TranslationUnit, n: AstNode): string {
+    let s = n;
+    for (let p = tu.parents.get(s); p && !/Stmt$|^VarDecl$/.test(p.kind) && p.kind !== "CompoundStmt"; p = tu.parents.get(p)) s = p;
+    const stmt = tu.parents.get(s)?.kind === "VarDecl" ? tu.parents.get(s)! : s;
+    return tu.text.subarray(beginOf(stmt) ?? 0, endOf(stmt) ?? 0).toString("utf8").replace(/^#.*$/gm, " ").replace(/\s+/g, " ").trim().slice(0, 120);
   }
 
   // A type held by value inside a fixed type is fixed too: its bytes are part of that layout.

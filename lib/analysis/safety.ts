@@ -60,8 +60,7 @@ export function callerIndex(facts: ProgramFacts): Map<string, { ff: FunctionFact
 
 export function analysePoint(facts: ProgramFacts, holder: FunctionFacts, offset: number): PointSafety {
   const out: PointSafety = { typesUsedAfter: new Map(), functionsCalledAfter: new Set(), globalsUsedAfter: new Map() };
-  // A pointer into a field kept in a global or a struct may be used by anything, at any time.
-  for (const [key, site] of facts.escapingAliases) out.typesUsedAfter.set(key, site);
+  // A kept pointer into a field (facts.escapingFields) is no use of the type here: the patch keeps that field where it is (diff-versions.ts).
   usesAfter(holder, offset, out);
   const callers = callerIndex(facts);
   const seen = new Set<string>([holder.uname]);

@@ -42,6 +42,8 @@ export const versionDataSchema = z.object({
     file: z.string(), line: z.number().int(),
     wrapped: z.boolean(),
     fixed: z.object({ reason: z.string(), file: z.string(), line: z.number().int() }).optional(),
+    escapingFields: z.array(z.object({ field: z.string(), file: z.string(), line: z.number().int(), what: z.string() })).optional()
+      .describe("fields whose address the running program keeps: they keep their place"),
     fields: z.array(field),
     version: z.number().int().nonnegative(),
     roomBytes: z.number().int().optional().describe("bytes the wrapper holds for data; fixed at the first build"),

@@ -61,6 +61,14 @@ export interface VdTypeVersion {
   outOfLine: boolean;
 }
 
+export interface VdEscapingField {
+  field: string;
+  file: string;
+  line: number;
+  /** The statement that keeps the address. */
+  what: string;
+}
+
 export interface VdType {
   /** Program-wide key: struct tag, or typedef name of an anonymous struct. */
   key: string;
@@ -72,6 +80,13 @@ export interface VdType {
   wrapped: boolean;
   /** Why the type cannot be wrapped; a patch may not change a fixed type. */
   fixed?: { reason: string; file: string; line: number };
+  /**
+   * Fields whose address some version of the running program keeps (in a
+   * global, a struct, a library): the pointers outlive updates, so these
+   * fields keep their place (the fields up to them unchanged) and the data
+   * stays in line. Accumulated over a chain of patches: old pointers remain.
+   */
+  escapingFields?: VdEscapingField[];
   fields: VdField[];
   /** Current version (0 in the first build). */
   version: number;

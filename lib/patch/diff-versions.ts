@@ -39,6 +39,19 @@ function fieldChanges(a: VdType | undefined, b: VdType | undefined): FieldChange
   return out;
 }
 
+/**
+ * Kept pointers into a type's fields stay right when each such field keeps its
+ * offset: C lays out a common initial sequence alike (C11 6.5.2.3p6), so the
+ * fields up to it must be unchanged, in name, meaning and order.
+ */
+function movedEscapingFields(o: VdType, t: VdType) {
+  return (o.escapingFields ?? []).filter((e) => {
+    const i = o.fields.findIndex((f) => f.name === e.field);
+    if (i < 0) return false; // a member of an anonymous part: keyed by that part
+    return t.fields.length <= i || !o.fields.slice(0, i + 1).every((f, j) => f.name === t.fields[j].name && sameType(f, t.fields[j]));
+  });
+}
+
 export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
   const plan: PatchPlan = { sequence: old.sequence + 1, functions: new Map(), types: new Map(), globals: new Map(), safety: [], refusals: [], warnings: [] };
   const refuse = (code: number, message: string, file?: string, line?: number) =>
@@ -63,6 +76,10 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
       refuse(4001, `${t.spelling} changed but is fixed in the running program (${o.fixed?.reason ?? "not wrapped"}): its layout cannot change`, t.file, t.line);
     } else if (o.wrapped && t.fixed) {
       refuse(4002, `${t.fixed.reason}, but the running program wraps it: the new code cannot rely on its raw layout`, t.fixed.file, t.fixed.line);
+    }
+    if (changed && o.wrapped) for (const e of movedEscapingFields(o, t)) {
+      refuse(4006, `${t.spelling} changes before its field '${e.field}', whose address the running program keeps (${e.file}:${e.line}: ${e.what}): `
+        + `the kept pointer would point at another field. Keep the fields up to '${e.field}' as they are (add new fields after it), or stop keeping the address`, t.file, t.line);
     }
   }
   for (const o of oldTypes.values()) plan.types.set(o.key, { key: o.key, spelling: o.spelling, status: "removed", from: o.version, fields: fieldChanges(o, undefined), wrapped: o.wrapped, old: o });

@@ -134,6 +134,14 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   const outOfLine = new Set(changedTypes.filter((t) => t.old?.versions.at(-1)?.outOfLine).map((t) => t.key));
   let built = await buildPatchObjects({ old, plan, program, facts, direct, outOfLine, sections: read.sections, buildDir, cflags, cwd });
   const grew = changedTypes.filter((t) => !outOfLine.has(t.key) && (built.sizes.get(t.key) ?? 0) > (t.old?.roomBytes ?? Infinity));
+  const pinnedInLine = grew.filter((t) => t.old?.escapingFields?.length);
+  if (pinnedInLine.length) {
+    throw new GraftError(`${pinnedInLine.length} type(s) outgrow their room but cannot move`, pinnedInLine.map((t) => {
+      const e = t.old!.escapingFields![0];
+      return { code: 4007, category: "error" as const, file: t.next?.file, line: t.next?.line,
+        message: `${t.spelling} outgrows its room (${built.sizes.get(t.key)} > ${t.old?.roomBytes} bytes), but its data cannot move out of line: the running program keeps the address of its field '${e.field}' (${e.file}:${e.line}: ${e.what}). Rebuild the running version with more room (--room ${t.key}=N)` };
+    }), 2);
+  }
   if (grew.length) {
     for (const t of grew) { outOfLine.add(t.key); progress(`${t.spelling} outgrows its room (${built.sizes.get(t.key)} > ${t.old?.roomBytes} bytes): its data moves out of line`); }
     built = await buildPatchObjects({ old, plan, program, facts, direct, outOfLine, sections: read.sections, buildDir, cflags, cwd });
@@ -153,6 +161,9 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   for (const t of next.types) {
     const c = plan.types.get(t.key)!;
     t.wrapped = c.wrapped;
+    // Pointers the old versions kept are still in memory: their fields stay pinned for every later patch.
+    const escaping = [...(c.old?.escapingFields ?? []), ...(t.escapingFields ?? []).filter((e) => !c.old?.escapingFields?.some((o) => o.field === e.field))];
+    if (escaping.length) t.escapingFields = escaping;
     if (!c.wrapped) { t.versions = []; delete t.roomBytes; continue; }
     const body = t.versions[0]?.definition.replace(/^struct __graft_d_\w+_v0 /, "") ?? "";
     const size = built.sizes.get(t.key) ?? 0;
