@@ -201,6 +201,8 @@ const MEMCACHED_123_124: ExpectedChanges = {
       // sizes its tokens[] array, and the new commands)
       "settings_init", "add_msghdr", "conn_init", "conn_new", "conn_cleanup", "conn_free", "complete_nread",
       "do_store_item", "process_stats_detail", "process_stat", "process_command", "drive_machine", "usage", "save_pid", "main",
+      // VERSION (config.h, from configure.ac's AC_INIT: 1.2.3 -> 1.2.4) is also printed by usage_license
+      "usage_license",
       // and the ones whose type changed, below
       "do_conn_add_to_freelist", "process_get_command", "process_update_command", "process_arithmetic_command", "do_add_delta",
       "server_socket_unix",
