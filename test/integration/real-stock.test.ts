@@ -25,6 +25,7 @@ const missingFiles = missingTarballs();
 const skipReason = [
   missingPkgs.length ? `missing Debian packages: ${missingPkgs.join(" ")} (apt-get install -y ${missingPkgs.join(" ")})` : "",
   missingFiles.length ? `missing in /work/shared/real: ${missingFiles.join(" ")}` : "",
+  process.getuid?.() !== 0 ? "not root (vsftpd runs standalone only as root)" : "",
 ].filter(Boolean).join("; ");
 if (skipReason) console.warn(`real-stock.test.ts skipped: ${skipReason}`);
 

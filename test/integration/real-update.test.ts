@@ -43,6 +43,7 @@ import { missingTarballs, RELEASES, unpackRelease, type RealProgram, type Unpack
 
 const enabled = process.env.GRAFT_REAL_UPDATE === "1";
 const missing = [...missingDebianPackages().map((p) => `Debian package ${p}`), ...missingTarballs()];
+if (process.getuid?.() !== 0) missing.push("root (vsftpd runs standalone only as root)");
 const skipReason = !enabled ? "set GRAFT_REAL_UPDATE=1 to run" : missing.length ? `missing: ${missing.join(", ")}` : "";
 
 const ENV = { ...process.env, GRAFT_LOG: "stderr" };
