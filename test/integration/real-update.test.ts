@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { CompileResult } from "../../lib/compile/index.js";
 import type { Diagnostic } from "../../lib/model/diagnostics.js";
+import type { PatchManifest } from "../../lib/model/patch-manifest.js";
 import type { PatchResult } from "../../lib/patch/index.js";
 import { applyPatch, processStatus, waitForControlSocket, type ApplyReply } from "../support/graft.js";
 import { MemcacheClient } from "../support/memcache-client.js";
@@ -58,6 +59,20 @@ function explain(e: unknown): string {
   if (err.log) lines.push(err.log);
   if (err.stderr) lines.push(err.stderr);
   return lines.join("\n");
+}
+
+/** The statuses `graft patch` prints before it checks for refusals, as much of a manifest as compareWithExpected reads. */
+function manifestFromProgress(lines: string[]): PatchManifest {
+  const m = { functions: [], types: [], globals: [] } as unknown as PatchManifest;
+  for (const l of lines) {
+    const f = /^(\w+) function: (\S+)(?: \((.*)\))?$/.exec(l);
+    if (f) m.functions.push({ name: f[2], uname: f[2], status: f[1] as PatchManifest["functions"][number]["status"], file: "", line: 0, ...(f[3] ? { note: f[3] } : {}) });
+    const t = /^(\w+) type: (.+)$/.exec(l);
+    if (t) m.types.push({ key: t[2].replace(/^(struct|union|enum) /, ""), spelling: t[2], status: t[1] as PatchManifest["types"][number]["status"], fields: [] });
+    const g = /^(\w+) global: (\S+)$/.exec(l);
+    if (g) m.globals.push({ id: g[2], name: g[2], status: g[1] as PatchManifest["globals"][number]["status"] });
+  }
+  return m;
 }
 
 async function attempt<T>(what: string, f: () => Promise<T>): Promise<T> {
@@ -112,9 +127,17 @@ describe.skipIf(!!skipReason)(`real releases, updated live${skipReason ? ` (skip
     expect(ch.build, `${ch.program}: no updateable build`).toBeDefined();
     const from = i === 0 ? path.dirname(ch.build!.versionDataPath) : ch.patches[i - 1]?.patchDir;
     expect(from, `${stepTitle(ch.program, i)}: the previous patch was not generated`).toBeDefined();
-    const p = await attempt(`graft patch ${stepTitle(ch.program, i)}`, () =>
-      patchReal(ch.program, from!, ch.trees[i + 1].dir, path.join(workDir, `${ch.program}-patch-${i + 1}`)),
-    );
+    const progress: string[] = [];
+    let p: PatchResult;
+    try {
+      p = await patchReal(ch.program, from!, ch.trees[i + 1].dir, path.join(workDir, `${ch.program}-patch-${i + 1}`), (m) => progress.push(m));
+    } catch (e) {
+      // The plan is printed before a refusal: compare what it found with the release diff anyway.
+      const diff = compareWithExpected(manifestFromProgress(progress), expectedStep(ch.program, RELEASES[ch.program][i], RELEASES[ch.program][i + 1]))
+        .filter((l) => !/^global/.test(l));
+      throw new Error(`graft patch ${stepTitle(ch.program, i)} failed:\n${explain(e)}\n` +
+        `its plan (from the progress lines) against the release diff, functions and types only:\n${diff.length ? diff.join("\n") : "agrees"}`);
+    }
     ch.patches[i] = p;
     return p;
   }
