@@ -12,6 +12,7 @@ import { pointeeKeyOf, typeKeyOf, unameOf } from "../cfront/program.js";
 import type { TranslationUnit, TuFunction } from "../cfront/translation-unit.js";
 import { stripCasts } from "../cfront/translation-unit.js";
 import type { SourcePosition } from "../cfront/line-map.js";
+import { heldCalls, type HeldCall } from "./held-calls.js";
 
 /** One concrete use of a type, or one call, at a byte offset of the unit. */
 export interface UseSite {
@@ -33,6 +34,8 @@ export interface FunctionFacts {
   fieldAliases: Map<string, UseSite[]>;
   /** [begin, end) byte ranges of the loops of this function, outermost first per nest. */
   loops: [number, number][];
+  /** Call sites (callee offsets) run with updates held (held-calls.ts): no update happens under them. */
+  held: Map<number, HeldCall>;
 }
 
 export interface ProgramFacts {
@@ -55,6 +58,12 @@ export interface ProgramFacts {
    */
   escapingFields: Map<string, EscapingField[]>;
 }
+
+/** A field's address taken at `n`, to be judged kept or not. */
+interface PendingAddress { tu: TranslationUnit; n: AstNode; fields: { key: string; field: string }[]; ff: FunctionFacts | undefined }
+
+/** What a followed expression is: the kept pointer itself, or a pointer to memory that holds it. */
+type Track = "value" | "pointsTo";
 
 /** One field whose address is kept, with the first place that keeps it. */
 export interface EscapingField {
@@ -93,6 +102,11 @@ export function collectFacts(program: Program): ProgramFacts {
   const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), fixed: new Map(), escapingFields: new Map(), pinned: new Map() };
   /** References to each declaration, by function: built once per function that a pointer is followed into. */
   const refIndex = new Map<TuFunction, Map<string, AstNode[]>>();
+  const pendingAddresses: PendingAddress[] = [];
+  /** Library functions whose address the program takes: a call through a pointer may reach them. */
+  const libraryAddressTaken = new Set<string>();
+  /** Every direct call of each program function, by uname: built once, when a return is first followed. */
+  let callIndex: Map<string, { call: AstNode; tu: TranslationUnit }[]> | undefined;
   const fix = (key: string | undefined, reason: string, pos: SourcePosition) => {
     if (key && !facts.fixed.has(key)) facts.fixed.set(key, { reason, pos });
   };
@@ -117,7 +131,7 @@ export function collectFacts(program: Program): ProgramFacts {
     const add = (m: Map<string, UseSite[]>, k: string, s: UseSite) => m.set(k, [...(m.get(k) ?? []), s]);
 
     for (const fn of tu.functions) {
-      const ff: FunctionFacts = { uname: fn.name === "main" ? "main" : unameOf(fn, tu), fn, tu, calls: new Map(), typeUses: new Map(), indirectCalls: [], loops: [], globalUses: new Map(), fieldAliases: new Map() };
+      const ff: FunctionFacts = { uname: fn.name === "main" ? "main" : unameOf(fn, tu), fn, tu, calls: new Map(), typeUses: new Map(), indirectCalls: [], loops: [], globalUses: new Map(), fieldAliases: new Map(), held: new Map() };
       if (fn.name === "main") facts.mains.push(ff); else facts.functions.set(ff.uname, ff);
       walk(fn.body, ff);
     }
@@ -143,7 +157,10 @@ export function collectFacts(program: Program): ProgramFacts {
           if (n.referencedDecl?.kind === "VarDecl" && ff && globalIds.has(n.referencedDecl.id)) add(ff.globalUses, globalIds.get(n.referencedDecl.id)!, site(n));
           if (n.referencedDecl?.kind !== "FunctionDecl") break;
           const uname = resolveFunction(program, tu, n.referencedDecl.name);
-          if (!uname) break;
+          if (!uname) {
+            if (n.referencedDecl.name && n.referencedDecl.name !== "main" && !isCallee(tu, n)) libraryAddressTaken.add(n.referencedDecl.name);
+            break;
+          }
           if (isCallee(tu, n)) {
             if (ff) {
               const list = ff.calls.get(uname) ?? [];
@@ -236,7 +253,11 @@ export function collectFacts(program: Program): ProgramFacts {
   function fieldAddress(n: AstNode, operand: AstNode | undefined, ff: FunctionFacts | undefined) {
     const tu = unitOf(n);
     const fields = fieldsUnder(tu, operand);
-    if (!fields.length) return;
+    // Judged once every unit is walked: where a pointer may go depends on every address taken.
+    if (fields.length) pendingAddresses.push({ tu, n, fields, ff });
+  }
+
+  function judgeFieldAddress({ tu, n, fields, ff }: PendingAddress) {
     const kept = escapes(tu, n, new Set());
     const where: UseSite = { offset: beginOf(n) ?? 0, pos: tu.lines.position(beginOf(n) ?? 0) };
     // A decayed array used on the spot (an argument, an operand) is no alias; `&f` and a stored one are.
@@ -261,77 +282,171 @@ export function collectFacts(program: Program): ProgramFacts {
   }
 
   /**
-   * Whether the pointer computed by `n` is kept beyond the statement: stored
-   * into a global, a static, a struct field, an array element or through a
-   * pointer; returned; put in an initialiser list; or given to a function that
-   * may keep it. A local that holds it is followed: if the local is kept, so
-   * is the pointer.
+   * Whether the pointer computed by `n` is kept beyond the statement. A value
+   * is followed through the places it goes: a local or parameter that holds
+   * it (its every use), a local struct's field (the struct's every use), a
+   * pointer to such memory (what is read through it), a call of the
+   * program's (the parameter, in the callee). It is kept when it reaches a
+   * global, a static, the heap or any memory through a pointer, a return, or
+   * a function that is not the program's and may keep it.
+   *
+   * `mode` says what `n` is: "value", the pointer itself; "pointsTo", a
+   * pointer to memory that holds it.
    */
-  function escapes(tu: TranslationUnit, n: AstNode, seen: Set<string>): boolean {
+  function escapes(tu: TranslationUnit, n: AstNode, seen: Set<string>, mode: Track = "value"): boolean {
     let child = n;
     let p = tu.parents.get(n);
     while (p && (p.kind === "ImplicitCastExpr" || p.kind === "CStyleCastExpr" || p.kind === "ParenExpr")) { child = p; p = tu.parents.get(p); }
     if (!p) return false;
     switch (p.kind) {
       case "ReturnStmt":
-      case "InitListExpr":
-        return true;
+        return returnEscapes(tu, p, seen, mode);
+      case "InitListExpr": {
+        let q: AstNode | undefined = p;
+        while (q && q.kind === "InitListExpr") q = tu.parents.get(q);
+        const fn = q?.kind === "VarDecl" && q.storageClass !== "static" ? enclosingFunction(tu, q) : undefined;
+        return !fn || mode !== "value" || varEscapes(tu, fn, q!.id, "struct", seen);
+      }
       case "VarDecl": {
         const fn = enclosingFunction(tu, p);
         if (p.storageClass === "static" || !fn) return true;
-        return localEscapes(tu, fn, p.id, seen);
+        return varEscapes(tu, fn, p.id, mode, seen);
       }
       case "BinaryOperator": {
-        // Pointer arithmetic gives another pointer into the same field.
-        if ((p.opcode === "+" || p.opcode === "-") && (p.type?.qualType ?? "").includes("*")) return escapes(tu, p, seen);
-        if (p.opcode === "," && p.inner?.[1] === child) return escapes(tu, p, seen);
+        // Pointer arithmetic gives another pointer into the same memory.
+        if ((p.opcode === "+" || p.opcode === "-") && (p.type?.qualType ?? "").includes("*")) return escapes(tu, p, seen, mode);
+        if (p.opcode === "," && p.inner?.[1] === child) return escapes(tu, p, seen, mode);
         if (p.opcode !== "=" || p.inner?.[1] !== child) return false;
-        const lhs = stripCasts(p.inner?.[0]);
-        if (lhs?.kind === "DeclRefExpr" && lhs.referencedDecl?.kind === "VarDecl") {
-          const fn = enclosingFunction(tu, p);
-          const global = tu.root.inner?.some((d) => d.id === lhs.referencedDecl?.id) === true;
-          return global || !fn || localEscapes(tu, fn, lhs.referencedDecl.id, seen);
-        }
-        if (lhs?.kind === "DeclRefExpr" && lhs.referencedDecl?.kind === "ParmVarDecl") {
-          const fn = enclosingFunction(tu, p);
-          return !fn || localEscapes(tu, fn, lhs.referencedDecl.id, seen);
-        }
-        return true; // a field, an array element or *p
+        return storedIn(tu, p, p.inner?.[0], mode, seen);
       }
       case "ConditionalOperator":
-        return p.inner?.[0] !== child && escapes(tu, p, seen);
+        return p.inner?.[0] !== child && escapes(tu, p, seen, mode);
+      case "MemberExpr": {
+        // Read through the pointer: only memory that holds the value gives it back.
+        if (mode !== "pointsTo" || !p.isArrow) return false;
+        return memberEscapes(tu, p, seen);
+      }
       case "UnaryOperator":
-        return p.opcode === "&"; // the holder's own address: anything may reach the pointer through it
-      case "CompoundAssignOperator":
+        if (p.opcode === "*" && mode === "pointsTo") return memberEscapes(tu, p, seen);
         return false;
       case "CallExpr": {
         if (p.inner?.[0] === child) return false;
         const callee = stripCasts(p.inner?.[0]);
         const name = callee?.kind === "DeclRefExpr" && callee.referencedDecl?.kind === "FunctionDecl" ? callee.referencedDecl.name ?? "" : "";
-        if (RETURNS_ARGUMENT.has(name)) return escapes(tu, p, seen);
-        if (KEEPS_NOTHING.has(name)) return false;
-        const uname = resolveFunction(program, tu, name);
-        const def = uname ? program.functions.get(uname) : undefined;
-        if (!def) return true; // called through a pointer, or a library function that may keep it (libevent's event_set)
         const index = (p.inner ?? []).indexOf(child) - 1;
-        const param = (def.fn.node.inner ?? []).filter((c) => c.kind === "ParmVarDecl")[index];
-        return !param || localEscapes(def.tu, def.fn, param.id, seen);
+        if (BYTE_COPIES.has(name)) return mode === "pointsTo" && index === 1 ? true : escapes(tu, p, seen, mode); // the copy holds it too
+        if (RETURNS_ARGUMENT.has(name)) return escapes(tu, p, seen, mode);
+        if (KEEPS_NOTHING.has(name)) return false;
+        if (!name) {
+          // Through a pointer: any function of the program whose address is taken, unless a library function's is too.
+          if (libraryAddressTaken.size) return true;
+          return [...facts.addressTaken].some((u) => paramEscapes(program.functions.get(u), index, mode, seen));
+        }
+        const uname = resolveFunction(program, tu, name);
+        if (!uname) return true; // a library function that may keep it (libevent's event_set)
+        return paramEscapes(program.functions.get(uname), index, mode, seen);
       }
       default:
         return false;
     }
   }
 
-  /** Whether a local or parameter (by declaration id) of `fn` is ever kept beyond its function, at any of its uses. */
-  function localEscapes(tu: TranslationUnit, fn: TuFunction, declId: string, seen: Set<string>): boolean {
-    if (seen.has(declId)) return false; // already being followed: its other uses decide
-    seen.add(declId);
+  /** A returned value goes wherever each call of the function puts it; a function called through a pointer may be called by anything. */
+  function returnEscapes(tu: TranslationUnit, ret: AstNode, seen: Set<string>, mode: Track): boolean {
+    const fn = enclosingFunction(tu, ret);
+    const uname = fn && fn.name !== "main" ? unameOf(fn, tu) : undefined;
+    if (!uname || facts.addressTaken.has(uname)) return true;
+    const key = `return:${uname}:${mode}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return (callsOf().get(uname) ?? []).some(({ call, tu: at }) => escapes(at, call, seen, mode));
+  }
+
+  function callsOf(): Map<string, { call: AstNode; tu: TranslationUnit }[]> {
+    if (callIndex) return callIndex;
+    const index = new Map<string, { call: AstNode; tu: TranslationUnit }[]>();
+    for (const tu of program.units) {
+      const visit = (n: AstNode) => {
+        if (n.kind === "CallExpr") {
+          const callee = stripCasts(n.inner?.[0]);
+          const u = callee?.kind === "DeclRefExpr" && callee.referencedDecl?.kind === "FunctionDecl" ? resolveFunction(program, tu, callee.referencedDecl.name) : undefined;
+          if (u) index.set(u, [...(index.get(u) ?? []), { call: n, tu }]);
+        }
+        for (const c of n.inner ?? []) if (c) visit(c);
+      };
+      for (const fn of tu.functions) if (!fn.extracted) visit(fn.body);
+      for (const g of tu.globals) visit(g.node);
+    }
+    return (callIndex = index);
+  }
+
+  function paramEscapes(def: { fn: TuFunction; tu: TranslationUnit } | undefined, index: number, mode: Track, seen: Set<string>): boolean {
+    if (!def) return true;
+    const param = (def.fn.node.inner ?? []).filter((c) => c.kind === "ParmVarDecl")[index];
+    return !param ? def.fn.variadic : varEscapes(def.tu, def.fn, param.id, mode, seen);
+  }
+
+  /** `lhs = <tracked>`: into a variable, a local struct's field, or anywhere else (kept). */
+  function storedIn(tu: TranslationUnit, at: AstNode, lhsNode: AstNode | undefined, mode: Track, seen: Set<string>): boolean {
+    const lhs = stripCasts(lhsNode);
+    const fn = enclosingFunction(tu, at);
+    if (!fn) return true;
+    if (lhs?.kind === "DeclRefExpr" && (lhs.referencedDecl?.kind === "VarDecl" || lhs.referencedDecl?.kind === "ParmVarDecl")) {
+      const global = tu.root.inner?.some((d) => d.id === lhs.referencedDecl?.id) === true || isStaticLocal(tu, lhs.referencedDecl.id);
+      return global || varEscapes(tu, fn, lhs.referencedDecl.id, mode, seen);
+    }
+    // `req.path = ...` for a local struct req: req's uses decide.
+    let base = lhs;
+    while (base?.kind === "MemberExpr" && !base.isArrow) base = stripCasts(base.inner?.[0]);
+    if (mode === "value" && base !== lhs && base?.kind === "DeclRefExpr" && base.referencedDecl?.kind === "VarDecl"
+      && !tu.root.inner?.some((d) => d.id === base!.referencedDecl?.id) && !isStaticLocal(tu, base.referencedDecl.id)) {
+      return varEscapes(tu, fn, base.referencedDecl.id, "struct", seen);
+    }
+    return true; // a field through a pointer, an array element, *p, a global's field
+  }
+
+  /** A member (or `*p`) of memory that holds the value: reading it gives the value back; its address points to it. */
+  function memberEscapes(tu: TranslationUnit, m: AstNode, seen: Set<string>): boolean {
+    let top = m;
+    for (let q = tu.parents.get(top); q?.kind === "MemberExpr" && !q.isArrow; q = tu.parents.get(top)) top = q;
+    const q = tu.parents.get(top);
+    if (q?.kind === "ImplicitCastExpr" && q.castKind === "LValueToRValue") return isPointerLike(q) && escapes(tu, q, seen, "value");
+    if (q?.kind === "UnaryOperator" && q.opcode === "&") return escapes(tu, q, seen, "pointsTo");
+    if (q?.kind === "ImplicitCastExpr" && q.castKind === "ArrayToPointerDecay") return escapes(tu, q, seen, "pointsTo");
+    return false;
+  }
+
+  /**
+   * Whether a variable (by declaration id) of `fn` lets the value out, at any
+   * of its uses: "value" and "pointsTo" as for escapes(); "struct", a local
+   * struct one of whose fields holds the value.
+   */
+  function varEscapes(tu: TranslationUnit, fn: TuFunction, declId: string, mode: Track | "struct", seen: Set<string>): boolean {
+    const key = `${declId}:${mode}`;
+    if (seen.has(key)) return false; // already being followed: its other uses decide
+    seen.add(key);
     return refsTo(fn, declId).some((r) => {
-      // `p->f` or `*p` reads through it, `p + 1` is another pointer to follow.
       const parent = tu.parents.get(r);
-      if (parent?.kind === "ImplicitCastExpr" && parent.castKind === "LValueToRValue") return escapes(tu, parent, seen);
-      return parent?.kind === "UnaryOperator" && parent.opcode === "&";
+      if (mode === "struct") {
+        if (parent?.kind === "MemberExpr" && !parent.isArrow) return memberEscapes(tu, parent, seen);
+        if (parent?.kind === "UnaryOperator" && parent.opcode === "&") return escapes(tu, parent, seen, "pointsTo");
+        // The whole struct copied or passed by value: its copy is not followed.
+        return parent?.kind === "ImplicitCastExpr" && parent.castKind === "LValueToRValue";
+      }
+      if (parent?.kind === "ImplicitCastExpr" && parent.castKind === "LValueToRValue") return escapes(tu, parent, seen, mode);
+      // The variable's own address: what is read through it is the value.
+      if (parent?.kind === "UnaryOperator" && parent.opcode === "&") return mode === "pointsTo" || escapes(tu, parent, seen, "pointsTo");
+      return false;
     });
+  }
+
+  function isPointerLike(n: AstNode): boolean {
+    const t = n.type?.qualType ?? "";
+    return t.includes("*") || t.includes("[") || !/^(const\s+)?(unsigned\s+|signed\s+)?(char|short|int|long|long long|float|double|_Bool|bool|size_t|ssize_t|u?int\d+_t)$/.test(t.trim());
+  }
+
+  function isStaticLocal(tu: TranslationUnit, declId: string): boolean {
+    return tu.staticLocals.some((g) => g.node.id === declId);
   }
 
   function refsTo(fn: TuFunction, declId: string): AstNode[] {
@@ -377,6 +492,13 @@ export function collectFacts(program: Program): ProgramFacts {
     for (let p = tu.parents.get(s); p && !/Stmt$|^VarDecl$/.test(p.kind) && p.kind !== "CompoundStmt"; p = tu.parents.get(p)) s = p;
     const stmt = tu.parents.get(s)?.kind === "VarDecl" ? tu.parents.get(s)! : s;
     return tu.text.subarray(beginOf(stmt) ?? 0, endOf(stmt) ?? 0).toString("utf8").replace(/^#.*$/gm, " ").replace(/\s+/g, " ").trim().slice(0, 120);
+  }
+
+  for (const p of pendingAddresses) judgeFieldAddress(p);
+
+  for (const [tu, calls] of heldCalls(program)) {
+    const main = facts.mains.find((m) => m.tu === tu);
+    for (const c of calls) main?.held.set(c.offset, c);
   }
 
   // A type held by value inside a fixed type is fixed too: its bytes are part of that layout.

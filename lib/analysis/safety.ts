@@ -45,6 +45,7 @@ export function callerIndex(facts: ProgramFacts): Map<string, { ff: FunctionFact
   const callers = new Map<string, { ff: FunctionFacts; site: UseSite }[]>();
   for (const ff of all) {
     for (const [callee, sites] of ff.calls) for (const site of sites) {
+      if (ff.held.has(site.offset)) continue; // no update happens under it
       const l = callers.get(callee) ?? [];
       l.push({ ff, site });
       callers.set(callee, l);

@@ -266,6 +266,12 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     });
   }
 
+  // ---- 3b. main's held calls (analysis/held-calls.ts) ---------------------
+  for (const ff of ctx.facts.mains) if (ff.tu === tu) for (const h of ff.held.values()) {
+    edits.insert(beginOf(h.stmt)!, "grt_hold++; ", Order.prefix(0));
+    edits.insert(afterSemicolon(endOf(h.stmt)!), " grt_hold--;", Order.suffix(0));
+  }
+
   // ---- 4, 5. walk the bodies --------------------------------------------
   /** Inside an extracted loop body: loops and switches opened since, and the holder's locals it reaches. */
   interface Extraction { fn: TuFunction; loops: number; switches: number; env: Map<string, { name: string; type: string }>; outer: Map<string, { name: string; type: string }> }

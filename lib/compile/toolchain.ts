@@ -49,6 +49,7 @@ typedef struct grt_type grt_type;
 extern void grt_con_slow(grt_type *t, unsigned *ver, unsigned want);
 extern void *grt_stamp(void *block, unsigned long bytes, unsigned long elem_size, unsigned want);
 extern int grt_update_point_restart(unsigned point_id);
+extern int grt_hold;
 ${ALLOC_HELPERS}/* ---- graft: end of prelude ---- */
 `;
 }

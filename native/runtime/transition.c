@@ -49,9 +49,10 @@
 #include "transition.h"
 
 int grt_pending;
+int grt_hold;
 
 enum { T_IDLE, T_PENDING, T_CHECKING, T_APPLYING, T_DONE, T_CANCELLED };
-enum { WHY_UNSAFE, WHY_THREAD };
+enum { WHY_UNSAFE, WHY_THREAD, WHY_HELD };
 
 #define GRT_MAX_REACHED 16
 #define GRT_TICK_MS 50
@@ -201,9 +202,10 @@ void grt_update_point(unsigned point_id)
         return;
     }
     p = tr.patch;
-    if (point_is_unsafe(p, point_id)) {
-        if (record_reached(point_id, WHY_UNSAFE))
-            grt_log("point %u unsafe for the pending patch: waiting for the next one", point_id);
+    if (grt_hold || point_is_unsafe(p, point_id)) {
+        if (record_reached(point_id, grt_hold ? WHY_HELD : WHY_UNSAFE))
+            grt_log("point %u %s: waiting for the next one", point_id,
+                    grt_hold ? "reached under a held call of main" : "unsafe for the pending patch");
         /* Release: pairs with the CAS of the cancel in grt_transition_run(). */
         __atomic_store_n(&tr.state, T_PENDING, __ATOMIC_RELEASE);
         return;
@@ -253,7 +255,8 @@ static void timeout_message(unsigned timeout_ms, grt_refusal *r)
     for (i = 0; i < tr.nreached && off < sizeof(buf); i++) {
         n = snprintf(buf + off, sizeof(buf) - off, "%s point %u (%s, %lu time%s)", i ? "," : "",
                      tr.reached[i].id,
-                     tr.reached[i].why == WHY_UNSAFE ? "unsafe for this patch" : "not the main thread",
+                     tr.reached[i].why == WHY_UNSAFE ? "unsafe for this patch"
+                     : tr.reached[i].why == WHY_HELD ? "under a held call of main" : "not the main thread",
                      tr.reached[i].count, tr.reached[i].count == 1 ? "" : "s");
         if (n < 0)
             break;

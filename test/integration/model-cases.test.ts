@@ -6,7 +6,8 @@
  * "noise", text that means the same, and "caller", a function taken along
  * because it calls a changed one directly, are not changes), or the refusal's
  * code. `fixed` and `wrapped` list types the first
- * build must have fixed or wrapped. `why` says what the case is about.
+ * build must have fixed or wrapped; `safe`, every point's verdict. `why`
+ * says what the case is about.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -33,6 +34,8 @@ interface Expectation {
   error?: string;
   fixed?: string[];
   wrapped?: string[];
+  /** Every update point's verdict for the patch. */
+  safe?: boolean;
 }
 
 const sources = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".c")).sort();
@@ -75,6 +78,7 @@ describe("model: graft patch finds what changed between two versions, and nothin
         types: changes(m.types, (t) => t.key),
         globals: changes(m.globals, (g) => g.name),
       }, want.why).toEqual({ functions: want.functions ?? {}, types: want.types ?? {}, globals: want.globals ?? {} });
+      if (want.safe !== undefined) for (const p of m.safety) expect(p.safe, `point ${p.id} at ${p.file}:${p.line}: ${p.reasons.join("; ")}`).toBe(want.safe);
     }, 120_000);
   }
 });

@@ -67,6 +67,12 @@ void grt_con_slow(grt_type *t, unsigned *ver, unsigned want);
  * body), 0 otherwise. */
 int grt_update_point_restart(unsigned point_id);
 
+/* Nonzero while main runs a call that must not be updated under: generated
+ * code brackets such calls with grt_hold++ / grt_hold-- (main's direct call
+ * of a handler before its loop, lib/analysis/held-calls.ts). Every point
+ * reached meanwhile is unsafe for any patch. Main thread only. */
+extern int grt_hold;
+
 /* Called by generated code at allocation sites whose result is converted to
  * T *: stamps every element of a fresh block with version `want`. */
 void *grt_stamp(void *block, size_t bytes, size_t elem_size, unsigned want);
