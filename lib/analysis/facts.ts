@@ -94,8 +94,7 @@ export function resolveFunction(program: Program, tu: TranslationUnit, name: str
   if (!name || name === "main") return undefined;
   const local = tu.functions.find((f) => f.name === name && f.isStatic);
   if (local) return unameOf(local, tu);
-  const ext = program.functions.get(name);
-  return ext && !ext.fn.isStatic ? name : undefined;
+  return program.externByName.get(name);
 }
 
 export function collectFacts(program: Program): ProgramFacts {

@@ -5,6 +5,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { dumpAst, preprocess } from "./clang-ast.js";
+import { carryIdentities, type PreviousNames } from "./identity.js";
 import { dialectOf, scanTranslationUnit, type TranslationUnit, type TuFunction, type TuRecord } from "./translation-unit.js";
 import type { Diagnostic } from "../model/diagnostics.js";
 import type { AstNode } from "./clang-ast.js";
@@ -24,6 +25,10 @@ export interface Program {
   /** Typedef name -> the type it names, as clang spells it (clang does not always desugar pointers to typedefs). */
   typedefs: Map<string, string>;
   diagnostics: Diagnostic[];
+  /** External functions by their C name -> program-unique name (differs when a linkage change kept an old identity). */
+  externByName: Map<string, string>;
+  /** What identity.ts inferred, for the patch's warnings. */
+  identityNotes: string[];
 }
 
 export interface ParseOptions {
@@ -32,6 +37,8 @@ export interface ParseOptions {
   cwd: string;
   workDir: string;
   onProgress?: (msg: string) => void;
+  /** The running version's names: renamed files and changed linkage keep their identity (identity.ts). */
+  previous?: PreviousNames;
 }
 
 export async function parseProgram(opts: ParseOptions): Promise<Program> {
@@ -65,7 +72,11 @@ export async function parseProgram(opts: ParseOptions): Promise<Program> {
   }
   await Promise.all([worker(), worker()]);
   units.push(...results);
-  return joinUnits(units);
+  const notes = opts.previous ? carryIdentities(units, opts.previous) : [];
+  for (const n of notes) opts.onProgress?.(n);
+  const program = joinUnits(units);
+  program.identityNotes = notes;
+  return program;
 }
 
 /** The deepest directory that holds every one of these files. */
@@ -81,11 +92,12 @@ export function commonDirectory(files: string[]): string {
 }
 
 export function unameOf(fn: TuFunction, tu: TranslationUnit): string {
+  if (fn.identity) return fn.identity;
   return fn.isStatic ? `${tu.stem}__${fn.name}` : fn.name;
 }
 
 function joinUnits(units: TranslationUnit[]): Program {
-  const program: Program = { units, functions: new Map(), types: new Map(), typedefs: new Map(), diagnostics: [] };
+  const program: Program = { units, functions: new Map(), types: new Map(), typedefs: new Map(), diagnostics: [], externByName: new Map(), identityNotes: [] };
   for (const tu of units) {
     for (const d of tu.root.inner ?? []) {
       if (d.kind === "TypedefDecl" && d.name && d.type?.qualType && !program.typedefs.has(d.name)) program.typedefs.set(d.name, d.type.qualType);
@@ -106,6 +118,7 @@ function joinUnits(units: TranslationUnit[]): Program {
       }
       if (prev) continue; // a static inline from a header seen by two units of the same stem cannot happen; keep the first
       program.functions.set(uname, { uname, fn, tu });
+      if (!fn.isStatic) program.externByName.set(fn.name, uname);
     }
     for (const rec of tu.records) {
       const list = program.types.get(rec.key) ?? [];

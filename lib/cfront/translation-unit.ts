@@ -39,6 +39,8 @@ export interface TuFunction {
    * external definition.
    */
   inlineOnly: boolean;
+  /** The running version's name for it, when its linkage changed in place (identity.ts). */
+  identity?: string;
   /** Set on a loop body extracted into a function of its own: the function it came from and the loop. */
   extracted?: { holder: TuFunction; loop: AstNode; index: number };
 }

@@ -183,7 +183,8 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
       const st = staticKeyword(fn.begin, a);
       if (st >= 0) edits.replace(st, st + 6, "");
       if (ctx.isNewFunction(u)) edits.insert(fn.end, `\n__typeof__(${plan.symbol}) *${slot(u)} = ${plan.symbol};\n${stubDefinition(fn, u)}`, Order.after);
-      dropInlineDefinition(fn);
+      // The implementation is looked up by name in the patch: without `static`, an `inline` one would be an inline definition only (no symbol).
+      dropInlineKeyword(fn);
       continue;
     }
     edits.insert(fn.end, `\n__typeof__(${fn.name}) *${slot(u)} = ${fn.name};\n${stubDefinition(fn, u)}`, Order.after);
@@ -197,7 +198,10 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
    * `extern`, C99's `inline` an ordinary definition: the same code.
    */
   function dropInlineDefinition(fn: TuFunction) {
-    if (!fn.inlineOnly) return;
+    if (fn.inlineOnly) dropInlineKeyword(fn);
+  }
+
+  function dropInlineKeyword(fn: TuFunction) {
     const [a] = nameRange(fn.node);
     const head = slice(fn.begin, a);
     const m = /\b(inline|__inline__|__inline)\b/.exec(head);

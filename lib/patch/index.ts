@@ -89,7 +89,8 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   await mkdir(buildDir, { recursive: true });
 
   // ---- parse the next version and draft its version data -------------------
-  const program = await parseProgram({ files: opts.files, cflags, cwd, workDir: buildDir, onProgress: progress });
+  const previous = { functions: old.functions.map((f) => ({ uname: f.uname, name: f.name, file: f.file, isStatic: f.isStatic })) };
+  const program = await parseProgram({ files: opts.files, cflags, cwd, workDir: buildDir, onProgress: progress, previous });
   const facts = collectFacts(program);
   const draftWrapped = new Map<string, WrappedType>();
   for (const [key, defs] of program.types) if (!facts.fixed.has(key) && defs[0].rec.kind === "struct") {
@@ -104,6 +105,7 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
 
   // ---- correlate and compare; after this point we only read the plan -----
   const plan = diffVersions(old, draft);
+  plan.warnings.push(...program.identityNotes);
   plan.refusals.push(...directRefusals);
   for (const f of plan.functions.values()) if (f.status !== "same") progress(`${f.status} function: ${f.name}${f.note ? ` (${f.note})` : ""}`);
   for (const t of plan.types.values()) if (t.status !== "same") progress(`${t.status} type: ${t.spelling}`);
