@@ -15,7 +15,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
-import { PYTHON } from "../test/support/real/clients.js";
+import { FtplibSession, PYTHON } from "../test/support/real/clients.js";
 import { childPids, type RealServer } from "../test/support/real/programs.js";
 import { procStatus } from "./proc-stats.js";
 
@@ -121,7 +121,7 @@ export interface FtpWindow {
   cpuNs: number;
   /** The listener's VmRSS at the window's end. */
   vmRssKb: number;
-  /** Median VmRSS of the session processes alive at the window's middle (children of the listener). */
+  /** VmRSS of a held, logged-in session's processes (summed), read after the window. */
   sessionRssKb: number | null;
 }
 
@@ -140,17 +140,29 @@ export function percentile(xs: number[], p: number): number | null {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function sessionRss(pid: number): Promise<number | null> {
-  const kb: number[] = [];
-  for (const c of await childPids(pid)) {
-    try {
-      const v = procStatus(c).vmRssKb;
-      if (Number.isFinite(v)) kb.push(v);
-    } catch {
-      // the session ended
+/**
+ * VmRSS of the processes of the one session left once the load's clients are
+ * done (the held, logged-in session): the listener's child and its children
+ * (vsftpd's privilege-separated pair), summed. Under load, sessions live a
+ * few milliseconds, too short to be read from /proc reliably.
+ */
+async function heldSessionRss(listener: number): Promise<number | null> {
+  let total = 0;
+  let seen = 0;
+  for (const c of await childPids(listener)) {
+    for (const p of [c, ...(await childPids(c))]) {
+      try {
+        const v = procStatus(p).vmRssKb;
+        if (Number.isFinite(v)) {
+          total += v;
+          seen++;
+        }
+      } catch {
+        // gone
+      }
     }
   }
-  return percentile(kb, 50);
+  return seen ? total : null;
 }
 
 export interface FtpPairedOptions {
@@ -169,10 +181,16 @@ export async function pairedVsftpd(opts: FtpPairedOptions): Promise<FtpPair[]> {
   for (let pair = 0; pair < opts.pairs; pair++) {
     const order: [Build, Build] = pair % 2 === 0 ? ["stock", "graft"] : ["graft", "stock"];
     const s = {} as Record<Build, RealServer>;
+    const held = {} as Record<Build, FtplibSession>;
     try {
       for (const b of order) {
         s[b] = await opts.start(b);
         pinServer(s[b].pid, cpuOf(b, pair));
+      }
+      for (const b of order) {
+        held[b] = FtplibSession.start();
+        await held[b].connect(s[b].port);
+        await held[b].login();
       }
       const now = Date.now() / 1000;
       // Python starts in well under the warm-up; sessions before t0 warm both servers up.
@@ -183,13 +201,13 @@ export async function pairedVsftpd(opts: FtpPairedOptions): Promise<FtpPair[]> {
       );
       await sleep((t0 - Date.now() / 1000) * 1000);
       const cpu0 = Object.fromEntries(order.map((b) => [b, cpuWithChildrenNs(s[b].pid)])) as Record<Build, number>;
-      await sleep((opts.windowSec / 2) * 1000);
-      const mid = {} as Record<Build, number | null>;
-      for (const b of order) mid[b] = await sessionRss(s[b].pid);
       await sleep(Math.max(0, (t1 - Date.now() / 1000) * 1000));
       const cpu1 = Object.fromEntries(order.map((b) => [b, cpuWithChildrenNs(s[b].pid)])) as Record<Build, number>;
       const rss = Object.fromEntries(order.map((b) => [b, procStatus(s[b].pid).vmRssKb])) as Record<Build, number>;
       const results = await Promise.all(runs);
+      await sleep(100);
+      const sessionKb = {} as Record<Build, number | null>;
+      for (const b of order) sessionKb[b] = await heldSessionRss(s[b].pid);
       const counts = {} as Record<Build, FtpWindow>;
       order.forEach((b, i) => {
         const rs = results[i];
@@ -203,13 +221,14 @@ export async function pairedVsftpd(opts: FtpPairedOptions): Promise<FtpPair[]> {
           p99Ms: percentile(lat, 99),
           cpuNs: cpu1[b] - cpu0[b],
           vmRssKb: rss[b],
-          sessionRssKb: mid[b],
+          sessionRssKb: sessionKb[b],
         };
       });
       out.push({ pair, first: order[0], ...counts });
       const r = (w: FtpWindow) => `${(w.downloads / w.seconds).toFixed(0)}/s p99 ${w.p99Ms?.toFixed(1) ?? "-"} ms${w.failed ? ` (${w.failed} failed)` : ""}`;
       opts.log(`vsftpd pair ${pair + 1}/${opts.pairs}: stock ${r(counts.stock)}, updateable ${r(counts.graft)} at once`);
     } finally {
+      await Promise.all(Object.values(held).map((h) => h.close()));
       await Promise.all(Object.values(s).map((x) => x.stop(1000)));
     }
   }

@@ -476,15 +476,22 @@ async function main() {
   for (const p of programs) {
     const b = builds[p];
     if (p === "vsftpd") {
-      const ok = ftpPairs.filter((x) => !x.stock.failed && !x.graft.failed && x.stock.downloads > 0 && x.graft.downloads > 0);
-      if (ok.length < ftpPairs.length) leftOut.push(`vsftpd: ${ftpPairs.length - ok.length} of ${ftpPairs.length} windows had failed downloads and are left out of the ratios`);
+      // vsftpd 2.0.1 itself fails a PASV now and then under this churn of connections ("500 OOPS: listen", stock and updateable
+      // alike): those are counted, and only a window with more than 5% of its sessions failed is left out.
+      const bad = (w: FtpPair["stock"]) => w.downloads === 0 || w.failed > 0.05 * (w.downloads + w.failed);
+      const ok = ftpPairs.filter((x) => !bad(x.stock) && !bad(x.graft));
+      if (ok.length < ftpPairs.length) leftOut.push(`vsftpd: ${ftpPairs.length - ok.length} of ${ftpPairs.length} windows had more than 5% failed sessions and are left out of the ratios`);
+      const failed = (b: "stock" | "graft") => ftpPairs.reduce((n, x) => n + x[b].failed, 0);
+      const total = (b: "stock" | "graft") => ftpPairs.reduce((n, x) => n + x[b].failed + x[b].downloads, 0);
+      const errs = [...new Set(ftpPairs.flatMap((x) => [...x.stock.errors, ...x.graft.errors]))].slice(0, 3);
+      leftOut.push(`vsftpd: failed sessions over all windows: stock ${failed("stock")} of ${total("stock")}, updateable ${failed("graft")} of ${total("graft")}${errs.length ? ` (${errs.join("; ")})` : ""}`);
       const what = `${opts.ftpClients} ftplib clients each`;
       rows.push(pairedRow(p, `downloads/s, ${what}, paired`, "1/s", ok, (w) => w.downloads / w.seconds, SPEED_TPUT));
       rows.push(pairedRow(p, "p99 download (session) latency, paired", "ms", ok, (w) => w.p99Ms, SPEED_LAT));
       rows.push(pairedRow(p, "p50 download (session) latency, paired", "ms", ok, (w) => w.p50Ms));
       rows.push(pairedRow(p, "server CPU per download (listener + reaped sessions, 10 ms ticks), paired", "us", ok, (w) => w.cpuNs / 1000 / w.downloads));
       rows.push(pairedRow(p, "listener VmRSS at the window's end, paired", "kB", ok, (w) => w.vmRssKb, MEMORY));
-      rows.push(pairedRow(p, "session process VmRSS (median, mid-window), paired", "kB", ok, (w) => w.sessionRssKb, MEMORY));
+      rows.push(pairedRow(p, "a held logged-in session's processes, VmRSS summed, paired", "kB", ok, (w) => w.sessionRssKb, MEMORY));
     } else {
       const ok = mcPairs.filter((x) => !x.stock.errors && !x.graft.errors);
       if (ok.length < mcPairs.length) leftOut.push(`memcached: ${mcPairs.length - ok.length} of ${mcPairs.length} windows had client errors and are left out of the ratios`);
@@ -526,7 +533,7 @@ async function main() {
       `${good.length}/${rs.length}`,
       rs.length ? `${rs.reduce((n, r) => n + r.loadErrors, 0)} / ${rs.reduce((n, r) => n + r.loadOps, 0)}` : "-",
       rs.length ? [...new Set(rs.map((r) => r.versionAfter))].join(", ") : "-",
-      reason,
+      [reason, p === "memcached" ? "update point in clock_handler, a 1 s timer: the request waits up to 1 s for it" : ""].filter(Boolean).join("; "),
     ]);
   }
 
