@@ -533,7 +533,7 @@ async function main() {
       `${good.length}/${rs.length}`,
       rs.length ? `${rs.reduce((n, r) => n + r.loadErrors, 0)} / ${rs.reduce((n, r) => n + r.loadOps, 0)}` : "-",
       rs.length ? [...new Set(rs.map((r) => r.versionAfter))].join(", ") : "-",
-      [reason, p === "memcached" ? "update point in clock_handler, a 1 s timer: the request waits up to 1 s for it" : ""].filter(Boolean).join("; "),
+      [reason, p === "memcached" ? "update point in clock_handler, a 1 s timer: the request waits for one point to start the control thread and a later one to apply" : ""].filter(Boolean).join("; "),
     ]);
   }
 
