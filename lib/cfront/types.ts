@@ -69,14 +69,25 @@ export class TypeCanon {
     return out;
   }
 
-  /** The key of a function's type: parameters' top-level qualifiers dropped, as C11 6.7.6.3p15 says they are no part of it. */
+  /**
+   * The key of a function's type: parameters' top-level qualifiers dropped, as
+   * C11 6.7.6.3p15 says they are no part of it. clang spells a definition's
+   * type with an earlier prototype's parameter types (memcached's header says
+   * `const unsigned int delta`, the definition `unsigned int delta`), so the
+   * parameter list is found in the spelling by meaning, not by text.
+   */
   signature(fnType: string, params: string[], variadic: boolean): string {
-    const list = params.length ? params.join(", ") + (variadic ? ", ..." : "") : variadic ? "..." : "void";
-    const at = fnType.lastIndexOf(`(${list})`);
     const canonParams = params.map((p) => dropTopQualifiers(this.canonical(p)));
-    if (at < 0) return this.canonical(fnType);
-    const ret = this.canonical(fnType.slice(0, at) + "(#)" + fnType.slice(at + list.length + 2));
-    return ret.replace("(#)", `(${canonParams.join(",")}${variadic ? ",..." : ""})`);
+    const want = [...canonParams, ...(variadic ? ["..."] : [])];
+    for (const [a, b] of parenGroups(fnType).reverse()) {
+      const parts = splitTopLevel(fnType.slice(a + 1, b));
+      const items = parts.length === 1 && parts[0].trim() === "void" && !params.length && !variadic ? [] : parts;
+      if (items.length !== want.length) continue;
+      if (!items.every((t, i) => (want[i] === "..." ? t.trim() === "..." : dropTopQualifiers(this.canonical(t.trim())) === want[i]))) continue;
+      const ret = this.canonical(fnType.slice(0, a) + "(#)" + fnType.slice(b + 1));
+      return ret.replace("(#)", `(${want.join(",") || "void"})`);
+    }
+    return this.canonical(fnType);
   }
 
   /** `name=key` of each typedef and `enum E{...}` that a type spelling reaches by name: what a function's meaning depends on beyond its text. */
@@ -178,6 +189,31 @@ function constantOf(n: AstNode | undefined): bigint | undefined {
 }
 
 /** `const int` -> `int`, `char *const` -> `char *`: qualifiers of the parameter object itself. */
+/** [open, close] offsets of every balanced parenthesis group, in order of their opening. */
+function parenGroups(s: string): [number, number][] {
+  const out: [number, number][] = [];
+  const open: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === "(") open.push(i);
+    else if (s[i] === ")" && open.length) out.push([open.pop()!, i]);
+  }
+  return out.sort((x, y) => x[0] - y[0]);
+}
+
+/** Splits at commas outside parentheses and brackets. */
+function splitTopLevel(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0, from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === "(" || c === "[" || c === "‹") depth++;
+    else if (c === ")" || c === "]" || c === "›") depth--;
+    else if (c === "," && depth === 0) { out.push(s.slice(from, i)); from = i + 1; }
+  }
+  out.push(s.slice(from));
+  return out;
+}
+
 export function dropTopQualifiers(t: string): string {
   const trailing = /^(.*[*)\]›])\s*(?:(?:const|volatile|restrict|__restrict)\s*)+$/.exec(t);
   if (trailing) return trailing[1];

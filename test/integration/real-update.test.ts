@@ -11,7 +11,10 @@
  * (test/support/real/expected-changes.ts); each next patch is generated
  * `--from` the previous patch's version data.
  *
- * Gated by GRAFT_REAL_UPDATE=1 while lib/ does not yet handle all of it.
+ * memcached 1.2.3 -> 1.2.4 is refused today (item, a variable-size struct,
+ * gains a field; conn moves a field whose address is kept): the test here
+ * checks that the refusal names both and leaves 1.2.3 serving. The update
+ * itself runs with GRAFT_REAL_UPDATE=1, for when lib/ can do it.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -24,6 +27,7 @@ import type { Diagnostic } from "../../lib/model/diagnostics.js";
 import type { PatchManifest } from "../../lib/model/patch-manifest.js";
 import type { PatchResult } from "../../lib/patch/index.js";
 import { applyPatch, processStatus, waitForControlSocket, type ApplyReply } from "../support/graft.js";
+import { runMemcapable, type MemcapableResult } from "../support/drivers.js";
 import { MemcacheClient } from "../support/memcache-client.js";
 import { freePort } from "../support/server.js";
 import {
@@ -42,10 +46,11 @@ import { compareWithExpected, expectedStep } from "../support/real/expected-chan
 import { compileReal, FTP_FILE, FTP_FILE_CONTENT, missingDebianPackages, patchReal, startReal, type RealServer } from "../support/real/programs.js";
 import { missingTarballs, RELEASES, unpackRelease, type RealProgram, type UnpackedRelease } from "../support/real/unpack.js";
 
-const enabled = process.env.GRAFT_REAL_UPDATE === "1";
+/** Also the steps lib/ cannot do yet (memcached 1.2.3 -> 1.2.4). */
+const all = process.env.GRAFT_REAL_UPDATE === "1";
 const missing = [...missingDebianPackages().map((p) => `Debian package ${p}`), ...missingTarballs()];
 if (process.getuid?.() !== 0) missing.push("root (vsftpd runs standalone only as root)");
-const skipReason = !enabled ? "set GRAFT_REAL_UPDATE=1 to run" : missing.length ? `missing: ${missing.join(", ")}` : "";
+const skipReason = missing.length ? `missing: ${missing.join(", ")}` : "";
 
 const ENV = { ...process.env, GRAFT_LOG: "stderr" };
 
@@ -216,6 +221,12 @@ describe.skipIf(!!skipReason)(`real releases, updated live${skipReason ? ` (skip
   describe("memcached", () => {
     const ch = () => chains.get("memcached")!;
     let conns: MemcacheClient[] = [];
+    let capPassed = new Set<string>();
+    const passedOf = (r: MemcapableResult) => new Set(r.tests.filter((t) => t.status === "pass").map((t) => t.name));
+    const memcapableVerdicts = async (port: number) => {
+      await runMemcapable(port);
+      return passedOf(await runMemcapable(port));
+    };
 
     it("1.2.2 builds updateable with its own flags and libraries, and serves", async () => {
       const c = ch();
@@ -224,6 +235,11 @@ describe.skipIf(!!skipReason)(`real releases, updated live${skipReason ? ` (skip
       c.srv = await startReal("memcached", c.build.executable, { port: await freePort(), workDir: path.join(workDir, "memcached-run"), env: ENV });
       c.applied.push("1.2.2");
       await waitForControlSocket(c.srv.pid);
+      // memccapable's verdicts on the release before any update: an update may only add passes. It flushes, so it
+      // runs before the keys go in. Its answers depend on the run before and on how long ago that was (1.2.x's
+      // flush and delete are timed: stock 1.2.2 fails `ascii add` when the previous run was 12 s earlier), so
+      // every verdict compared is a second run right after a first.
+      capPassed = await memcapableVerdicts(c.srv.port);
       conns = await openMemcacheConnections(c.srv.port, 4);
       cleanups.push(() => conns.forEach((x) => x.close()));
       expect(await conns[0].version()).toBe("1.2.2");
@@ -232,7 +248,7 @@ describe.skipIf(!!skipReason)(`real releases, updated live${skipReason ? ` (skip
       expect((await processStatus(c.srv.pid)).sequence).toBe(0);
     });
 
-    for (const i of [0, 1]) {
+    for (const i of all ? [0, 1] : [0]) {
       const from = RELEASES.memcached[i];
       const to = RELEASES.memcached[i + 1];
 
@@ -278,7 +294,25 @@ describe.skipIf(!!skipReason)(`real releases, updated live${skipReason ? ` (skip
         expect(slap.set.failures, slap.set.output).toBe(0);
         expect(slap.get.failures, slap.get.output).toBe(0);
         expect(await checkKeys(conns[0])).toEqual([]);
+        const cap = await memcapableVerdicts(srv.port);
+        expect([...capPassed].filter((t) => !cap.has(t)), "memccapable tests that passed before the update and fail after").toEqual([]);
+        capPassed = cap;
+        expect(await storeKeys(conns[0]), "the keys again, after memccapable's flush").toEqual([]);
       });
     }
+
+    it.skipIf(all)("1.2.3 -> 1.2.4 is refused before anything is applied, naming item's flexible array and conn's kept field; 1.2.3 goes on serving", async () => {
+      const c = ch();
+      expect(c.applied.at(-1)).toBe("1.2.3");
+      expect(c.patches[0], "patch 1.2.2 -> 1.2.3 was not generated").toBeDefined();
+      const e = await patchReal("memcached", c.patches[0].patchDir, c.trees[2].dir, path.join(workDir, "memcached-patch-2-refused"), () => {})
+        .then(() => undefined, (err: unknown) => err);
+      const codes = ((e as { diagnostics?: Diagnostic[] } | undefined)?.diagnostics ?? []).map((d) => `GR${d.code} ${d.message}`);
+      expect(codes.some((d) => /^GR4001 struct _stritem .*flexible array member 'end'/.test(d)), codes.join("\n")).toBe(true);
+      expect(codes.some((d) => /^GR4006 conn changes before its field 'request_addr'/.test(d)), codes.join("\n")).toBe(true);
+      expect(await conns[0].version()).toBe("1.2.3");
+      for (const x of conns) expect(await checkKeys(x)).toEqual([]);
+      expect((await processStatus(c.srv!.pid)).sequence).toBe(1);
+    });
   });
 });
