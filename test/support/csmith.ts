@@ -168,7 +168,7 @@ async function runSeedIn(seed: number, dir: string, opts: CsmithRunOptions): Pro
   };
 
   // 1. generate
-  const gen = await timed("generate", () => run("csmith", ["--seed", String(seed), ...(opts.csmithOptions ?? CSMITH_OPTIONS), "-o", source], { timeoutMs: 60_000 }));
+  const gen = await timed("generate", () => run("csmith", ["--seed", String(seed), ...(opts.csmithOptions ?? CSMITH_OPTIONS), "-o", source], { cwd: dir, timeoutMs: 60_000 }));
   if (gen.code !== 0 || !existsSync(source)) return result("stock-unusable", "generate", [`csmith ${describeRun(gen, 60_000)}`, ...firstLines(gen.stderr, n - 1)]);
 
   // 2. stock: plain gcc, then a run with a time limit
