@@ -51,6 +51,13 @@ export interface ProgramFacts {
    */
   pinned: Map<string, UseSite>;
   /**
+   * The program's own allocation functions (git's xmalloc, redis's zmalloc):
+   * every return gives a fresh block of malloc or calloc, directly or from a
+   * local that holds one, or another such function's. A block of theirs made
+   * into a wrapped type is stamped with its version like malloc's own.
+   */
+  allocators: Set<string>;
+  /**
    * Fields whose address is kept beyond the statement that takes it (stored in
    * a global, a struct, through a pointer, returned, or given to a function
    * that may keep it), by type key: the pointer may outlive any update, so a
@@ -98,7 +105,7 @@ export function resolveFunction(program: Program, tu: TranslationUnit, name: str
 }
 
 export function collectFacts(program: Program): ProgramFacts {
-  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), fixed: new Map(), escapingFields: new Map(), pinned: new Map() };
+  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), fixed: new Map(), escapingFields: new Map(), pinned: new Map(), allocators: new Set() };
   /** References to each declaration, by function: built once per function that a pointer is followed into. */
   const refIndex = new Map<TuFunction, Map<string, AstNode[]>>();
   const pendingAddresses: PendingAddress[] = [];
@@ -260,9 +267,10 @@ export function collectFacts(program: Program): ProgramFacts {
     const kept = escapes(tu, n, new Set());
     const where: UseSite = { offset: beginOf(n) ?? 0, pos: tu.lines.position(beginOf(n) ?? 0) };
     // A decayed array used on the spot (an argument, an operand) is no alias; `&f` and a stored one are.
-    const held = n.kind === "UnaryOperator" || kept || ["VarDecl", "BinaryOperator"].includes(parentPast(tu, n)?.kind ?? "");
+    const held = n.kind === "UnaryOperator" || ["VarDecl", "BinaryOperator"].includes(parentPast(tu, n)?.kind ?? "");
     for (const { key, field } of fields) {
-      if (ff && held) ff.fieldAliases.set(key, [...(ff.fieldAliases.get(key) ?? []), where]);
+      // A kept address pins its field (escapingFields), which covers its every use; a local one makes the type used while its function runs.
+      if (ff && held && !kept) ff.fieldAliases.set(key, [...(ff.fieldAliases.get(key) ?? []), where]);
       if (!kept) continue;
       const list = facts.escapingFields.get(key) ?? [];
       if (!list.some((e) => e.field === field)) list.push({ field, site: where, what: statementText(tu, n) });
@@ -377,6 +385,51 @@ export function collectFacts(program: Program): ProgramFacts {
       for (const g of tu.globals) visit(g.node);
     }
     return (callIndex = index);
+  }
+
+  /** Fixpoint over the program's functions: an allocator's calls are allocations too. */
+  function findAllocators() {
+    const isAllocation = (tu: TranslationUnit, e: AstNode | undefined): boolean => {
+      const call = stripCasts(e);
+      const callee = call?.kind === "CallExpr" ? stripCasts(call.inner?.[0]) : undefined;
+      const name = callee?.kind === "DeclRefExpr" && callee.referencedDecl?.kind === "FunctionDecl" ? callee.referencedDecl.name ?? "" : "";
+      if (name === "malloc" || name === "calloc") return true;
+      const u = resolveFunction(program, tu, name);
+      return !!u && facts.allocators.has(u);
+    };
+    const returnsFresh = (tu: TranslationUnit, fn: TuFunction): boolean => {
+      const returns: AstNode[] = [];
+      const visit = (n: AstNode) => { if (n.kind === "ReturnStmt") returns.push(n); for (const c of n.inner ?? []) if (c) visit(c); };
+      visit(fn.body);
+      return returns.length > 0 && returns.every((r) => {
+        const v = stripCasts(r.inner?.[0]);
+        if (isAllocation(tu, v)) return true;
+        if (v?.kind !== "DeclRefExpr" || v.referencedDecl?.kind !== "VarDecl") return false;
+        // A local set once, from an allocation, and never assigned again.
+        const decl = findDecl(fn.body, v.referencedDecl.id);
+        if (!decl || decl.storageClass === "static" || !isAllocation(tu, decl.inner?.[0])) return false;
+        return refsTo(fn, v.referencedDecl.id).every((ref) => {
+          const p = tu.parents.get(ref);
+          return !(p?.kind === "BinaryOperator" && p.opcode === "=" && p.inner?.[0] === ref) && !(p?.kind === "UnaryOperator" && p.opcode === "&");
+        });
+      });
+    };
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [u, { fn, tu }] of program.functions) {
+        if (facts.allocators.has(u) || !/\*\s*\(/.test(fn.signature) || facts.addressTaken.has(u)) continue;
+        if (returnsFresh(tu, fn)) { facts.allocators.add(u); grew = true; }
+      }
+    }
+  }
+
+  function findDecl(n: AstNode, id: string): AstNode | undefined {
+    if (n.kind === "VarDecl" && n.id === id) return n;
+    for (const c of n.inner ?? []) {
+      const d = c && findDecl(c, id);
+      if (d) return d;
+    }
+    return undefined;
   }
 
   function paramEscapes(def: { fn: TuFunction; tu: TranslationUnit } | undefined, index: number, mode: Track, seen: Set<string>): boolean {
@@ -494,6 +547,7 @@ export function collectFacts(program: Program): ProgramFacts {
   }
 
   for (const p of pendingAddresses) judgeFieldAddress(p);
+  findAllocators();
 
   for (const [tu, calls] of heldCalls(program)) {
     const main = facts.mains.find((m) => m.tu === tu);

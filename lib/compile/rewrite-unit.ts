@@ -440,6 +440,13 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
         if (!w || call?.kind !== "CallExpr") break;
         const callee = stripCasts(call.inner?.[0]);
         const fname = callee?.kind === "DeclRefExpr" ? callee.referencedDecl?.name : undefined;
+        const own = fname ? resolveFunction(ctx.program, tu, fname) : undefined;
+        if (own && ctx.facts.allocators.has(own)) {
+          // The program's allocator: its block is malloc's or calloc's, stamped whole like theirs (zeroed when out of line: version 0, no data yet).
+          edits.insert(beginOf(call)!, w.outOfLine ? "__graft_zero_block(" : "__graft_stamp_block(", Order.prefix(depth + 1));
+          edits.insert(endOf(call)!, w.outOfLine ? ")" : `, sizeof(${w.spelling}), ${w.version}u)`, Order.suffix(depth + 1));
+          break;
+        }
         if (fname !== "malloc" && fname !== "calloc" && fname !== "realloc") break;
         if (w.outOfLine && fname !== "calloc") {
           // Zeroed blocks are version 0; the first access allocates the out-of-line data.

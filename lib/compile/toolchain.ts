@@ -65,6 +65,10 @@ static inline __attribute__((unused)) void *__graft_calloc(unsigned long c, unsi
 static inline __attribute__((unused)) void *__graft_realloc(void *p, unsigned long n, unsigned long esz, unsigned v) {
   unsigned long old = p ? malloc_usable_size(p) / esz * esz : 0; char *q = realloc(p, n);
   if (q && n > old) grt_stamp(q + old, n - old, esz, v); return q; }
+static inline __attribute__((unused)) void *__graft_stamp_block(void *p, unsigned long esz, unsigned v) {
+  return p ? grt_stamp(p, malloc_usable_size(p) / esz * esz, esz, v) : p; }
+static inline __attribute__((unused)) void *__graft_zero_block(void *p) {
+  if (p) __builtin_memset(p, 0, malloc_usable_size(p)); return p; }
 static inline __attribute__((unused)) void *__graft_malloc0(unsigned long n) { return calloc(1, n); }
 static inline __attribute__((unused)) void *__graft_realloc0(void *p, unsigned long n) {
   unsigned long old = p ? malloc_usable_size(p) : 0; char *q = realloc(p, n);

@@ -59,7 +59,7 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
       impl: fn.name, slot: uname === "main" || i.direct?.has(uname) ? "" : `__graft_fp_${uname}`, ...(i.direct?.has(uname) ? { direct: true } : {}),
       addressTaken: i.facts.addressTaken.has(uname),
       ...(i.facts.pinned.has(uname) ? { pinned: `${i.facts.pinned.get(uname)!.pos.file}:${i.facts.pinned.get(uname)!.pos.line}` } : {}),
-      calls: [...ff.calls.keys()].sort(), typesUsed: [...ff.typeUses.keys()].sort(),
+      calls: [...ff.calls.keys()].sort(), typesUsed: [...ff.typeUses.keys()].sort(), globalsUsed: [...ff.globalUses.keys()].sort(),
       hasUpdatePoint: tu.updatePoints.some((p) => p.fn === fn),
       ...(fn.extracted ? { extractedFrom: fn.extracted.holder.name, env: i.envFields?.get(uname) ?? [] } : {}),
     });

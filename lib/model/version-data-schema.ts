@@ -32,7 +32,7 @@ export const versionDataSchema = z.object({
     direct: z.boolean().optional().describe("called directly, without a slot, so that gcc may inline it: a patch that changes it replaces its callers"),
     addressTaken: z.boolean(),
     pinned: z.string().optional().describe("file:line of a static initialiser that stores this variadic function's address: it can never be replaced"),
-    calls: z.array(z.string()), typesUsed: z.array(z.string()),
+    calls: z.array(z.string()), typesUsed: z.array(z.string()), globalsUsed: z.array(z.string()).optional(),
     hasUpdatePoint: z.boolean(),
     extractedFrom: z.string().optional().describe("for an extracted loop body: the function that holds the loop"),
     env: z.array(z.string()).optional().describe("locals the holder passes to the extracted body, 'name: type'"),

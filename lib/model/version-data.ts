@@ -37,6 +37,8 @@ export interface VdFunction {
   calls: string[];
   /** Type keys this function uses concretely (field access, sizeof, initialisers, by-value locals). */
   typesUsed: string[];
+  /** Globals (version-data ids) this function reads or writes: a patch that moves one's storage must replace it. */
+  globalsUsed?: string[];
   /** Whether this function holds update points. */
   hasUpdatePoint: boolean;
   /** For a loop body extracted into its own function: the function holding the loop, and the locals passed to it ("name: type"). */

@@ -164,6 +164,15 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
   }
   for (const o of oldGlobals.values()) plan.globals.set(o.id, { id: o.id, name: o.name, status: "removed", oldType: o.type, oldSymbol: o.symbol });
 
+  // A global that moves to new storage is read and written only by code that knows: every function that uses it is replaced.
+  const moved = new Set([...plan.globals.values()].filter((g) => g.status === "retyped").map((g) => g.id));
+  if (moved.size) for (const f of next.functions) {
+    const c = plan.functions.get(f.uname)!;
+    if (c.include || f.uname === "main") continue;
+    const uses = (f.globalsUsed ?? []).filter((g) => moved.has(g));
+    if (uses.length) Object.assign(c, { status: "retyped", include: true, note: `uses ${uses.map((g) => plan.globals.get(g)!.name).join(", ")}, whose type and storage change` });
+  }
+
   // ---- safety at each update point of the running program ------------------
   const oldAddressTaken = new Set(old.functions.filter((f) => f.addressTaken).map((f) => f.uname));
   for (const p of old.updatePoints) {

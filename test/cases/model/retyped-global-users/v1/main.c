@@ -1,0 +1,11 @@
+#include <stdio.h>
+#include "graft.h"
+
+static long long total;
+
+static void add(long x) { total += x; }
+static int show(void) { return printf("v1 total=%lld\n", total); }
+
+int main(void) {
+    for (;;) { GRAFT_UPDATE_POINT(); add(1); show(); }
+}
