@@ -133,7 +133,8 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   if (read.diagnostics.length) throw new GraftError("the transformers do not match the patch", read.diagnostics, 2);
 
   // ---- rewrite, build; a type that outgrows its room moves out of line -----
-  const outOfLine = new Set(changedTypes.filter((t) => t.old?.versions.at(-1)?.outOfLine).map((t) => t.key));
+  // Data that an earlier patch moved out of line stays there, whether this patch changes its type or not.
+  const outOfLine = new Set([...plan.types.values()].filter((t) => t.wrapped && t.old?.versions.at(-1)?.outOfLine).map((t) => t.key));
   let built = await buildPatchObjects({ old, plan, program, facts, direct, outOfLine, sections: read.sections, buildDir, cflags, cwd });
   const grew = changedTypes.filter((t) => !outOfLine.has(t.key) && (built.sizes.get(t.key) ?? 0) > (t.old?.roomBytes ?? Infinity));
   const pinnedInLine = grew.filter((t) => t.old?.escapingFields?.length);

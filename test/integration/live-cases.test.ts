@@ -11,7 +11,11 @@
  * - "refused-apply": the runtime refuses with a reply matching `reply`;
  *
  * and when refused, v0 goes on serving the `after` commands with `output`.
- * No case may apply and then print anything else.
+ * A case with a `v2/` goes on: `then` says what must happen when the patch
+ * to v2, made `--from` the first patch, is applied after the `after`
+ * commands (its own `after`, `outcome`, `code`, `reply`); `output` is then
+ * everything the process printed. No case may apply and then print anything
+ * else.
  */
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -31,13 +35,17 @@ const CASES_DIR = path.join(REPO_ROOT, "test", "cases", "live");
 const CASES = readdirSync(CASES_DIR).sort();
 const CFLAGS = ["-O2", "-std=gnu99", `-I${GRAFT_INCLUDE_DIR}`];
 
-interface LiveExpectation {
-  why: string;
-  before: string[];
+interface Step {
   after: string[];
   outcome: "applied" | "refused-patch" | "refused-apply";
   code?: string;
   reply?: string;
+}
+
+interface LiveExpectation extends Step {
+  why: string;
+  before: string[];
+  then?: Step;
   output: string[];
 }
 
@@ -72,6 +80,31 @@ function launch(exe: string, env: NodeJS.ProcessEnv) {
   };
 }
 
+/** A refusal's diagnostics, or any error, as text. */
+function explain(e: unknown): string {
+  return e instanceof GraftError ? e.diagnostics.map(formatDiagnostic).join("\n") : String(e);
+}
+
+/** One step: the patch to `next` made from `from` and applied, or refused as `step` says. Returns whether it applied. */
+async function updateTo(prog: ReturnType<typeof launch>, step: Step, from: string, next: string, patchDir: string): Promise<boolean> {
+  const patched = await generatePatch({ from, files: sources(next), outDir: patchDir, cflags: CFLAGS, cwd: next })
+    .then((p) => ({ ok: true as const, p }), (e: unknown) => ({ ok: false as const, e }));
+  if (step.outcome === "refused-patch") {
+    const e = patched.ok ? undefined : patched.e;
+    expect(e, "graft patch refuses").toBeInstanceOf(GraftError);
+    expect((e as GraftError).diagnostics.map((d) => `GR${d.code}`), explain(e)).toContain(step.code);
+    return false;
+  }
+  if (!patched.ok) throw new Error(`graft patch failed:\n${explain(patched.e)}`);
+  const reply = await prog.apply(patched.p.patchDir);
+  if (step.outcome === "applied") expect(reply.ok, `${reply.line}\n${prog.stderr()}`).toBe(true);
+  else {
+    expect(reply.ok, "the runtime refuses").toBe(false);
+    expect(reply.line).toMatch(new RegExp(step.reply ?? "."));
+  }
+  return reply.ok;
+}
+
 let work = "";
 beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), "graft-live-cases-"));
@@ -86,7 +119,7 @@ describe("soundness, live: every accepted update leaves the program right, or it
     it(name, async () => {
       const caseDir = path.join(CASES_DIR, name);
       const want = JSON.parse(readFileSync(path.join(caseDir, "expect.json"), "utf8")) as LiveExpectation;
-      const v0 = path.join(caseDir, "v0"), v1 = path.join(caseDir, "v1");
+      const v0 = path.join(caseDir, "v0");
       const out = path.join(work, name);
       const env = { ...process.env, GRAFT_RUNTIME_DIR: path.join(out, "rt"), GRAFT_LOG: "stderr" };
       await import("node:fs/promises").then((f) => f.mkdir(env.GRAFT_RUNTIME_DIR, { recursive: true }));
@@ -96,26 +129,14 @@ describe("soundness, live: every accepted update leaves the program right, or it
         await waitForControlSocket(prog.proc.pid!, 5000, env);
         for (const c of want.before) await prog.command(c);
 
-        const patched = await generatePatch({ from: path.join(out, "v0"), files: sources(v1), outDir: path.join(out, "patch"), cflags: CFLAGS, cwd: v1 })
-          .then((p) => ({ ok: true as const, p }), (e: unknown) => ({ ok: false as const, e }));
-        if (want.outcome === "refused-patch") {
-          expect(patched.ok, "graft patch refuses").toBe(false);
-          const e = (patched as { e: unknown }).e;
-          const text = e instanceof GraftError ? e.diagnostics.map(formatDiagnostic).join("\n") : String(e);
-          expect(e instanceof GraftError ? e.diagnostics.map((d) => `GR${d.code}`) : [], text).toContain(want.code);
-        } else {
-          if (!patched.ok) {
-            const e = patched.e;
-            throw new Error(`graft patch failed:\n${e instanceof GraftError ? e.diagnostics.map(formatDiagnostic).join("\n") : String(e)}`);
-          }
-          const reply = await prog.apply(patched.p.patchDir);
-          if (want.outcome === "applied") expect(reply.ok, `${reply.line}\n${prog.stderr()}`).toBe(true);
-          else {
-            expect(reply.ok, "the runtime refuses").toBe(false);
-            expect(reply.line).toMatch(new RegExp(want.reply ?? "."));
-          }
+        let from = path.join(out, "v0");
+        for (const [i, step] of [want, ...(want.then ? [want.then] : [])].entries()) {
+          const next = path.join(caseDir, `v${i + 1}`);
+          const patchDir = path.join(out, `patch${i + 1}`);
+          const applied = await updateTo(prog, step, from, next, patchDir);
+          if (applied) from = patchDir;
+          for (const c of step.after) await prog.command(c);
         }
-        for (const c of want.after) await prog.command(c);
         expect(prog.lines(), `${want.why}\nstderr:\n${prog.stderr()}`).toEqual(want.output);
       } finally {
         prog.proc.kill("SIGKILL");
