@@ -57,6 +57,8 @@ export interface ProgramFacts {
    * into a wrapped type is stamped with its version like malloc's own.
    */
   allocators: Set<string>;
+  /** Where values of each type are first copied whole (by value, or memcpy between two of them): copies would share data moved out of line. */
+  copies: Map<string, { site: UseSite; what: string }>;
   /**
    * Fields whose address is kept beyond the statement that takes it (stored in
    * a global, a struct, through a pointer, returned, or given to a function
@@ -105,7 +107,7 @@ export function resolveFunction(program: Program, tu: TranslationUnit, name: str
 }
 
 export function collectFacts(program: Program): ProgramFacts {
-  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), fixed: new Map(), escapingFields: new Map(), pinned: new Map(), allocators: new Set() };
+  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), fixed: new Map(), escapingFields: new Map(), pinned: new Map(), allocators: new Set(), copies: new Map() };
   /** References to each declaration, by function: built once per function that a pointer is followed into. */
   const refIndex = new Map<TuFunction, Map<string, AstNode[]>>();
   const pendingAddresses: PendingAddress[] = [];
@@ -142,6 +144,10 @@ export function collectFacts(program: Program): ProgramFacts {
       walk(fn.body, ff);
     }
     for (const g of tu.globals) walk(g.node, undefined);
+
+    function copied(key: string | undefined, n: AstNode) {
+      if (key && !facts.copies.has(key)) facts.copies.set(key, { site: site(n), what: statementText(tu, n) });
+    }
 
     function use(ff: FunctionFacts | undefined, key: string | undefined, n: AstNode) {
       if (!ff || !key) return;
@@ -196,6 +202,8 @@ export function collectFacts(program: Program): ProgramFacts {
             } else if (BYTE_COPIES.has(name) && keys[0] !== keys[1]) {
               // Copying between two values of one type copies the version with the data; anything else is raw bytes.
               for (const key of keys.slice(0, 2)) fix(key, `is copied with ${name}() from or to other bytes (raw bytes)`, pos(n));
+            } else if (BYTE_COPIES.has(name) && keys[0]) {
+              copied(keys[0], n);
             } else if (name === "free") {
               // Freeing a value is a use: out-of-line data must be freed with it.
               use(ff, keys[0], n);
@@ -213,6 +221,8 @@ export function collectFacts(program: Program): ProgramFacts {
           if (n.opcode === "&") fieldAddress(n, n.inner?.[0], ff);
           break;
         case "ImplicitCastExpr":
+          // A whole struct read by value: a copy (`struct job j = *p;`, `*q = j;`, an argument, a return).
+          if (n.castKind === "LValueToRValue") copied(typeKeyOf(tu, n.type, program), n);
           // An array field decays to a pointer into the struct (`char *name = s->name;`).
           if (n.castKind === "ArrayToPointerDecay" && stripCasts(n.inner?.[0])?.kind === "MemberExpr" && tu.parents.get(n)?.kind !== "ArraySubscriptExpr") fieldAddress(n, n.inner?.[0], ff);
           break;

@@ -137,6 +137,16 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   const outOfLine = new Set([...plan.types.values()].filter((t) => t.wrapped && t.old?.versions.at(-1)?.outOfLine).map((t) => t.key));
   let built = await buildPatchObjects({ old, plan, program, facts, direct, outOfLine, sections: read.sections, buildDir, cflags, cwd });
   const grew = changedTypes.filter((t) => !outOfLine.has(t.key) && (built.sizes.get(t.key) ?? 0) > (t.old?.roomBytes ?? Infinity));
+  // Out-of-line data has one owner: a whole-value copy in the new code would share it, and a free would leave the copy dangling.
+  const shared = [...new Set([...outOfLine, ...grew.map((t) => t.key)])].filter((k) => facts.copies.has(k));
+  if (shared.length) {
+    throw new GraftError(`${shared.length} type(s) out of line but copied by value`, shared.map((k) => {
+      const c = facts.copies.get(k)!;
+      const t = plan.types.get(k)!;
+      return { code: 4008, category: "error" as const, file: c.site.pos.file, line: c.site.pos.line,
+        message: `${t.spelling} ${outOfLine.has(k) ? "is" : `outgrows its room (${built.sizes.get(k)} > ${t.old?.roomBytes} bytes) and would be`} out of line, but the new code copies its values whole (${c.what}): the copy would share the moved data with the original. Copy the fields one by one, or rebuild the running version with more room (--room ${k}=N)` };
+    }), 2);
+  }
   const pinnedInLine = grew.filter((t) => t.old?.escapingFields?.length);
   if (pinnedInLine.length) {
     throw new GraftError(`${pinnedInLine.length} type(s) outgrow their room but cannot move`, pinnedInLine.map((t) => {
