@@ -141,6 +141,14 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
     }
   }
 
+  // An address-taken function is reached through its stable entry, which forwards with the parameters it was compiled with.
+  for (const o of old.functions) {
+    const c = plan.functions.get(o.uname);
+    if (o.addressTaken && c?.status === "signature") {
+      refuse(4009, `${o.name}() changes its type (${o.signature} -> ${c.newSignature}), but its address is taken in the running program: the addresses already stored (in tables, in a library's callbacks) reach its stable entry, which passes the old parameters. Keep the signature and add a new function for the new one`, o.file, o.line);
+    }
+  }
+
   // A variadic function whose address a static initialiser holds is reached through that address forever.
   for (const o of old.functions) {
     const c = plan.functions.get(o.uname);
