@@ -113,10 +113,11 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     edits.replace(rec.openBrace, rec.closeBrace + 1,
       `{ unsigned __graft_ver; union { ${inline}unsigned char __graft_room[${w.roomExpr}]; void *__graft_ool; } __graft_u; }`);
     const reach = w.outOfLine ? `(struct ${data} *)p->__graft_u.__graft_ool` : `(struct ${data} *)(void *)&p->__graft_u`;
-    // Every access checks the version, the first layout's too: the analysis says old code never meets newer data,
-    // and this check turns a mistake of it into a clean abort (docs/safety.md), and stamps a block no allocator
-    // stamped (a pool's) at its first touch. One load and a branch that is never taken.
-    const check = ` if (__builtin_expect(p->__graft_ver != ${w.version}u, 0)) grt_con_slow(&__graft_type_${rec.key}, (unsigned *)&p->__graft_ver, ${w.version}u);`;
+    // Code compiled for a type's first layout needs no check: no older data exists, and it never meets newer data,
+    // because a patch that changes the type replaces every function that uses it and is applied only where no
+    // frame of the old code touches the type again (docs/safety.md). Checks are in patch code, for changed types.
+    const check = w.version === 0 ? "" :
+      ` if (__builtin_expect(p->__graft_ver != ${w.version}u, 0)) grt_con_slow(&__graft_type_${rec.key}, (unsigned *)&p->__graft_ver, ${w.version}u);`;
     edits.insert(afterSemicolon(endOf(rec.owner)!),
       `\nextern grt_type __graft_type_${rec.key};\n` +
       `static inline __attribute__((always_inline, unused)) struct ${data} *__graft_con_${rec.key}(const ${rec.spelling} *p) {` +
