@@ -60,6 +60,7 @@
 #include "control.h"
 #include "core.h"
 #include "loader.h"
+#include "thread_gate.h"
 #include "transition.h"
 
 extern int grt_pending;
@@ -450,7 +451,8 @@ static int start_thread(void)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    err = -pthread_create(&th, &attr, control_main, (void *)(intptr_t)ctl_fd);
+    /* Not counted among the program's threads (thread_gate.c). */
+    err = -grt_real_pthread_create(&th, &attr, control_main, (void *)(intptr_t)ctl_fd);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err < 0)

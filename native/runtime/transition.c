@@ -46,13 +46,14 @@
 #include "core.h"
 #include "loader.h"
 #include "patch.h"
+#include "thread_gate.h"
 #include "transition.h"
 
 int grt_pending;
 int grt_hold;
 
 enum { T_IDLE, T_PENDING, T_CHECKING, T_APPLYING, T_DONE, T_CANCELLED };
-enum { WHY_UNSAFE, WHY_THREAD, WHY_HELD };
+enum { WHY_UNSAFE, WHY_THREAD, WHY_HELD, WHY_THREADS };
 
 #define GRT_MAX_REACHED 16
 #define GRT_TICK_MS 50
@@ -168,6 +169,7 @@ void grt_update_point(unsigned point_id)
     grt_result res;
     uint64_t t0;
     int expect = T_PENDING;
+    int others;
     int err;
 
     /* A forked child opens its socket here. */
@@ -210,6 +212,17 @@ void grt_update_point(unsigned point_id)
         __atomic_store_n(&tr.state, T_PENDING, __ATOMIC_RELEASE);
         return;
     }
+    /* Other threads of the program would run old code across the switch:
+     * wait (until the timeout) for a moment when none runs, and keep any from
+     * starting until the commit is done. */
+    others = grt_threads_hold();
+    if (others > 0) {
+        grt_threads_release();
+        if (record_reached(point_id, WHY_THREADS))
+            grt_log("point %u: %d other thread%s of the program running: waiting", point_id, others, others == 1 ? "" : "s");
+        __atomic_store_n(&tr.state, T_PENDING, __ATOMIC_RELEASE);
+        return;
+    }
     __atomic_store_n(&tr.state, T_APPLYING, __ATOMIC_RELAXED);
     t0 = grt_now_us();
     memset(&res, 0, sizeof(res));
@@ -223,6 +236,7 @@ void grt_update_point(unsigned point_id)
         grt_refuse(&res.refusal, err, "init-failed", "patch init returned %d (%s): %s", err,
                    err < 0 ? strerror(-err) : "?", msg ? msg : "no message");
         __atomic_store_n(&grt_pending, 0, __ATOMIC_RELEASE);
+        grt_threads_release();
         res.pause_us = grt_now_us() - t0;
         finish(&res);
         return;
@@ -231,6 +245,7 @@ void grt_update_point(unsigned point_id)
     /* Phase 2: the commit. Everything was verified: it only stores. */
     grt_patch_commit(p);
     grt_version_commit(p->target_digest, tr.sequence);
+    grt_threads_release();
     __atomic_store_n(&grt_pending, 0, __ATOMIC_RELEASE);
     res.applied = 1;
     res.pause_us = grt_now_us() - t0;
@@ -256,7 +271,9 @@ static void timeout_message(unsigned timeout_ms, grt_refusal *r)
         n = snprintf(buf + off, sizeof(buf) - off, "%s point %u (%s, %lu time%s)", i ? "," : "",
                      tr.reached[i].id,
                      tr.reached[i].why == WHY_UNSAFE ? "unsafe for this patch"
-                     : tr.reached[i].why == WHY_HELD ? "under a held call of main" : "not the main thread",
+                     : tr.reached[i].why == WHY_HELD ? "under a held call of main"
+                     : tr.reached[i].why == WHY_THREADS ? "other threads of the program running"
+                     : "not the main thread",
                      tr.reached[i].count, tr.reached[i].count == 1 ? "" : "s");
         if (n < 0)
             break;

@@ -21,6 +21,7 @@
 #include "graft_abi.h"
 #include "harness.h"
 #include "threads.h"
+#include "thread_gate.h"
 
 #include "transition.h"
 
@@ -71,6 +72,19 @@ static void *other_thread_point(void *arg)
     return NULL;
 }
 
+static int busy_go;
+
+static void sleep_ms(int ms);
+
+/* A thread of the program that runs until told to stop. */
+static void *busy_thread(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&busy_go, __ATOMIC_ACQUIRE))
+        sleep_ms(1);
+    return NULL;
+}
+
 static void sleep_ms(int ms)
 {
     struct timespec ts = { 0, ms * 1000000L };
@@ -116,7 +130,7 @@ int main(void)
     /* 1. Points reached by another thread and unsafe points only: timeout. */
     memset(&r, 0, sizeof(r));
     r.timeout_ms = 300;
-    pthread_create(&ct, NULL, control, &r);
+    grt_real_pthread_create(&ct, NULL, control, &r);
     wait_pending();
     test_cond("grt_pending is set while a patch waits", grt_pending == 1);
     pthread_create(&ot, NULL, other_thread_point, NULL);
@@ -141,7 +155,7 @@ int main(void)
     /* 2. The main thread reaches a safe point: applied there. */
     memset(&r, 0, sizeof(r));
     r.timeout_ms = 5000;
-    pthread_create(&ct, NULL, control, &r);
+    grt_real_pthread_create(&ct, NULL, control, &r);
     wait_pending();
     grt_update_point(9);
     test_cond("unsafe point: not applied", fp() == 1 && grt_pending == 1);
@@ -168,7 +182,7 @@ int main(void)
         sigaction(SIGURG, &ign, &saved);
         memset(&r, 0, sizeof(r));
         r.timeout_ms = 100;
-        pthread_create(&ct, NULL, control, &r);
+        grt_real_pthread_create(&ct, NULL, control, &r);
         pthread_join(ct, NULL);
         sigaction(SIGURG, &saved, NULL);
         test_check("no point reached, SIGURG replaced: the timeout says so",
@@ -176,6 +190,36 @@ int main(void)
                        strstr(r.res.refusal.msg, "no update point was reached") &&
                        strstr(r.res.refusal.msg, "replaced the SIGURG handler"),
                    "%s", r.res.refusal.msg);
+    }
+    /* 4. A thread of the program that is alive: no update until it ends. */
+    {
+        pthread_t busy;
+
+        fp = f_old;
+        __atomic_store_n(&busy_go, 0, __ATOMIC_RELEASE);
+        pthread_create(&busy, NULL, busy_thread, NULL);
+        memset(&r, 0, sizeof(r));
+        r.timeout_ms = 200;
+        grt_real_pthread_create(&ct, NULL, control, &r);
+        wait_pending();
+        while (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE)) {
+            grt_update_point(12);
+            sleep_ms(1);
+        }
+        pthread_join(ct, NULL);
+        test_check("a live program thread: refused at the timeout, naming it, nothing switched",
+                   !r.res.applied && strcmp(r.res.refusal.code, "timeout") == 0 &&
+                       strstr(r.res.refusal.msg, "other threads of the program running") && fp() == 1,
+                   "%s %s", r.res.refusal.code ? r.res.refusal.code : "(none)", r.res.refusal.msg);
+        __atomic_store_n(&busy_go, 1, __ATOMIC_RELEASE);
+        pthread_join(busy, NULL);
+        memset(&r, 0, sizeof(r));
+        r.timeout_ms = 5000;
+        grt_real_pthread_create(&ct, NULL, control, &r);
+        wait_pending();
+        grt_update_point(12);
+        pthread_join(ct, NULL);
+        test_check("once it has ended: applied", r.res.applied && fp() == 2, "applied=%d %s", r.res.applied, r.res.refusal.msg);
     }
     test_report();
     return 0;
