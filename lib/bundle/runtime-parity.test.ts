@@ -21,7 +21,8 @@ import { BASE, makePatchFixture, makeTempDir, removeTempDirs } from "./test-fixt
 import { verifyBundle } from "./verify.js";
 
 const RUNTIME = resolve(fileURLToPath(import.meta.url), "../../../native/runtime");
-const RUNTIME_SOURCES = ["core.c", "control.c", "bundle.c", "loader.c", "patch.c", "transition.c", "types.c"];
+/** The runtime's sources, as its Makefile lists them. */
+const RUNTIME_SOURCES = /^SRCS := (.*)$/m.exec(readFileSync(join(RUNTIME, "Makefile"), "utf8"))![1].trim().split(/\s+/);
 
 function haveToolchain(): boolean {
   if (!existsSync("/usr/include/sodium.h") || !existsSync(join(RUNTIME, "bundle.c"))) return false;

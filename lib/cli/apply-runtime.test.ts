@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const REPO = resolve(fileURLToPath(import.meta.url), "../../..");
 const BIN = join(REPO, "bin/graft.mjs");
 const RT = join(REPO, "native/runtime");
-const RUNTIME_SOURCES = ["core.c", "control.c", "bundle.c", "loader.c", "patch.c", "transition.c", "types.c"];
+/** The runtime's sources, as its Makefile lists them. */
+const RUNTIME_SOURCES = /^SRCS := (.*)$/m.exec(readFileSync(join(RT, "Makefile"), "utf8"))![1].trim().split(/\s+/);
 const D0 = "a".repeat(64);
 const D1 = "b".repeat(64);
 
