@@ -145,6 +145,25 @@ export function collectFacts(program: Program): ProgramFacts {
     }
     for (const g of tu.globals) walk(g.node, undefined);
 
+    /** Keys of pointer arguments converted to bytes (`void *`, `char *`) whose size the same call is given. */
+    function rawBytes(call: AstNode, keys: (string | undefined)[]): string[] {
+      const args = call.inner?.slice(1) ?? [];
+      const sized = new Set<string>();
+      const visit = (e: AstNode) => {
+        if (e.kind === "UnaryExprOrTypeTraitExpr" && (e as { name?: string }).name === "sizeof") {
+          const k = typeKeyOf(tu, e.argType, program) ?? typeKeyOf(tu, e.inner?.[0]?.type, program);
+          if (k) sized.add(k);
+        }
+        for (const c of e.inner ?? []) if (c) visit(c);
+      };
+      for (const a of args) visit(a);
+      return keys.filter((k, i): k is string => {
+        if (!k || !sized.has(k)) return false;
+        const param = (args[i]?.type?.qualType ?? "").replace(/\b(const|volatile|restrict)\b/g, "").replace(/\s+/g, "");
+        return /^(void|char|unsignedchar|signedchar|uint8_t)\*$/.test(param);
+      });
+    }
+
     function copied(key: string | undefined, n: AstNode) {
       if (key && !facts.copies.has(key)) facts.copies.set(key, { site: site(n), what: statementText(tu, n) });
     }
@@ -207,6 +226,10 @@ export function collectFacts(program: Program): ProgramFacts {
             } else if (name === "free") {
               // Freeing a value is a use: out-of-line data must be freed with it.
               use(ff, keys[0], n);
+            } else if (name !== "memset" && name !== "__builtin_memset") {
+              // A pointer to a value given with its size (`memcmp(a, b, sizeof *a)`, `hash(&k, sizeof k)`) is read as
+              // bytes: the version word and the room would be read too.
+              for (const key of rawBytes(n, keys)) fix(key, `is read as raw bytes by ${name}() (given a pointer to it and its size)`, pos(n));
             }
           }
           break;
