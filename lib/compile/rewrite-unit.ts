@@ -60,6 +60,8 @@ export interface RewriteContext {
   isNewFunction(uname: string): boolean;
   /** Version stamp for data created by this code. */
   dataName(key: string): string;
+  /** The body `{ ... }` of the data struct, when Graft lays it out itself (a kept field's place, diff-versions.ts); else the source's. */
+  dataBody?(key: string): string | undefined;
 }
 
 export interface RewrittenUnit {
@@ -107,7 +109,8 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     const w = ctx.wrapped.get(rec.key);
     if (!w) continue;
     const data = ctx.dataName(rec.key);
-    deferred.push(() => edits.insert(beginOf(rec.owner)!, moved(rec.openBrace, `struct ${data} ${edits.render(rec.openBrace, rec.closeBrace + 1)};`), Order.declarations));
+    const body = ctx.dataBody?.(rec.key);
+    deferred.push(() => edits.insert(beginOf(rec.owner)!, moved(rec.openBrace, `struct ${data} ${body ?? edits.render(rec.openBrace, rec.closeBrace + 1)};`), Order.declarations));
     // Out of line, the data no longer sits in the union: the wrapper keeps its size, the room holds a pointer.
     const inline = w.outOfLine ? "" : `struct ${data} __graft_d; `;
     edits.replace(rec.openBrace, rec.closeBrace + 1,

@@ -10,7 +10,7 @@ import type { VdField, VdFunction, VdGlobal, VdType, VersionData } from "../mode
 export interface PatchPlan {
   sequence: number;
   functions: Map<string, FunctionChange & { include: boolean }>;
-  types: Map<string, TypeChange & { wrapped: boolean; old?: VdType; next?: VdType }>;
+  types: Map<string, TypeChange & { wrapped: boolean; old?: VdType; next?: VdType; order?: VdField[] }>;
   globals: Map<string, GlobalChange & { oldSymbol?: string }>;
   safety: PointVerdict[];
   refusals: Diagnostic[];
@@ -52,6 +52,25 @@ function movedEscapingFields(o: VdType, t: VdType) {
   });
 }
 
+/**
+ * A new version's data is Graft's to lay out (its fields are reached only by
+ * name, through the accessors): when the source inserts fields before a kept
+ * one, the new data keeps the old fields up to the last kept one in their old
+ * order, and the rest follows in the source's order. Possible when each of
+ * those old fields is still there with the same meaning, and no field is a
+ * bit-field (its width is not in the version data).
+ */
+function keptPlaceOrder(o: VdType, t: VdType): VdField[] | undefined {
+  const last = Math.max(...(o.escapingFields ?? []).map((e) => o.fields.findIndex((f) => f.name === e.field)));
+  if (last < 0) return undefined;
+  const byName = new Map(t.fields.map((f) => [f.name, f]));
+  const head = o.fields.slice(0, last + 1).map((f) => byName.get(f.name));
+  if (!head.every((f, j): f is VdField => !!f && !!f.name && sameType(o.fields[j], f))) return undefined;
+  if (t.fields.some((f) => !f.name || /:\s*\d+$/.test(f.type))) return undefined;
+  const placed = new Set(head.map((f) => f.name));
+  return [...head, ...t.fields.filter((f) => !placed.has(f.name))];
+}
+
 export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
   const plan: PatchPlan = { sequence: old.sequence + 1, functions: new Map(), types: new Map(), globals: new Map(), safety: [], refusals: [], warnings: [] };
   const refuse = (code: number, message: string, file?: string, line?: number) =>
@@ -77,7 +96,10 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
     } else if (o.wrapped && t.fixed) {
       refuse(4002, `${t.fixed.reason}, but the running program wraps it: the new code cannot rely on its raw layout`, t.fixed.file, t.fixed.line);
     }
-    if (changed && o.wrapped) for (const e of movedEscapingFields(o, t)) {
+    const moved = changed && o.wrapped ? movedEscapingFields(o, t) : [];
+    const order = moved.length ? keptPlaceOrder(o, t) : undefined;
+    if (order) plan.types.get(t.key)!.order = order;
+    else for (const e of moved) {
       refuse(4006, `${t.spelling} changes before its field '${e.field}', whose address the running program keeps (${e.file}:${e.line}: ${e.what}): `
         + `the kept pointer would point at another field. Keep the fields up to '${e.field}' as they are (add new fields after it), or stop keeping the address`, t.file, t.line);
     }

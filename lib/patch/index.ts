@@ -78,6 +78,12 @@ async function fieldDefaults(cwd: string, file: string, fields: { name: string; 
   return out;
 }
 
+/** The data struct's body laid out by Graft (fields by `__typeof__` of their spelling), when the plan orders the fields. */
+function dataBodyOf(plan: PatchPlan, key: string): string | undefined {
+  const order = plan.types.get(key)?.order;
+  return order ? `{ ${order.map((f) => `__typeof__(${f.type}) ${f.name};`).join(" ")} }` : undefined;
+}
+
 export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
   const outDir = path.resolve(cwd, opts.outDir);
@@ -178,7 +184,8 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
     const escaping = [...(c.old?.escapingFields ?? []), ...(t.escapingFields ?? []).filter((e) => !c.old?.escapingFields?.some((o) => o.field === e.field))];
     if (escaping.length) t.escapingFields = escaping;
     if (!c.wrapped) { t.versions = []; delete t.roomBytes; continue; }
-    const body = t.versions[0]?.definition.replace(/^struct __graft_d_\w+_v0 /, "") ?? "";
+    const ordered = dataBodyOf(plan, t.key);
+    const body = ordered ? `${ordered};` : t.versions[0]?.definition.replace(/^struct __graft_d_\w+_v0 /, "") ?? "";
     const size = built.sizes.get(t.key) ?? 0;
     if (c.old) {
       t.version = c.to ?? c.old.version;
@@ -316,6 +323,7 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
     isDirect: (u) => direct.has(u),
     isNewFunction: (u) => plan.functions.get(u)?.status === "added",
     dataName: (key) => `__graft_d_${key}_v${wrapped.get(key)?.version ?? 0}`,
+    dataBody: (key) => dataBodyOf(plan, key),
   };
 
   const prelude = await abiPrelude();

@@ -6,8 +6,8 @@ static int *counters[4];
 static int ncounters;
 static void register_counter(int *c) { counters[ncounters++] = c; }
 
-struct stats { int misses; int hits; char name[8]; };
-static struct stats st = { 0, 0, "st" };
+struct stats { long hits; char name[8]; };
+static struct stats st = { 0, "st" };
 static const char *label;
 
 static void count(void) { for (int i = 0; i < ncounters; i++) (*counters[i])++; }
