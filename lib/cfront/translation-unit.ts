@@ -59,6 +59,22 @@ export interface TuRecord {
   openBrace: number;
   closeBrace: number; // offset of `}`
   fixed: { reason: string; pos: SourcePosition }[];
+  /**
+   * The trailing flexible array member (`T x[]`, GNU `T x[0]`), not among
+   * `fields`: the wrapper keeps it after the data's room, so that what is
+   * stored after the struct (memcached's key and data) stays where it is
+   * while the data before it changes within the room.
+   */
+  flexible?: TuFlexible;
+}
+
+export interface TuFlexible {
+  name: string;
+  /** The array's type (`void *[]`) and its element's (`void *`). */
+  type: string;
+  element: string;
+  /** [begin, end) of its declaration in the text, the `;` included. */
+  range: [number, number];
 }
 
 export interface TuField {
@@ -336,13 +352,20 @@ export function scanTranslationUnit(
     const pos = posOf(r);
     const fields: TuField[] = [];
     const fixed: { reason: string; pos: SourcePosition }[] = [];
+    let flexible: TuFlexible | undefined;
+    const members = (r.inner ?? []).filter((f) => f.kind === "FieldDecl");
     for (const f of r.inner ?? []) {
       if (f.kind === "FieldDecl") {
         const canon = tu.canon.canonical(f.type?.qualType ?? "");
-        fields.push({ name: f.name ?? "", type: f.type?.qualType ?? "", canon, line: posOf(f).line });
         tu.fieldOwner.set(f.id, r.id);
         // `T x[0]` (GNU) is spelled `T x[]` in the canonical type: both are flexible array members.
-        if (/\[\]$/.test(canon)) fixed.push({ reason: `has a flexible array member '${f.name}': a variable-size object cannot grow in place`, pos: posOf(f) });
+        if (/\[\]$/.test(canon) && f === members[members.length - 1] && f.name) {
+          const type = f.type?.qualType ?? "";
+          const fb = beginOf(f)!, semi = text.indexOf(";", endOf(f)!);
+          flexible = { name: f.name, type, element: type.replace(/\s*\[[^\]]*\]/, "").trim(), range: [fb, semi + 1] };
+          continue;
+        }
+        fields.push({ name: f.name ?? "", type: f.type?.qualType ?? "", canon, line: posOf(f).line });
       } else if (f.kind === "RecordDecl") {
         fixed.push({ reason: "defines another struct or union inside its body", pos: posOf(f) });
       } else if (/Attr$/.test(f.kind) && /Packed|Aligned/.test(f.kind)) {
@@ -356,7 +379,11 @@ export function scanTranslationUnit(
     const closeBrace = endOf(r)! - 1;
     const spelling = r.name ? `${kind} ${r.name}` : tdName!;
     const layoutKey = tu.canon.recordKey(r, { names: false });
-    const rec: TuRecord = { node: r, key, kind, spelling, pos, owner, fields, layoutKey, openBrace, closeBrace, fixed };
+    // A declaration that declares the flexible member with others (`int n, x[];`) cannot lose it alone.
+    if (flexible && text.subarray(flexible.range[0], flexible.range[1]).toString().includes(",")) {
+      fixed.push({ reason: `declares its flexible array member '${flexible.name}' together with other fields`, pos });
+    }
+    const rec: TuRecord = { node: r, key, kind, spelling, pos, owner, fields, layoutKey, openBrace, closeBrace, fixed, ...(flexible ? { flexible } : {}) };
     tu.records.push(rec);
     tu.recordsById.set(r.id, rec);
   }

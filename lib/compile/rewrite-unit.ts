@@ -110,11 +110,17 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     if (!w) continue;
     const data = ctx.dataName(rec.key);
     const body = ctx.dataBody?.(rec.key);
-    deferred.push(() => edits.insert(beginOf(rec.owner)!, moved(rec.openBrace, `struct ${data} ${body ?? edits.render(rec.openBrace, rec.closeBrace + 1)};`), Order.declarations));
+    const flex = rec.flexible;
+    // The data is the fields before a flexible array member; the member itself stays in the wrapper, after the room.
+    const sourceBody = () => flex
+      ? `${edits.render(rec.openBrace, flex.range[0])} ${edits.render(flex.range[1], rec.closeBrace + 1)}`
+      : edits.render(rec.openBrace, rec.closeBrace + 1);
+    deferred.push(() => edits.insert(beginOf(rec.owner)!, moved(rec.openBrace, `struct ${data} ${body ?? sourceBody()};`), Order.declarations));
     // Out of line, the data no longer sits in the union: the wrapper keeps its size, the room holds a pointer.
     const inline = w.outOfLine ? "" : `struct ${data} __graft_d; `;
     edits.replace(rec.openBrace, rec.closeBrace + 1,
-      `{ unsigned __graft_ver; union { ${inline}unsigned char __graft_room[${w.roomExpr}]; void *__graft_ool; } __graft_u; }`);
+      `{ unsigned __graft_ver; union { ${inline}unsigned char __graft_room[${w.roomExpr}]; void *__graft_ool; } __graft_u;` +
+      `${flex ? ` __typeof__(${flex.element}) ${flex.name}[];` : ""} }`);
     const reach = w.outOfLine ? `(struct ${data} *)p->__graft_u.__graft_ool` : `(struct ${data} *)(void *)&p->__graft_u`;
     // Code compiled for a type's first layout needs no check: no older data exists, and it never meets newer data,
     // because a patch that changes the type replaces every function that uses it and is applied only where no
@@ -369,6 +375,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
         const w = rec && ctx.wrapped.get(rec.key);
         const base = n.inner?.[0];
         if (!w || !base) break;
+        if (rec.flexible?.name === n.name) break; // the wrapper's own member: reached as written
         const bb = beginOf(base), be = endOf(base);
         if (bb === undefined || be === undefined) break;
         if (konst) {

@@ -72,11 +72,14 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
     const fixed = i.facts.fixed.get(key);
     const size = i.sizes.get(key);
     const escaping = (i.facts.escapingFields.get(key) ?? []).map((e) => ({ field: e.field, file: e.site.pos.file, line: e.site.pos.line, what: e.what }));
-    const body = tu.text.subarray(rec.openBrace, rec.closeBrace + 1).toString("utf8");
+    const raw = (a: number, b: number) => tu.text.subarray(a, b).toString("utf8");
+    // As the rewrite defines the data: without a flexible array member, which stays in the wrapper.
+    const body = rec.flexible ? `${raw(rec.openBrace, rec.flexible.range[0])} ${raw(rec.flexible.range[1], rec.closeBrace + 1)}` : raw(rec.openBrace, rec.closeBrace + 1);
     types.push({
       key, kind: rec.kind, spelling: rec.spelling, file: rec.pos.file, line: rec.pos.line, wrapped: !!w,
       ...(fixed ? { fixed: { reason: `${rec.spelling} ${fixed.reason}`, file: fixed.pos.file, line: fixed.pos.line } } : {}),
       ...(escaping.length ? { escapingFields: escaping } : {}),
+      ...(rec.flexible ? { flexible: { name: rec.flexible.name, type: rec.flexible.type } } : {}),
       fields: rec.fields.map(({ name, type, canon }) => ({ name, type, canon })), version: 0,
       ...(w && size ? { roomBytes: roomFor(size.data, i.rooms[key]), wrapperSize: size.wrapper } : {}),
       versions: w ? [{ version: 0, definition: `struct __graft_d_${key}_v0 ${body};`, fields: rec.fields.map(({ name, type, canon }) => ({ name, type, canon })), dataSize: size?.data ?? 0, outOfLine: false }] : [],

@@ -44,6 +44,7 @@ export const versionDataSchema = z.object({
     fixed: z.object({ reason: z.string(), file: z.string(), line: z.number().int() }).optional(),
     escapingFields: z.array(z.object({ field: z.string(), file: z.string(), line: z.number().int(), what: z.string() })).optional()
       .describe("fields whose address the running program keeps: they keep their place"),
+    flexible: z.object({ name: z.string(), type: z.string() }).optional().describe("the trailing flexible array member, kept in the wrapper after the room"),
     fields: z.array(field),
     version: z.number().int().nonnegative(),
     roomBytes: z.number().int().optional().describe("bytes the wrapper holds for data; fixed at the first build"),

@@ -89,6 +89,8 @@ export interface VdType {
    * stays in line. Accumulated over a chain of patches: old pointers remain.
    */
   escapingFields?: VdEscapingField[];
+  /** The trailing flexible array member, kept in the wrapper after the room (not among `fields`). */
+  flexible?: { name: string; type: string };
   fields: VdField[];
   /** Current version (0 in the first build). */
   version: number;

@@ -19,6 +19,8 @@ export interface PatchPlan {
 
 /** Fields compared by meaning when both versions recorded it (older version data has spellings only). */
 const sameType = (a: VdField, b: VdField) => (a.canon !== undefined && b.canon !== undefined ? a.canon === b.canon : a.type === b.type);
+const sameFlexible = (a: VdType, b: VdType) =>
+  (a.flexible?.name ?? "") === (b.flexible?.name ?? "") && (a.flexible?.type ?? "").replace(/\[0\]$/, "[]") === (b.flexible?.type ?? "").replace(/\[0\]$/, "[]");
 const sameFields = (a: VdType, b: VdType) =>
   a.fields.length === b.fields.length && a.fields.every((f, i) => f.name === b.fields[i].name && sameType(f, b.fields[i]));
 const sameSignature = (a: VdFunction, b: VdFunction) =>
@@ -86,6 +88,9 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
       continue;
     }
     const changed = !sameFields(o, t);
+    if (o.wrapped && !sameFlexible(o, t)) {
+      refuse(4014, `${t.spelling} changes its flexible array member (${o.flexible ? `${o.flexible.type} ${o.flexible.name}` : "none"} -> ${t.flexible ? `${t.flexible.type} ${t.flexible.name}` : "none"}): what the running program stored after its values would be read another way`, t.file, t.line);
+    }
     // Wrapping follows the running program: its memory has the old layout.
     plan.types.set(t.key, {
       key: t.key, spelling: t.spelling, status: changed ? "changed" : "same", from: o.version, to: changed ? o.version + 1 : o.version,
@@ -160,6 +165,18 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
       if (!via.length) continue;
       Object.assign(c, { status: "caller", include: true, note: `calls ${via.join(", ")} directly (compiled into its callers), which changed` });
       grew = true;
+    }
+  }
+
+  // New set-up that only main would run never runs: main is not replaced. What the new version initialises there would be missing.
+  const newMain = next.functions.find((f) => f.uname === "main");
+  if (newMain && plan.functions.get("main")?.status === "changed") {
+    const onlyFromMain = (u: string) => next.functions.every((f) => f.uname === "main" || !f.calls.includes(u));
+    for (const u of newMain.calls) {
+      const c = plan.functions.get(u);
+      if (c?.status === "added" && onlyFromMain(u)) {
+        refuse(4015, `main() now calls ${c.name}(), new in this version, and main is never replaced: the running main will not call it, so what it sets up would be missing for the new code. Call it from graft_patch_init() in the new version (docs/patch-author-guide.md), or from code the patch replaces`, newMain.file, newMain.line);
+      }
     }
   }
 

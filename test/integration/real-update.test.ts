@@ -11,10 +11,12 @@
  * (test/support/real/expected-changes.ts); each next patch is generated
  * `--from` the previous patch's version data.
  *
- * memcached 1.2.3 -> 1.2.4 is refused today (item, a variable-size struct
- * whose key and data follow its flexible array, gains a field): the test here
- * checks that the refusal names it, and nothing else, and leaves 1.2.3
- * serving. The update
+ * memcached 1.2.3 -> 1.2.4 is refused today: the new main() calls the new
+ * suffix_init(), which the running main never will (the generated patch,
+ * applied anyway, crashes in the first `gets` with a double free on the
+ * missing freelist). The test here checks that the refusal names it, and
+ * nothing else, and leaves 1.2.3 serving; GRAFT_REAL_UPDATE=1 runs the update
+ * itself, for when the review can add the set-up (an init in xform.c). The update
  * itself runs with GRAFT_REAL_UPDATE=1, for when lib/ can do it.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -302,16 +304,17 @@ describe.skipIf(!!skipReason)(`real releases, updated live${skipReason ? ` (skip
       });
     }
 
-    it.skipIf(all)("1.2.3 -> 1.2.4 is refused before anything is applied, naming item's flexible array (and only that); 1.2.3 goes on serving", async () => {
+    it.skipIf(all)("1.2.3 -> 1.2.4 is refused before anything is applied, naming main's new suffix_init() (and only that); 1.2.3 goes on serving", async () => {
       const c = ch();
       expect(c.applied.at(-1)).toBe("1.2.3");
       expect(c.patches[0], "patch 1.2.2 -> 1.2.3 was not generated").toBeDefined();
       const e = await patchReal("memcached", c.patches[0].patchDir, c.trees[2].dir, path.join(workDir, "memcached-patch-2-refused"), () => {})
         .then(() => undefined, (err: unknown) => err);
       const codes = ((e as { diagnostics?: Diagnostic[] } | undefined)?.diagnostics ?? []).map((d) => `GR${d.code} ${d.message}`);
-      expect(codes.some((d) => /^GR4001 struct _stritem .*flexible array member 'end'/.test(d)), codes.join("\n")).toBe(true);
-      // conn's kept fields (libevent's &c->event, msg_name = &c->request_addr) keep their place in the new layout.
-      expect(codes.filter((d) => !/^GR4001 struct _stritem /.test(d)), codes.join("\n")).toEqual([]);
+      // item's new cas_id fits before its flexible array member, and conn's kept fields (libevent's &c->event,
+      // msg_name = &c->request_addr) keep their place in the new layout: what is left is state that only the new
+      // main sets up (suffix_init(): the freelist of suffix buffers), which the running main never will.
+      expect(codes, codes.join("\n")).toEqual([expect.stringMatching(/^GR4015 main\(\) now calls suffix_init\(\), new in this version/)]);
       expect(await conns[0].version()).toBe("1.2.3");
       for (const x of conns) expect(await checkKeys(x)).toEqual([]);
       expect((await processStatus(c.srv!.pid)).sequence).toBe(1);
