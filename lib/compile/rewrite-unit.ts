@@ -100,7 +100,10 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     return [o, o + (n.loc?.tokLen ?? n.loc?.spellingLoc?.tokLen ?? 0)];
   };
 
-  edits.insert(0, prelude, Order.declarations - 1);
+  // After gcc's opening markers (the source's name, then its working directory), so that debuggers resolve the
+  // program's own files against its own directory; the prelude names itself, and the next marker takes over again.
+  const opening = /^# 0 "[^"\n]*"\n(?:# 1 "[^"\n]*\/\/"\n)?/.exec(text.subarray(0, 4096).toString("utf8"));
+  edits.insert(opening ? Buffer.byteLength(opening[0]) : 0, `# 1 "<graft-prelude>"\n${prelude}`, Order.declarations - 1);
   // Text built from rendered sub-ranges must wait until every edit inside them is known.
   const deferred: (() => void)[] = [];
 

@@ -42,6 +42,23 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
+describe("rewrite: the program's own lines", () => {
+  it("gdb's and addr2line's line for each function of an updateable build is its line in the source", async () => {
+    // assert-lines.c: a struct that is wrapped, an assert, two statics in one declaration: text the rewrite moves or adds.
+    const source = readFileSync(path.join(CASES_DIR, "assert-lines.c"), "utf8").split("\n");
+    const dir = path.join(work, "lines");
+    const exe = (await compileProgram({ name: "lines", files: ["assert-lines.c"], outDir: dir, cflags: ["-O0", "-g", "-std=c11"], cwd: CASES_DIR, insecureAcceptUnsigned: true })).executable;
+    const nm = await run("nm", [exe]);
+    for (const fn of ["room", "grow", "main"]) {
+      const addr = new RegExp(`^([0-9a-f]+) [tT] ${fn}$`, "m").exec(nm.stdout)?.[1];
+      expect(addr, `${fn} in nm's output`).toBeDefined();
+      const where = (await run("addr2line", ["-e", exe, `0x${addr}`])).stdout.trim();
+      const line = source.findIndex((l) => new RegExp(`^\\w.*\\b${fn}\\(`).test(l)) + 1;
+      expect(where, fn).toBe(`${path.join(CASES_DIR, "assert-lines.c")}:${line}`);
+    }
+  }, 120_000);
+});
+
 describe("rewrite: stock and updateable builds of each construct print the same", () => {
   it("has cases", () => expect(CASES.length).toBeGreaterThan(3));
   for (const file of CASES) {
