@@ -355,7 +355,8 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
     for (const g of [...tu.globals, ...tu.staticLocals]) {
       const c = plan.globals.get(g.isStatic ? staticSymbol(tu, g) : g.name);
       if (c?.status !== "retyped" || isReadOnly(c.newType ?? "")) continue;
-      const st = stateTransformer({ name: g.name, oldSymbol: c.oldSymbol!, oldType: c.oldType!, newSymbol: c.symbol!, newType: c.newType! });
+      const oldCanon = b.old.globals.find((o) => o.id === c.id)?.canon;
+      const st = stateTransformer({ name: g.name, oldSymbol: c.oldSymbol!, oldType: c.oldType!, newSymbol: c.symbol!, newType: c.newType!, oldCanon, newCanon: g.canon });
       if (st) { tail += st; stateFunctions.push(stateSymbol(c.symbol!)); }
       else warnings.push(`global ${g.name} changed type (${c.oldType} -> ${c.newType}) and has no automatic conversion: its new storage starts as the source initialises it`);
     }

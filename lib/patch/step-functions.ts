@@ -3,6 +3,7 @@
  * calls for one value (find the old data, make room for the new, call the
  * transformer), and the state transformers of globals whose type changed.
  */
+import { enumConversion } from "./enum-map.js";
 import { dataStruct, xformName } from "./transformers.js";
 
 export interface StepLayout {
@@ -44,6 +45,9 @@ export interface StateTransfer {
   oldType: string;
   newSymbol: string;
   newType: string;
+  /** Canonical keys (types.ts), when the version data has them: an enum renumbered is converted by name. */
+  oldCanon?: string;
+  newCanon?: string;
 }
 
 /** Declares `sym` with a clang type spelling ("int[16]", "unsigned long"); undefined for spellings we cannot rebuild. */
@@ -70,7 +74,8 @@ export function stateTransformer(t: StateTransfer): string | undefined {
   if (oldArr && newArr) {
     body = `    for (unsigned long i = 0; i < ${oldArr[1]} && i < ${newArr[1]}; i++) ${t.newSymbol}[i] = ${t.oldSymbol}[i];`;
   } else if (!oldArr && !newArr && !/\b(struct|union)\b/.test(t.oldType + t.newType)) {
-    body = `    ${t.newSymbol} = ${t.oldSymbol};`;
+    const renumbered = enumConversion(t.oldCanon, t.newCanon, t.oldSymbol);
+    body = renumbered ? `    ${t.newSymbol} = ${renumbered.expr}; /* renumbered: carried by name */` : `    ${t.newSymbol} = ${t.oldSymbol};`;
   } else {
     return undefined;
   }

@@ -6,6 +6,7 @@
  * the new one goes, moving out of line) is generated separately in
  * `step-functions.ts` and is not editable.
  */
+import { enumConversion } from "./enum-map.js";
 import type { Diagnostic } from "../model/diagnostics.js";
 import type { TypeChange } from "../model/patch-manifest.js";
 import type { VdField, VdType } from "../model/version-data.js";
@@ -41,6 +42,10 @@ function arrayDims(type: string): { base: string; dims: string } | undefined {
 }
 
 function copyField(f: VdField, old: VdField): string {
+  const renumbered = enumConversion(old.canon, f.canon, `old->${f.name}`);
+  if (renumbered) {
+    return `    new->${f.name} = ${renumbered.expr}; /* ${f.type}: its constants were renumbered, the value is carried by name${renumbered.dropped.length ? `; ${renumbered.dropped.join(", ")} no longer exist and keep their number` : ""} */`;
+  }
   if (f.type === old.type) {
     return arrayDims(f.type)
       ? `    __builtin_memcpy(new->${f.name}, old->${f.name}, sizeof new->${f.name});`
