@@ -66,6 +66,13 @@ export interface TuRecord {
    * while the data before it changes within the room.
    */
   flexible?: TuFlexible;
+  /**
+   * The data's fields spelled without typedefs (`{ __typeof__(int) hits; }`),
+   * for the version data: a later patch defines this layout next to the new
+   * version's typedefs, where `count_t` may mean another type. Absent when a
+   * field's type has no name to spell (an anonymous member).
+   */
+  dataBody?: string;
 }
 
 export interface TuFlexible {
@@ -353,6 +360,8 @@ export function scanTranslationUnit(
     const fields: TuField[] = [];
     const fixed: { reason: string; pos: SourcePosition }[] = [];
     let flexible: TuFlexible | undefined;
+    const decls: string[] = [];
+    let spellable = true;
     const members = (r.inner ?? []).filter((f) => f.kind === "FieldDecl");
     for (const f of r.inner ?? []) {
       if (f.kind === "FieldDecl") {
@@ -366,6 +375,10 @@ export function scanTranslationUnit(
           continue;
         }
         fields.push({ name: f.name ?? "", type: f.type?.qualType ?? "", canon, line: posOf(f).line });
+        const spelled = f.type?.desugaredQualType && !/\((unnamed|anonymous)/.test(f.type.desugaredQualType) ? f.type.desugaredQualType : f.type?.qualType ?? "";
+        const width = f.isBitfield ? (f.inner?.[0] as { value?: string } | undefined)?.value : undefined;
+        if (!f.name || /\((unnamed|anonymous)/.test(spelled) || (f.isBitfield && width === undefined)) spellable = false;
+        decls.push(`__typeof__(${spelled}) ${f.name}${width !== undefined ? ` : ${width}` : ""};`);
       } else if (f.kind === "RecordDecl") {
         fixed.push({ reason: "defines another struct or union inside its body", pos: posOf(f) });
       } else if (/Attr$/.test(f.kind) && /Packed|Aligned/.test(f.kind)) {
@@ -383,7 +396,10 @@ export function scanTranslationUnit(
     if (flexible && text.subarray(flexible.range[0], flexible.range[1]).toString().includes(",")) {
       fixed.push({ reason: `declares its flexible array member '${flexible.name}' together with other fields`, pos });
     }
-    const rec: TuRecord = { node: r, key, kind, spelling, pos, owner, fields, layoutKey, openBrace, closeBrace, fixed, ...(flexible ? { flexible } : {}) };
+    const rec: TuRecord = {
+      node: r, key, kind, spelling, pos, owner, fields, layoutKey, openBrace, closeBrace, fixed,
+      ...(flexible ? { flexible } : {}), ...(spellable && decls.length ? { dataBody: `{ ${decls.join(" ")} }` } : {}),
+    };
     tu.records.push(rec);
     tu.recordsById.set(r.id, rec);
   }

@@ -82,7 +82,7 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
       ...(rec.flexible ? { flexible: { name: rec.flexible.name, type: rec.flexible.type } } : {}),
       fields: rec.fields.map(({ name, type, canon }) => ({ name, type, canon })), version: 0,
       ...(w && size ? { roomBytes: roomFor(size.data, i.rooms[key]), wrapperSize: size.wrapper } : {}),
-      versions: w ? [{ version: 0, definition: `struct __graft_d_${key}_v0 ${body};`, fields: rec.fields.map(({ name, type, canon }) => ({ name, type, canon })), dataSize: size?.data ?? 0, outOfLine: false }] : [],
+      versions: w ? [{ version: 0, definition: `struct __graft_d_${key}_v0 ${rec.dataBody ?? body};`, fields: rec.fields.map(({ name, type, canon }) => ({ name, type, canon })), dataSize: size?.data ?? 0, outOfLine: false }] : [],
     });
   }
 
