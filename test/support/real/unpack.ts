@@ -18,9 +18,13 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 
+import { REPO_ROOT } from "../build.js";
 import { run } from "../process.js";
 
-export const REAL_DIR = process.env.GRAFT_REAL_DIR || "/work/shared/real";
+/** The releases: GRAFT_REAL_DIR, else `../shared/real` beside the checkout (the project's layout), else /work/shared/real. */
+export const REAL_DIR = process.env.GRAFT_REAL_DIR
+  || [path.resolve(REPO_ROOT, "..", "shared", "real"), "/work/shared/real"].find((d) => existsSync(path.join(d, "SHA256SUMS")))
+  || "/work/shared/real";
 
 export type RealProgram = "vsftpd" | "memcached";
 
