@@ -18,13 +18,13 @@ import { freePort } from "../support/server.js";
 import { MemcacheClient } from "../support/memcache-client.js";
 import { checkKeys, curlFtp, curlFtpList, ftpSessionOnce, memcslapRound, MEMCACHED_KEYS, storeKeys } from "../support/real/clients.js";
 import { buildStock, FTP_FILE, FTP_FILE_CONTENT, missingDebianPackages, startReal, type RealServer } from "../support/real/programs.js";
-import { insertUpdatePoint, missingTarballs, REAL_PROGRAMS, RELEASES, unpackRelease, UPDATE_POINT_SITE, type RealProgram } from "../support/real/unpack.js";
+import { insertUpdatePoint, missingTarballs, REAL_DIR, REAL_PROGRAMS, RELEASES, unpackRelease, UPDATE_POINT_SITE, type RealProgram } from "../support/real/unpack.js";
 
 const missingPkgs = missingDebianPackages();
 const missingFiles = missingTarballs();
 const skipReason = [
   missingPkgs.length ? `missing Debian packages: ${missingPkgs.join(" ")} (apt-get install -y ${missingPkgs.join(" ")})` : "",
-  missingFiles.length ? `missing in /work/shared/real: ${missingFiles.join(" ")}` : "",
+  missingFiles.length ? `missing in ${REAL_DIR}: ${missingFiles.join(" ")}` : "",
   process.getuid?.() !== 0 ? "not root (vsftpd runs standalone only as root)" : "",
 ].filter(Boolean).join("; ");
 if (skipReason) console.warn(`real-stock.test.ts skipped: ${skipReason}`);
