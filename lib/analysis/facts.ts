@@ -94,6 +94,8 @@ const KEEPS_NOTHING = new Set([
   "qsort", "bsearch", "free", "sigaction", "sigemptyset", "sigaddset", "sigprocmask", "pipe", "socketpair", "poll", "select", "epoll_ctl", "epoll_wait",
   "getrlimit", "setrlimit", "uname", "gethostname", "realpath", "crypt", "syslog", "perror",
 ]);
+/** Library functions given a pointer and a size that do not read the bytes as data: they allocate, zero or move whole values. */
+const SIZED_NOT_READ = new Set(["realloc", "reallocarray", "free", "memset", "__builtin_memset", "__builtin___memset_chk", "bzero", "explicit_bzero", "qsort", "bsearch", "lfind", "lsearch"]);
 /** Library functions that return (a pointer into) an argument: the result is followed instead. */
 const RETURNS_ARGUMENT = new Set(["memcpy", "memmove", "strcpy", "strncpy", "strcat", "strncat", "memchr", "strchr", "strrchr", "strstr", "strpbrk", "strtok", "strtok_r", "stpcpy", "__builtin_memcpy", "__builtin_memmove", "__builtin___memcpy_chk", "__builtin___memmove_chk", "__builtin___strcpy_chk", "__builtin___strncpy_chk"]);
 const BYTE_COPIES = new Set(["memcpy", "memmove", "__builtin_memcpy", "__builtin_memmove", "__builtin___memcpy_chk", "__builtin___memmove_chk"]);
@@ -226,7 +228,7 @@ export function collectFacts(program: Program): ProgramFacts {
             } else if (name === "free") {
               // Freeing a value is a use: out-of-line data must be freed with it.
               use(ff, keys[0], n);
-            } else if (name !== "memset" && name !== "__builtin_memset") {
+            } else if (!SIZED_NOT_READ.has(name)) {
               // A pointer to a value given with its size (`memcmp(a, b, sizeof *a)`, `hash(&k, sizeof k)`) is read as
               // bytes: the version word and the room would be read too.
               for (const key of rawBytes(n, keys)) fix(key, `is read as raw bytes by ${name}() (given a pointer to it and its size)`, pos(n));
