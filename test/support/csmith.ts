@@ -21,6 +21,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 
 import { compileProgram } from "../../lib/compile/index.js";
@@ -77,7 +78,7 @@ export interface CsmithRunOptions {
 /** What is missing to run Csmith seeds here, each with the Debian package that provides it. */
 export function missingCsmithTools(): { tool: string; debianPackage: string }[] {
   const missing: { tool: string; debianPackage: string }[] = [];
-  if (spawnSync("csmith", ["--version"], { encoding: "utf8" }).status !== 0) missing.push({ tool: "csmith", debianPackage: "csmith" });
+  if (spawnSync("csmith", ["--version"], { encoding: "utf8", cwd: os.tmpdir() }).status !== 0) missing.push({ tool: "csmith", debianPackage: "csmith" });
   if (!existsSync(path.join(CSMITH_INCLUDE_DIR, "csmith.h"))) missing.push({ tool: path.join(CSMITH_INCLUDE_DIR, "csmith.h"), debianPackage: "libcsmith-dev" });
   return missing;
 }
