@@ -15,6 +15,8 @@ export interface PatchPlan {
   safety: PointVerdict[];
   refusals: Diagnostic[];
   warnings: string[];
+  /** New functions main now calls before its loop, to run at the update in this order (they set up only new state). */
+  setup: string[];
 }
 
 /** Fields compared by meaning when both versions recorded it (older version data has spellings only). */
@@ -74,7 +76,7 @@ function keptPlaceOrder(o: VdType, t: VdType): VdField[] | undefined {
 }
 
 export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
-  const plan: PatchPlan = { sequence: old.sequence + 1, functions: new Map(), types: new Map(), globals: new Map(), safety: [], refusals: [], warnings: [] };
+  const plan: PatchPlan = { sequence: old.sequence + 1, functions: new Map(), types: new Map(), globals: new Map(), safety: [], refusals: [], warnings: [], setup: [] };
   const refuse = (code: number, message: string, file?: string, line?: number) =>
     plan.refusals.push({ code, category: "error", message, ...(file ? { file } : {}), ...(line ? { line } : {}) });
 
@@ -168,18 +170,6 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
     }
   }
 
-  // New set-up that only main would run never runs: main is not replaced. What the new version initialises there would be missing.
-  const newMain = next.functions.find((f) => f.uname === "main");
-  if (newMain && plan.functions.get("main")?.status === "changed") {
-    const onlyFromMain = (u: string) => next.functions.every((f) => f.uname === "main" || !f.calls.includes(u));
-    for (const u of newMain.calls) {
-      const c = plan.functions.get(u);
-      if (c?.status === "added" && onlyFromMain(u)) {
-        refuse(4015, `main() now calls ${c.name}(), new in this version, and main is never replaced: the running main will not call it, so what it sets up would be missing for the new code. Call it from graft_patch_init() in the new version (docs/patch-author-guide.md), or from code the patch replaces`, newMain.file, newMain.line);
-      }
-    }
-  }
-
   // An address-taken function is reached through its stable entry, which forwards with the parameters it was compiled with.
   for (const o of old.functions) {
     const c = plan.functions.get(o.uname);
@@ -218,6 +208,34 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
     if (c.include || f.uname === "main") continue;
     const uses = (f.globalsUsed ?? []).filter((g) => moved.has(g));
     if (uses.length) Object.assign(c, { status: "retyped", include: true, note: `uses ${uses.map((g) => plan.globals.get(g)!.name).join(", ")}, whose type and storage change` });
+  }
+
+  // New set-up that only main would run never runs: main is not replaced. A call of main's to a new function that
+  // takes nothing and sets up only new state (globals new in this version) is run at the update instead, in main's
+  // order; any other is refused: what it sets up would be missing for the new code.
+  const newMain = next.functions.find((f) => f.uname === "main");
+  if (newMain && plan.functions.get("main")?.status === "changed") {
+    const nextFns = new Map(next.functions.map((f) => [f.uname, f]));
+    const addedGlobals = new Set([...plan.globals.values()].filter((g) => g.status === "added").map((g) => g.id));
+    const onlyFromMain = (u: string) => next.functions.every((f) => f.uname === "main" || !f.calls.includes(u));
+    const setsUpNewState = (u: string, seen = new Set<string>()): boolean => {
+      const f = nextFns.get(u);
+      if (!f || seen.has(u) || plan.functions.get(u)?.status !== "added" || !/\(void\)$/.test(f.signature)) return false;
+      seen.add(u);
+      return (f.globalsUsed ?? []).every((g) => addedGlobals.has(g)) && f.calls.every((c) => setsUpNewState(c, seen));
+    };
+    const at = (name: string) => newMain.source.search(new RegExp(`\\b${name}\\s*\\(`));
+    for (const u of newMain.calls) {
+      const c = plan.functions.get(u);
+      if (c?.status !== "added" || !onlyFromMain(u)) continue;
+      if (setsUpNewState(u)) {
+        plan.setup.push(u);
+        plan.warnings.push(`main() now calls ${c.name}(), new in this version; main is never replaced, so the update runs it once before anything switches (it sets up only state new in this version)`);
+      } else {
+        refuse(4015, `main() now calls ${c.name}(), new in this version, and main is never replaced: the running main will not call it, and it touches state the running version already has, so running it at the update could reset that state. Call what is needed from graft_patch_init() in the new version (docs/patch-author-guide.md), or from code the patch replaces`, newMain.file, newMain.line);
+      }
+    }
+    plan.setup.sort((x, y) => at(nextFns.get(x)!.name) - at(nextFns.get(y)!.name));
   }
 
   // ---- safety at each update point of the running program ------------------

@@ -217,6 +217,7 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
     steps: changedTypes.map((t) => ({ key: t.key, from: t.from!, symbol: stepSymbol(t.key, t.from!) })),
     newTypes: [...plan.types.values()].filter((t) => t.status === "added" && t.wrapped).map((t) => ({ key: t.key, spelling: t.spelling })),
     hasInit: plan.functions.get("graft_patch_init")?.include ? implSymbol("graft_patch_init", seq) : undefined,
+    setup: plan.setup.map((u) => implSymbol(u, seq)),
   });
   const descPath = path.join(buildDir, "graft-patch-descriptor.c");
   await writeFile(descPath, desc);

@@ -164,9 +164,10 @@ export async function compileReal(program: RealProgram, dir: string, outDir: str
 }
 
 /** `graft patch --from <from>` to the release in `dir` (prepared) into outDir. */
-export async function patchReal(program: RealProgram, from: string, dir: string, outDir: string, onProgress?: (m: string) => void): Promise<PatchResult> {
+export async function patchReal(program: RealProgram, from: string, dir: string, outDir: string, onProgress?: (m: string) => void, xformFile?: string): Promise<PatchResult> {
   await prepareTree(program, dir);
   return generatePatch({
+    ...(xformFile ? { xformFile } : {}),
     from,
     files: await programSources(program, dir),
     outDir,

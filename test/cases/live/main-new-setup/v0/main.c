@@ -1,0 +1,25 @@
+/* memcached 1.2.4's suffix_init() in miniature: v1's main sets up a new freelist before its loop. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "graft.h"
+
+static long served;
+
+static void serve(const char *what) { served++; printf("v0 %s served=%ld\n", what, served); }
+
+int main(void) {
+    char line[128];
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (;;) {
+        GRAFT_UPDATE_POINT();
+        if (!fgets(line, sizeof line, stdin)) {
+            if (ferror(stdin) && errno == EINTR) { clearerr(stdin); continue; }
+            return 0;
+        }
+        if (line[0] == '\n') continue;
+        line[strcspn(line, "\n")] = 0;
+        serve(line);
+    }
+}
