@@ -132,6 +132,14 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
     const def = program.types.get(s.key)?.[0];
     if (def) s.defaults = await fieldDefaults(cwd, def.rec.pos.file, def.rec.fields);
   }
+  // A new pointer field of values that already exist starts NULL: the new code may expect what its constructor allocates.
+  if (!opts.xformFile) for (const s of steps) {
+    const olds = new Set(s.oldFields.map((f) => f.name));
+    const pointers = s.newFields.filter((f) => !olds.has(f.name) && f.type.includes("*") && !s.defaults.has(f.name)).map((f) => f.name);
+    if (pointers.length) {
+      plan.warnings.push(`${s.spelling} gains pointer field(s) ${pointers.join(", ")}: the generated transformer leaves them NULL in values that already exist; if the new code expects what its constructor sets up (memcached 1.2.4's conn.suffixlist), write it in xform.c`);
+    }
+  }
   const generated = generateTransformerFile(old.program, old.sequence, steps);
   const xformText = opts.xformFile ? await readFile(path.resolve(cwd, opts.xformFile), "utf8") : generated;
   const xformPath = path.join(outDir, "xform.c");

@@ -145,6 +145,8 @@ describe.skipIf(!!skipReason)(`real releases, updated live${skipReason ? ` (skip
     }
     // The review of memcached 1.2.4's transformers (test/support/real/review.ts), then the patch built with them.
     if (ch.program === "memcached" && RELEASES.memcached[i + 1] === "1.2.4") {
+      // What tells the reviewer to look: the new list that old connections would have NULL.
+      expect(p.manifest.warnings.some((w) => /^conn gains pointer field\(s\) suffixlist, suffixcurr:/.test(w)), p.manifest.warnings.join("\n")).toBe(true);
       const reviewed = path.join(workDir, "memcached-1.2.4.xform.c");
       await writeFile(reviewed, applyReview(await readFile(path.join(p.patchDir, "xform.c"), "utf8"), MEMCACHED_124_REVIEW));
       p = await attempt(`graft patch ${stepTitle(ch.program, i)} --xform (reviewed)`, () =>
