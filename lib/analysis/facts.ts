@@ -83,7 +83,7 @@ export interface EscapingField {
 }
 
 const IO_CALLS = new Set(["read", "write", "pread", "pwrite", "send", "recv", "sendto", "recvfrom", "fread", "fwrite", "readv", "writev"]);
-/** Library functions that use a pointer argument only while they run. */
+/** Library functions that use a pointer argument only while they run (not epoll_ctl: the kernel keeps `data.ptr`). */
 const KEEPS_NOTHING = new Set([
   "memset", "memcmp", "strlen", "strnlen", "strcmp", "strncmp", "strcasecmp", "strncasecmp", "strcoll", "strspn", "strcspn", "strdup", "strndup",
   "printf", "fprintf", "sprintf", "snprintf", "vprintf", "vfprintf", "vsprintf", "vsnprintf", "dprintf", "puts", "fputs", "fputc", "putc",
@@ -91,7 +91,7 @@ const KEEPS_NOTHING = new Set([
   "recvmsg", "sendmsg", "fread", "fwrite", "open", "openat", "stat", "fstat", "lstat", "access", "unlink", "rename", "mkdir", "chdir",
   "accept", "bind", "connect", "getsockname", "getpeername", "getsockopt", "setsockopt", "inet_ntop", "inet_pton", "inet_aton", "getaddrinfo",
   "gettimeofday", "time", "clock_gettime", "localtime_r", "gmtime_r", "strftime", "strtol", "strtoul", "strtoll", "strtoull", "strtod", "atoi", "atol",
-  "qsort", "bsearch", "free", "sigaction", "sigemptyset", "sigaddset", "sigprocmask", "pipe", "socketpair", "poll", "select", "epoll_ctl", "epoll_wait",
+  "qsort", "bsearch", "free", "sigaction", "sigemptyset", "sigaddset", "sigprocmask", "pipe", "socketpair", "poll", "select", "epoll_wait",
   "getrlimit", "setrlimit", "uname", "gethostname", "realpath", "crypt", "syslog", "perror",
 ]);
 /** Library functions given a pointer and a size that do not read the bytes as data: they allocate, zero or move whole values. */
