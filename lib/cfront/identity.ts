@@ -24,9 +24,11 @@ export function carryIdentities(units: TranslationUnit[], previous: PreviousName
   const notes: string[] = [];
   const stemOfStatic = (f: { uname: string; name: string }) => f.uname.slice(0, f.uname.length - f.name.length - 2);
   const oldStatics = new Map<string, Set<string>>();
+  const oldFile = new Map<string, string>();
   for (const f of previous.functions) if (f.isStatic && f.uname.endsWith(`__${f.name}`)) {
     const stem = stemOfStatic(f);
     oldStatics.set(stem, (oldStatics.get(stem) ?? new Set()).add(f.name));
+    oldFile.set(stem, f.file);
   }
 
   // ---- renamed files ------------------------------------------------------
@@ -44,7 +46,7 @@ export function carryIdentities(units: TranslationUnit[], previous: PreviousName
     }
     if (!best) continue;
     taken.add(best.stem);
-    notes.push(`${tu.source} is taken for the running version's ${best.stem.replace(/_c$/, ".c")}, renamed: it defines ${best.shared} of its ${oldStatics.get(best.stem)!.size} static functions, whose state and slots carry over`);
+    notes.push(`${tu.source} is taken for the running version's ${oldFile.get(best.stem)}, renamed: it defines ${best.shared} of its ${oldStatics.get(best.stem)!.size} static functions, whose state and slots carry over`);
     tu.stem = best.stem;
   }
 

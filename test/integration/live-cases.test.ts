@@ -19,7 +19,7 @@
  */
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
@@ -122,7 +122,7 @@ describe("soundness, live: every accepted update leaves the program right, or it
       const v0 = path.join(caseDir, "v0");
       const out = path.join(work, name);
       const env = { ...process.env, GRAFT_RUNTIME_DIR: path.join(out, "rt"), GRAFT_LOG: "stderr" };
-      await import("node:fs/promises").then((f) => f.mkdir(env.GRAFT_RUNTIME_DIR, { recursive: true }));
+      await mkdir(env.GRAFT_RUNTIME_DIR, { recursive: true });
       const built = await compileProgram({ name, files: sources(v0), outDir: path.join(out, "v0"), cflags: CFLAGS, cwd: v0, insecureAcceptUnsigned: true });
       const prog = launch(built.executable, env);
       try {

@@ -7,7 +7,7 @@
  * rejecting Graft's output, as a Graft diagnostic, or as another output.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
@@ -67,7 +67,7 @@ describe("rewrite: stock and updateable builds of each construct print the same"
       const cflags = caseFlags(readFileSync(path.join(cwd, files[0]), "utf8"));
       const dir = path.join(work, file.replace(/\.c$/, ""));
       const stockExe = path.join(dir, "stock");
-      await run("mkdir", ["-p", dir]);
+      await mkdir(dir, { recursive: true });
       const sb = await run("gcc", [...cflags, "-Wall", "-Wextra", "-Werror", ...files.map((f) => path.join(cwd, f)), "-o", stockExe]);
       expect(sb.stderr, "the stock build is warning-free").toBe("");
       const stock = await run(stockExe, [], { timeoutMs: 10_000 });
