@@ -69,17 +69,20 @@ export interface PreprocessedFile {
 }
 
 export async function preprocess(source: string, iPath: string, cflags: string[], cwd: string): Promise<PreprocessedFile> {
-  try {
-    await run("gcc", ["-E", "-DGRAFT_UPDATEABLE", ...cflags, ...RUNTIME_HEADERS, source, "-o", iPath], { cwd, maxBuffer: 64 << 20 });
-  } catch (e) {
-    throw new GraftError(`${source}: the preprocessor failed`, [
-      { code: 1001, category: "error", file: source, message: `gcc -E failed: ${stderrOf(e)}` },
-    ]);
-  }
   // A second expansion with __LINE__ and __FILE__ pinned: function bodies that
   // differ only there are noise (same layout of lines, so lines correspond).
+  // The two are independent: both run at once.
   const stablePath = iPath.replace(/\.i$/, ".stable.i");
-  await run("gcc", ["-E", "-DGRAFT_UPDATEABLE", "-Wno-builtin-macro-redefined", "-D__LINE__=0", '-D__FILE__=""', ...cflags, ...RUNTIME_HEADERS, source, "-o", stablePath], { cwd, maxBuffer: 64 << 20 });
+  const [real, stable] = await Promise.allSettled([
+    run("gcc", ["-E", "-DGRAFT_UPDATEABLE", ...cflags, ...RUNTIME_HEADERS, source, "-o", iPath], { cwd, maxBuffer: 64 << 20 }),
+    run("gcc", ["-E", "-DGRAFT_UPDATEABLE", "-Wno-builtin-macro-redefined", "-D__LINE__=0", '-D__FILE__=""', ...cflags, ...RUNTIME_HEADERS, source, "-o", stablePath], { cwd, maxBuffer: 64 << 20 }),
+  ]);
+  if (real.status === "rejected") {
+    throw new GraftError(`${source}: the preprocessor failed`, [
+      { code: 1001, category: "error", file: source, message: `gcc -E failed: ${stderrOf(real.reason)}` },
+    ]);
+  }
+  if (stable.status === "rejected") throw stable.reason;
   return { source, iPath, text: await readFile(iPath), stableText: await readFile(stablePath) };
 }
 

@@ -4,6 +4,8 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+
+import { COMPILER_JOBS, mapConcurrent } from "./jobs.js";
 import { dumpAst, preprocess } from "./clang-ast.js";
 import { carryIdentities, type PreviousNames } from "./identity.js";
 import { dialectOf, scanTranslationUnit, type TranslationUnit, type TuFunction, type TuRecord } from "./translation-unit.js";
@@ -44,33 +46,22 @@ export interface ParseOptions {
 export async function parseProgram(opts: ParseOptions): Promise<Program> {
   await mkdir(opts.workDir, { recursive: true });
   const units: TranslationUnit[] = [];
-  // Two at a time: clang's JSON for a unit with libc headers is tens of MB.
-  const queue = opts.files.map((f, i) => ({ f, i }));
-  const results: TranslationUnit[] = new Array(opts.files.length);
-  let done = 0;
-  let failed = false;
   // Program-unique names of statics are made from each file's path below the
   // sources' common directory, so that v1 built from `v1/*.c` names its statics
   // as v0 built from `v0/*.c` did.
   const sourceRoot = commonDirectory(opts.files.map((f) => path.resolve(opts.cwd, f)));
   const dialect = dialectOf(opts.cflags);
-  async function worker() {
-    for (let job = queue.shift(); job && !failed; job = queue.shift()) {
-      const iPath = path.join(opts.workDir, `${job.i}-${path.basename(job.f).replace(/\.c$/, "")}.i`);
-      let pre, ast;
-      try {
-        pre = await preprocess(job.f, iPath, opts.cflags, opts.cwd);
-        ast = await dumpAst(pre, opts.cwd);
-      } catch (e) {
-        failed = true; // the other worker stops too: one error is reported, not a trail of progress after it
-        throw e;
-      }
-      results[job.i] = scanTranslationUnit(job.f, pre.text, ast, { absolute: path.resolve(opts.cwd, job.f), sourceRoot }, pre.stableText, dialect);
-      done++;
-      opts.onProgress?.(`[${done}/${opts.files.length}] parsed ${job.f}`);
-    }
-  }
-  await Promise.all([worker(), worker()]);
+  let done = 0;
+  // clang's JSON for a unit with libc headers is a few MB: a few units at once is fine.
+  const results = await mapConcurrent(opts.files, COMPILER_JOBS, async (f, i) => {
+    const iPath = path.join(opts.workDir, `${i}-${path.basename(f).replace(/\.c$/, "")}.i`);
+    const pre = await preprocess(f, iPath, opts.cflags, opts.cwd);
+    const ast = await dumpAst(pre, opts.cwd);
+    const tu = scanTranslationUnit(f, pre.text, ast, { absolute: path.resolve(opts.cwd, f), sourceRoot }, pre.stableText, dialect);
+    done++;
+    opts.onProgress?.(`[${done}/${opts.files.length}] parsed ${f}`);
+    return tu;
+  });
   units.push(...results);
   const notes = opts.previous ? carryIdentities(units, opts.previous) : [];
   for (const n of notes) opts.onProgress?.(n);

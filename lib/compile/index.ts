@@ -9,6 +9,7 @@ import { collectFacts } from "../analysis/facts.js";
 import { GraftError, hasErrors, type Diagnostic } from "../model/diagnostics.js";
 import type { VersionData } from "../model/version-data.js";
 import { abiPrelude, ensureRuntime, gcc, LIBGRAFT_SO, LIBGRAFT_SONAME, readSizeProbes, RUNTIME_INCLUDE } from "./toolchain.js";
+import { COMPILER_JOBS, mapConcurrent } from "../cfront/jobs.js";
 import { rewriteUnit, type RewriteContext, type WrappedType } from "./rewrite-unit.js";
 import { buildVersionData, staticSymbol, digestOf } from "./version-data-builder.js";
 import { readPublicKeyHex } from "./trust.js";
@@ -97,35 +98,40 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
   const objects: string[] = [];
   const firstDefiner = new Map<string, number>();
   program.units.forEach((tu, i) => tu.records.forEach((r) => { if (wrapped.has(r.key) && !firstDefiner.has(r.key)) firstDefiner.set(r.key, i); }));
-  const rewritten: string[] = [];
   const envFields = new Map<string, string[]>();
-  for (const [i, tu] of program.units.entries()) {
+  // Each unit goes to gcc as soon as it is rewritten, a few at a time; a
+  // unit the rewrite refused is not compiled, and Graft's own diagnostics are
+  // reported before any of gcc's.
+  await ensureRuntime();
+  const optFlags = cflags.filter((f) => !/^-(D|U|I|include)/.test(f));
+  const compiled = await mapConcurrent(program.units, COMPILER_JOBS, async (tu, i) => {
     const r = rewriteUnit(tu, ctx, prelude);
     diagnostics.push(...r.diagnostics);
     for (const [u, f] of r.envFields) envFields.set(u, f);
+    if (hasErrors(r.diagnostics)) return null;
     // Size probes: read back with nm, so the version data records real layouts.
     let probes = "";
     for (const [key, idx] of firstDefiner) if (idx === i) {
       probes += `\nstatic char __graft_size_d_${key}[sizeof(struct __graft_d_${key}_v0)] __attribute__((used)); static char __graft_size_w_${key}[sizeof(${wrapped.get(key)!.spelling})] __attribute__((used));`;
     }
-    rewritten.push(r.text + probes + "\n");
-  }
-  if (hasErrors(diagnostics)) throw new GraftError(`${opts.name}: cannot make an updateable build`, diagnostics, 2);
-
-  await ensureRuntime();
-  const optFlags = cflags.filter((f) => !/^-(D|U|I|include)/.test(f));
-  await Promise.all(rewritten.map(async (text, i) => {
-    const base = path.basename(program.units[i].source).replace(/\.c$/, "");
+    const base = path.basename(tu.source).replace(/\.c$/, "");
     const src = path.join(work, `${i}-${base}.graft.i`);
     const obj = path.join(work, `${i}-${base}.o`);
-    await writeFile(src, text);
-    await gcc(["-c", ...optFlags, "-fno-strict-aliasing", src, "-o", obj], cwd, program.units[i].source);
-    objects[i] = obj;
-    progress(`compiled ${program.units[i].source}`);
-  }));
+    await writeFile(src, r.text + probes + "\n");
+    try {
+      await gcc(["-c", ...optFlags, "-fno-strict-aliasing", src, "-o", obj], cwd, tu.source);
+    } catch (e) {
+      return { obj, failure: e };
+    }
+    progress(`compiled ${tu.source}`);
+    return { obj, failure: null };
+  });
+  if (hasErrors(diagnostics)) throw new GraftError(`${opts.name}: cannot make an updateable build`, diagnostics, 2);
+  for (const c of compiled) if (c?.failure) throw c.failure;
+  objects.push(...compiled.map((c) => c!.obj));
 
   // ---- version data, then the meta unit that embeds its digest ------------
-  const sizes = await readSizeProbes(objects);
+  const sizes = await readSizeProbes([...new Set(firstDefiner.values())].map((i) => objects[i]));
   const vd = await buildVersionData({ name: opts.name, program, facts, wrapped, pointIds, sizes, cflags, cwd, rooms: opts.rooms ?? {}, envFields, direct });
   vd.digest = digestOf(vd);
 

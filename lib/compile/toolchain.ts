@@ -81,15 +81,15 @@ static inline __attribute__((unused)) void *__graft_realloc0(void *p, unsigned l
  */
 export async function readSizeProbes(objects: string[]): Promise<Map<string, { data: number; wrapper: number }>> {
   const sizes = new Map<string, { data: number; wrapper: number }>();
-  for (const obj of objects) {
-    const { stdout } = await run("nm", ["-S", obj]);
-    for (const line of stdout.split("\n")) {
-      const m = /^[0-9a-f]+ ([0-9a-f]+) [bBdD] __graft_size_([dw])_(\w+)$/.exec(line.trim());
-      if (!m) continue;
-      const s = sizes.get(m[3]) ?? { data: 0, wrapper: 0 };
-      if (m[2] === "d") s.data = parseInt(m[1], 16); else s.wrapper = parseInt(m[1], 16);
-      sizes.set(m[3], s);
-    }
+  if (!objects.length) return sizes;
+  // One nm for all: probe names are unique across a build's objects.
+  const { stdout } = await run("nm", ["-S", ...objects], { maxBuffer: 64 << 20 });
+  for (const line of stdout.split("\n")) {
+    const m = /^[0-9a-f]+ ([0-9a-f]+) [bBdD] __graft_size_([dw])_(\w+)$/.exec(line.trim());
+    if (!m) continue;
+    const s = sizes.get(m[3]) ?? { data: 0, wrapper: 0 };
+    if (m[2] === "d") s.data = parseInt(m[1], 16); else s.wrapper = parseInt(m[1], 16);
+    sizes.set(m[3], s);
   }
   return sizes;
 }

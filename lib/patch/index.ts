@@ -8,6 +8,7 @@ import { mkdir, readFile, readdir, rm, writeFile, copyFile } from "node:fs/promi
 import path from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { COMPILER_JOBS, mapConcurrent } from "../cfront/jobs.js";
 import { parseProgram } from "../cfront/program.js";
 import { unameOf } from "../cfront/program.js";
 import { collectFacts } from "../analysis/facts.js";
@@ -26,6 +27,7 @@ import { descriptorUnit } from "./descriptor.js";
 import { implSymbol } from "./symbols.js";
 import { readableView } from "./readable.js";
 import type { AstNode } from "../cfront/clang-ast.js";
+import type { TranslationUnit } from "../cfront/translation-unit.js";
 import { directCallees, inheritDirectFunctions } from "../compile/direct-calls.js";
 
 const run = promisify(execFile);
@@ -342,7 +344,9 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
   const envFields = new Map<string, string[]>();
   const optFlags = [...b.cflags.filter((f) => !/^-(D|U|I|include)/.test(f)), "-fPIC", "-fno-strict-aliasing"];
 
-  for (const [i, tu] of program.units.entries()) {
+  // Units go to gcc a few at a time. What each job does before its first
+  // await runs in unit order, so the placement of transformers is that order.
+  await mapConcurrent(program.units, COMPILER_JOBS, async (tu, i) => {
     const r = rewriteUnit(tu, ctx, prelude);
     if (r.diagnostics.length) throw new GraftError(`${tu.source}: cannot rewrite for the patch`, r.diagnostics, 2);
     for (const [u, f] of r.envFields) envFields.set(u, f);
@@ -379,8 +383,10 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
     // Transformers go between the old layouts and the steps that call them; the check recompiles the unit with an edited copy there.
     await writeFile(withoutX, `${r.text}${tail}#XFORMS\n${steps}`);
     await writeFile(full, `${r.text}${tail}${xforms}${steps}`);
-    unitTexts.push(r.text);
-    unitFiles.push(withoutX);
+    unitTexts[i] = r.text;
+    unitFiles[i] = withoutX;
+    // A unit whose code is all unchanged only declares what the running program has: nothing to compile.
+    if (!tail && !steps && !unitDefines(tu, ctx)) return;
     const obj = path.join(b.buildDir, `${i}-${base}.o`);
     try {
       await gcc(["-c", ...optFlags, full, "-o", obj], b.cwd, tu.source, 4022);
@@ -390,11 +396,29 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
       if (x.length) throw new GraftError("the transformers do not compile", x, 2);
       throw e;
     }
-    objects.push(obj);
-  }
+    objects[i] = obj;
+  });
 
-  const sizes = new Map([...(await readSizeProbes(objects))].map(([k, v]) => [k, v.data]));
-  return { envFields, objects, sizes, pointIds, stateFunctions, warnings, unitTexts, unitFiles, placement, compileFlags: optFlags };
+  const built = objects.filter((o) => o !== undefined);
+  const sizes = new Map([...(await readSizeProbes(built))].map(([k, v]) => [k, v.data]));
+  return { envFields, objects: built, sizes, pointIds, stateFunctions, warnings, unitTexts, unitFiles, placement, compileFlags: optFlags };
+}
+
+/**
+ * Whether the patch's rewrite of a unit defines anything: a function it
+ * carries (new code, or a copy for its own direct calls), storage the running
+ * program does not have, or file-scope assembly. main's unit always counts.
+ * The same questions, in the same order, as rewriteUnit asks.
+ */
+function unitDefines(tu: TranslationUnit, ctx: RewriteContext): boolean {
+  for (const fn of tu.functions) {
+    if (fn.name === "main") return true;
+    const u = unameOf(fn, tu);
+    if (ctx.program.functions.get(u)?.fn !== fn) continue;
+    if (ctx.planFunction(tu, fn, u).kind !== "drop") return true;
+  }
+  if ([...tu.globals, ...tu.staticLocals].some((g) => !ctx.isExistingGlobal(tu, g))) return true;
+  return (tu.root.inner ?? []).some((d) => d.kind === "FileScopeAsmDecl");
 }
 
 function xformDiagnostics(stderr: string): Diagnostic[] {
