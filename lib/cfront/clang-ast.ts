@@ -29,6 +29,8 @@ export interface AstNode {
   isArrow?: boolean;
   castKind?: string;
   storageClass?: string;
+  /** "static" or "dynamic" for thread-local variables. */
+  tls?: string;
   tagUsed?: string;
   completeDefinition?: boolean;
   isImplicit?: boolean;

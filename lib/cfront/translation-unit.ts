@@ -97,6 +97,7 @@ export interface TuGlobal {
   node: AstNode;
   name: string;
   isStatic: boolean;
+  threadLocal?: boolean;
   pos: SourcePosition;
   type: string;
   canon: string;
@@ -213,7 +214,7 @@ export function scanTranslationUnit(
     if (d.kind === "FunctionDecl") collectFunction(d);
     else if (d.kind === "RecordDecl") collectRecord(d, ownerOf(d));
     else if (d.kind === "VarDecl" && d.storageClass !== "extern") {
-      tu.globals.push({ node: d, name: d.name ?? "", isStatic: d.storageClass === "static", pos: posOf(d), type: d.type?.qualType ?? "", canon: tu.canon.canonical(d.type?.qualType ?? "") });
+      tu.globals.push({ node: d, name: d.name ?? "", isStatic: d.storageClass === "static", ...(d.tls ? { threadLocal: true } : {}), pos: posOf(d), type: d.type?.qualType ?? "", canon: tu.canon.canonical(d.type?.qualType ?? "") });
     }
   }
   extractLoops();
@@ -337,7 +338,7 @@ export function scanTranslationUnit(
       if (c.kind === "DeclStmt") {
         for (const v of c.inner ?? []) {
           if (v.kind === "VarDecl" && v.storageClass === "static") {
-            tu.staticLocals.push({ node: v, name: v.name ?? "", isStatic: true, pos: posOf(v), type: v.type?.qualType ?? "", canon: tu.canon.canonical(v.type?.qualType ?? ""), fn, declStmt: c });
+            tu.staticLocals.push({ node: v, name: v.name ?? "", isStatic: true, ...(v.tls ? { threadLocal: true } : {}), pos: posOf(v), type: v.type?.qualType ?? "", canon: tu.canon.canonical(v.type?.qualType ?? ""), fn, declStmt: c });
           }
         }
       }

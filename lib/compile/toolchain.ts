@@ -2,9 +2,11 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { GraftError } from "../model/diagnostics.js";
+import { COMPILER_JOBS, mapConcurrent } from "../cfront/jobs.js";
 
 const run = promisify(execFile);
 
@@ -92,4 +94,29 @@ export async function readSizeProbes(objects: string[]): Promise<Map<string, { d
     sizes.set(m[3], s);
   }
   return sizes;
+}
+
+/** Names the objects reference but do not define (one nm for all). */
+export async function undefinedSymbols(objects: string[]): Promise<Set<string>> {
+  const names = new Set<string>();
+  if (!objects.length) return names;
+  const { stdout } = await run("nm", ["-u", "--format=just-symbols", ...objects], { maxBuffer: 64 << 20 });
+  for (const line of stdout.split("\n")) if (/^[A-Za-z_.$][\w.$]*$/.test(line.trim())) names.add(line.trim());
+  return names;
+}
+
+/**
+ * Makes the objects' references to `names` weak, in place: a patch binds
+ * them by index (graft_abi.h, imports.c), so dlopen must not look for them by name.
+ */
+export async function weakenReferences(objects: string[], names: string[], listFile: string): Promise<void> {
+  if (!names.length) return;
+  await writeFile(listFile, names.join("\n") + "\n");
+  await mapConcurrent(objects, COMPILER_JOBS, async (o) => {
+    try {
+      await run("objcopy", [`--weaken-symbols=${listFile}`, o]);
+    } catch (e) {
+      throw new GraftError("objcopy failed", [{ code: 3011, category: "error", file: o, message: `objcopy --weaken-symbols failed: ${String((e as { stderr?: string }).stderr ?? e).trim()}` }]);
+    }
+  });
 }

@@ -56,7 +56,7 @@ export const versionDataSchema = z.object({
   })),
   globals: z.array(z.object({
     name: z.string(), id: z.string(), symbol: z.string(), file: z.string(), line: z.number().int(),
-    type: z.string(), canon: z.string().optional(), isStatic: z.boolean(), function: z.string().optional(), init: z.string().optional(),
+    type: z.string(), canon: z.string().optional(), isStatic: z.boolean(), threadLocal: z.boolean().optional(), function: z.string().optional(), init: z.string().optional(),
   })),
   updatePoints: z.array(z.object({
     id: z.number().int().positive(), file: z.string(), line: z.number().int(), function: z.string(),
@@ -67,6 +67,7 @@ export const versionDataSchema = z.object({
     typeUseSites: z.record(z.string(), z.string()), globalUseSites: z.record(z.string(), z.string()),
   })),
   patches: z.array(z.string()),
+  exeSymbols: z.array(z.string()).optional().describe("the executable's __graft_symtab: symbols patches bind to by index"),
 });
 
 /** Parses version data, naming the file and the first bad field. */

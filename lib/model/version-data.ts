@@ -112,6 +112,8 @@ export interface VdGlobal {
   /** The type by meaning, as for fields. */
   canon?: string;
   isStatic: boolean;
+  /** `__thread` / `_Thread_local`: no address to keep in the executable's symbol table (exported by name). */
+  threadLocal?: boolean;
   /** For static locals: the function they live in. */
   function?: string;
   /** Text of the initialiser, if any (for review). */
@@ -154,4 +156,10 @@ export interface VersionData {
   updatePoints: VdUpdatePoint[];
   /** Shared objects of patches applied so far, in order (symbols of later patches may live there). */
   patches: string[];
+  /**
+   * The executable's `__graft_symtab`, in order: the symbols patches bind to by
+   * index (graft_abi.h). Set by the first build and kept by every patch.
+   * Absent in builds that export these symbols by name.
+   */
+  exeSymbols?: string[];
 }

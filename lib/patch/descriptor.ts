@@ -17,13 +17,34 @@ export interface DescriptorInput {
   setup?: string[];
 }
 
-const q = (s: string) => JSON.stringify(s);
+/** A symbol of the executable the patch binds to by its index in `__graft_symtab` (graft_abi.h). */
+export interface PatchImport {
+  name: string;
+  index: number;
+}
 
-export function descriptorUnit(d: DescriptorInput): string {
+/** The symbols the descriptor itself references outside its own unit: some are the executable's imports. */
+export function descriptorReferences(d: DescriptorInput): string[] {
+  const oldFns = new Map(d.old.functions.map((f) => [f.uname, f]));
+  return [
+    ...switchesOf(d).map((f) => oldFns.get(f.uname)!.slot),
+    ...d.steps.map((s) => `__graft_type_${s.key}`),
+  ];
+}
+
+function switchesOf(d: DescriptorInput) {
   const oldFns = new Map(d.old.functions.map((f) => [f.uname, f]));
   // Functions new in this patch have no slot in the running program: nothing to switch.
   // Direct functions have no slot either: their callers are in the patch.
-  const switches = [...d.plan.functions.values()].filter((f) => f.include && !!oldFns.get(f.uname)?.slot);
+  return [...d.plan.functions.values()].filter((f) => f.include && !!oldFns.get(f.uname)?.slot);
+}
+
+const q = (s: string) => JSON.stringify(s);
+
+/** `imports`: sorted by name (the runtime searches them), each referenced by the patch's objects or this unit. */
+export function descriptorUnit(d: DescriptorInput, imports: readonly PatchImport[]): string {
+  const oldFns = new Map(d.old.functions.map((f) => [f.uname, f]));
+  const switches = switchesOf(d);
   const decls: string[] = [];
   for (const f of switches) decls.push(`extern void *${oldFns.get(f.uname)!.slot};`, `extern char ${implSymbol(f.uname, d.seq)}[];`);
   for (const s of d.steps) decls.push(`extern grt_type __graft_type_${s.key};`, `extern int ${s.symbol}(void *);`);
@@ -51,6 +72,12 @@ ${d.steps.map((s) => `    { &__graft_type_${s.key}, ${s.from}u, ${s.symbol} },`)
 
 static const unsigned unsafe_points[] = { ${[...unsafe, 0].join(", ")} };
 
+/* The executable's symbols this patch uses, by their index in its __graft_symtab. */
+static const grt_import imports[] = {
+${imports.map((i) => `    { ${q(i.name)}, ${i.index}u },`).join("\n")}
+    { NULL, 0u }
+};
+
 /* State transformers and the new version's own initialisation run at the
  * update point, before anything switches; a failure leaves the old version. */
 static int patch_init(const char **message)
@@ -72,6 +99,7 @@ __attribute__((visibility("protected"))) const grt_patch __graft_patch = {
     ${switches.length}, funcs,
     ${d.steps.length}, steps,
     ${unsafe.length}, unsafe_points,
+    ${imports.length}, imports,
 };
 `;
 }

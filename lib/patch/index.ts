@@ -16,14 +16,15 @@ import { GraftError, type Diagnostic } from "../model/diagnostics.js";
 import type { VersionData } from "../model/version-data.js";
 import type { PatchManifest } from "../model/patch-manifest.js";
 import { parseVersionData } from "../model/version-data-schema.js";
-import { abiPrelude, gcc, readSizeProbes, RUNTIME_INCLUDE } from "../compile/toolchain.js";
+import { abiPrelude, gcc, readSizeProbes, RUNTIME_INCLUDE, undefinedSymbols, weakenReferences } from "../compile/toolchain.js";
 import { rewriteUnit, type RewriteContext, type WrappedType } from "../compile/rewrite-unit.js";
 import { buildVersionData, digestOf, staticSymbol } from "../compile/version-data-builder.js";
 import { roomExpr, roomFor } from "../compile/room.js";
 import { diffVersions, type PatchPlan } from "./diff-versions.js";
 import { generateTransformerFile, readTransformerFile, stepsOf, dataStruct, type TransformerSection } from "./transformers.js";
 import { isReadOnly, stateSymbol, stateTransformer, stepFunction, stepSymbol } from "./step-functions.js";
-import { descriptorUnit } from "./descriptor.js";
+import { loadTimeRefusals } from "./load-time-code.js";
+import { descriptorReferences, descriptorUnit, type PatchImport } from "./descriptor.js";
 import { implSymbol } from "./symbols.js";
 import { readableView } from "./readable.js";
 import type { AstNode } from "../cfront/clang-ast.js";
@@ -114,7 +115,7 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   // ---- correlate and compare; after this point we only read the plan -----
   const plan = diffVersions(old, draft);
   plan.warnings.push(...program.identityNotes);
-  plan.refusals.push(...directRefusals);
+  plan.refusals.push(...directRefusals, ...loadTimeRefusals(plan, program));
   for (const f of plan.functions.values()) if (f.status !== "same") progress(`${f.status} function: ${f.name}${f.note ? ` (${f.note})` : ""}`);
   for (const t of plan.types.values()) if (t.status !== "same") progress(`${t.status} type: ${t.spelling}`);
   for (const g of plan.globals.values()) if (g.status !== "same") progress(`${g.status} global: ${g.name}`);
@@ -178,6 +179,7 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
 
   // ---- the next version's data -------------------------------------------
   const next: VersionData = structuredClone(draft);
+  if (old.exeSymbols) next.exeSymbols = old.exeSymbols;
   next.sequence = seq;
   next.previous = old.digest;
   next.patches = [...old.patches, path.join(outDir, "patch.so")];
@@ -221,18 +223,21 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   next.digest = digestOf(next);
 
   // ---- descriptor and link -------------------------------------------------
-  const desc = descriptorUnit({
+  const descInput = {
     old, next, plan, seq,
     stateFunctions: built.stateFunctions,
     steps: changedTypes.map((t) => ({ key: t.key, from: t.from!, symbol: stepSymbol(t.key, t.from!) })),
     newTypes: [...plan.types.values()].filter((t) => t.status === "added" && t.wrapped).map((t) => ({ key: t.key, spelling: t.spelling })),
     hasInit: plan.functions.get("graft_patch_init")?.include ? implSymbol("graft_patch_init", seq) : undefined,
     setup: plan.setup.map((u) => implSymbol(u, seq)),
-  });
+  };
+  const imports = await importsOf(old, built.objects, descriptorReferences(descInput));
+  const desc = descriptorUnit(descInput, imports);
   const descPath = path.join(buildDir, "graft-patch-descriptor.c");
   await writeFile(descPath, desc);
   const descObj = path.join(buildDir, "graft-patch-descriptor.o");
   await gcc(["-c", "-fPIC", "-O2", "-Wall", "-I", RUNTIME_INCLUDE, descPath, "-o", descObj], cwd, "the patch descriptor", 4020);
+  await weakenReferences([...built.objects, descObj], imports.map((i) => i.name), path.join(buildDir, "imports.list"));
   const soPath = path.join(outDir, "patch.so");
   await gcc(["-shared", "-fPIC", "-o", soPath, ...built.objects, descObj, ...(opts.ldflags ?? [])], cwd, "linking patch.so", 4021);
 
@@ -257,6 +262,18 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   return { patchDir: outDir, manifest, versionData: next, diagnostics: [] };
 }
 
+/**
+ * The executable's symbols the patch references, with their index in its
+ * `__graft_symtab`; sorted by name as the runtime's binary search expects (the
+ * names are ASCII: code-unit order is strcmp's). Symbols of earlier patches are not
+ * in the table: they stay ordinary references, bound by name.
+ */
+async function importsOf(old: VersionData, objects: string[], descriptorRefs: string[]): Promise<PatchImport[]> {
+  if (!old.exeSymbols) return [];
+  const index = new Map(old.exeSymbols.map((s, i) => [s, i]));
+  const used = new Set([...await undefinedSymbols(objects), ...descriptorRefs]);
+  return [...used].filter((s) => index.has(s)).sort().map((name) => ({ name, index: index.get(name)! }));
+}
 
 interface BuildInput {
   old: VersionData;

@@ -1,7 +1,8 @@
 /*
  * loader.c - dlopen a patch and check it against the running program.
  *
- * RTLD_NOW: every symbol is resolved here, in the control thread, so that a
+ * RTLD_NOW: every symbol is resolved here (those of the executable then
+ * bound by index, imports.c), in the control thread, so that a
  * missing one is a refusal and not a crash at the update point. RTLD_GLOBAL:
  * a later patch resolves symbols of earlier ones. Everything happens before
  * the main thread is involved; a refused patch is closed again.
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "imports.h"
 #include "loader.h"
 #include "patch.h"
 
@@ -48,6 +50,10 @@ int grt_loader_open(const grt_bundle *b, grt_loaded *out, grt_refusal *r)
                          p->program ? p->program : "(null)", grt_program_name);
         goto err;
     }
+    /* Before anything reads the descriptor's pointers into the executable. */
+    err = grt_imports_bind(h, b->so_path, p, r);
+    if (err < 0)
+        goto err;
     grt_version_get(&v);
     if (!p->base_digest || strcmp(p->base_digest, v.digest) != 0) {
         err = grt_refuse(r, -EPERM, "wrong-base", "patch applies to version %.12s..., running %.12s...",

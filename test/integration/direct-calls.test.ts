@@ -58,7 +58,10 @@ describe("direct calls", () => {
     expect(fn("handle")).toMatchObject({ direct: true, slot: "" });
     expect(fn("main__loop1").direct).toBeUndefined();
     expect(fn("main__loop1").slot).not.toBe("");
-    const { stdout } = await run("nm", ["-D", "--defined-only", v0.executable]);
+    // Patches bind slots by their index in the executable's table: the table lists the loop body's, no helper's.
+    expect(v0.versionData.exeSymbols).toContain(fn("main__loop1").slot);
+    expect(v0.versionData.exeSymbols?.join(" ")).not.toMatch(/__graft_fp_\w*(scale|handle)\b/);
+    const { stdout } = await run("nm", ["--defined-only", v0.executable]);
     expect(stdout).toMatch(/__graft_fp_\w*main__loop1/);
     expect(stdout).not.toMatch(/__graft_fp_\w*(scale|handle)\b/);
   });

@@ -13,6 +13,17 @@
  *   const int  grt_insecure_unsigned;    1 only with --insecure-accept-unsigned-patches
  *   grt_type   __graft_type_<T>;         one per wrapped type T (version 0 = layout
  *                                        of this build; zero-filled memory is version 0)
+ *   void *const __graft_symtab[];        the addresses of every symbol a patch may bind
+ *   const size_t __graft_symtab_len;     to (slots, stable entries, globals, types), in
+ *                                        the order of the version data's exeSymbols
+ *
+ * The executable exports no names for those symbols: a name costs its
+ * dynamic symbol, string, hash and version entry (64 bytes on average in
+ * vsftpd, for some 600 symbols), an entry here 8 bytes. A patch references
+ * them as weak undefined symbols, which the dynamic linker leaves 0, and
+ * lists them in its import table; the runtime then binds each reference of
+ * the patch to __graft_symtab[index] before any of its code runs
+ * (imports.c). A symbol of an earlier patch is bound by name, as usual.
  *
  * Per program function F (uname U: F itself for external functions,
  * <file-stem>__F for static ones):
@@ -33,7 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GRT_ABI_VERSION 1u
+#define GRT_ABI_VERSION 2u
 #define GRT_MAX_TYPE_VERSIONS 64u
 
 /* Spare room of a wrapped type: a quarter of its data, at least 16 bytes,
@@ -91,6 +102,13 @@ typedef struct grt_type_step {
     grt_xform_fn xform;    /* k -> k+1 */
 } grt_type_step;
 
+/* One symbol of the executable that the patch binds by index. The table is
+ * sorted by name (strcmp), names unique. */
+typedef struct grt_import {
+    const char *name;      /* the symbol name in the patch's dynamic symbol table */
+    uint32_t index;        /* into __graft_symtab */
+} grt_import;
+
 typedef struct grt_patch {
     uint32_t abi;                  /* GRT_ABI_VERSION */
     const char *program;
@@ -106,6 +124,8 @@ typedef struct grt_patch {
     const grt_type_step *steps;
     size_t nunsafe;                /* update point ids where this patch must not apply */
     const unsigned *unsafe_points;
+    size_t nimports;               /* 0 for a patch that binds only by name */
+    const grt_import *imports;
 } grt_patch;
 
 #endif /* GRAFT_ABI_H */

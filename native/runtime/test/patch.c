@@ -10,12 +10,24 @@
  *   PATCH_UNSAFE       one update point id where the patch must not apply
  *   PATCH_ABI          override GRT_ABI_VERSION
  *   PATCH_NO_SYMBOL    export the patch under another name
+ *   PATCH_IMPORT_INDEX bind __graft_fp_answer as an import (a weak reference)
+ *                      with this index in the program's __graft_symtab
  */
 #include <errno.h>
 #include <stdio.h>
 
 #include "graft_abi.h"
 #include "prog.h"
+
+#ifdef PATCH_IMPORT_INDEX
+#pragma weak __graft_fp_answer
+static const grt_import imports[] = { { "__graft_fp_answer", PATCH_IMPORT_INDEX } };
+#define IMPORTS imports
+#define NIMPORTS 1
+#else
+#define IMPORTS NULL
+#define NIMPORTS 0
+#endif
 
 #ifndef PATCH_ABI
 #define PATCH_ABI GRT_ABI_VERSION
@@ -136,4 +148,6 @@ __attribute__((visibility("protected"))) const grt_patch __graft_patch = {
     .steps = STEPS,
     .nunsafe = NUNSAFE,
     .unsafe_points = UNSAFE,
+    .nimports = NIMPORTS,
+    .imports = IMPORTS,
 };

@@ -61,6 +61,12 @@ static int answer(void)
 }
 int (*__graft_fp_answer)(void) = answer;
 
+/* What graft compile emits for patches that bind by index (imports.c). The
+ * program also exports the names (-rdynamic): a patch's weak reference is
+ * then bound by name, which the runtime refuses. */
+void *const __graft_symtab[] = { &__graft_fp_answer };
+const size_t __graft_symtab_len = 1;
+
 static void describe(struct point *p, char *buf, size_t n)
 {
     snprintf(buf, n, "v0 x=%d", con_point(p)->x);

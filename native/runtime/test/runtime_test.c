@@ -895,6 +895,10 @@ static void test_loop(void)
                 fmt("-DPATCH_TARGET=\"%s\"", D1), "-DPATCH_ANSWER=54", NULL);
     build_patch(fmt("%s/l-step", work), LOOPER, fmt("-DPATCH_BASE=\"%s\"", D0), fmt("-DPATCH_TARGET=\"%s\"", D1),
                 "-DPATCH_ANSWER=55", "-DPATCH_TYPE_FROM=1", NULL);
+    build_patch(fmt("%s/l-imp-index", work), LOOPER, fmt("-DPATCH_BASE=\"%s\"", D0), fmt("-DPATCH_TARGET=\"%s\"", D1),
+                "-DPATCH_ANSWER=56", "-DPATCH_IMPORT_INDEX=5", NULL);
+    build_patch(fmt("%s/l-imp-named", work), LOOPER, fmt("-DPATCH_BASE=\"%s\"", D0), fmt("-DPATCH_TARGET=\"%s\"", D1),
+                "-DPATCH_ANSWER=57", "-DPATCH_IMPORT_INDEX=0", NULL);
     mkdirs(fmt("%s/l-notelf", work));
     write_file(fmt("%s/l-notelf/patch.so", work), "not an ELF file\n", 16);
     mkdirs(fmt("%s/l-empty", work));
@@ -910,6 +914,10 @@ static void test_loop(void)
     expect_refusal(&p, "directory without patch.so", apply_req(fmt("%s/l-empty", work), 1000), "bad-request", D0, 0);
     expect_refusal(&p, "patch for another program", apply_req(fmt("%s/l-prog", work), 1000), "wrong-program", D0, 0);
     expect_refusal(&p, "type step that does not continue the chain", apply_req(fmt("%s/l-step", work), 1000), "abi",
+                   D0, 0);
+    expect_refusal(&p, "import with an index past the program's table", apply_req(fmt("%s/l-imp-index", work), 1000),
+                   "abi", D0, 0);
+    expect_refusal(&p, "import the dynamic linker bound by name", apply_req(fmt("%s/l-imp-named", work), 1000), "abi",
                    D0, 0);
     r = cmd(&p, "answer");
     test_check("after the refusals the original code runs", strcmp(r, "answer=42") == 0, "reply: %s", r);
