@@ -50,10 +50,6 @@ int grt_loader_open(const grt_bundle *b, grt_loaded *out, grt_refusal *r)
                          p->program ? p->program : "(null)", grt_program_name);
         goto err;
     }
-    /* Before anything reads the descriptor's pointers into the executable. */
-    err = grt_imports_bind(h, b->so_path, p, r);
-    if (err < 0)
-        goto err;
     grt_version_get(&v);
     if (!p->base_digest || strcmp(p->base_digest, v.digest) != 0) {
         err = grt_refuse(r, -EPERM, "wrong-base", "patch applies to version %.12s..., running %.12s...",
@@ -70,6 +66,11 @@ int grt_loader_open(const grt_bundle *b, grt_loaded *out, grt_refusal *r)
                          p->target_digest, b->target);
         goto err;
     }
+    /* Only a patch for this very version is bound; before anything reads the
+     * descriptor's pointers into the executable. */
+    err = grt_imports_bind(h, b->so_path, p, r);
+    if (err < 0)
+        goto err;
     err = grt_patch_verify(p, r);
     if (err < 0)
         goto err;
