@@ -170,7 +170,8 @@ static int import_of(const elf_view *v, const grt_patch *p, const Elf64_Rela *re
                      const char **name, grt_refusal *r)
 {
     uint64_t si = ELF64_R_SYM(rel->r_info);
-    uint64_t symaddr = (uintptr_t)&v->symtab[si] - v->bias;
+    /* In integers: a bad index must not form an out-of-bounds pointer. */
+    uint64_t symaddr = ((uintptr_t)v->symtab - v->bias) + si * sizeof(Elf64_Sym);
     const Elf64_Sym *s;
 
     *out = NULL;
