@@ -112,7 +112,7 @@ describe.skipIf(!haveToolchain())("graft apply against libgraft", () => {
   it("the good bundle: applied, exit 0, and the process now runs D1 at sequence 1", async () => {
     const r = await graft("apply", "--pid", pid(), "good.graft", "--timeout", "5000");
     // Whole result compared, so a failure shows the runtime's reply.
-    expect(r).toEqual({ code: 0, stdout: expect.stringMatching(new RegExp(`^applied pause_us=\\d+ point=1 sequence=1 version=${D1}\\n$`)), stderr: "" });
+    expect(r).toEqual({ code: 0, stdout: expect.stringMatching(new RegExp(`^applied pause_us=\\d+ point=1 sequence=1 version=${D1} threads=1 waited_us=\\d+\\n$`)), stderr: "" });
     const s = await graft("status", "--pid", pid());
     expect(s.stdout).toBe(`ok program=testprog version=${D1} sequence=1 patches=1 pid=${pid()}\n`);
   });

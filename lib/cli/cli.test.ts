@@ -249,13 +249,18 @@ describe("graft apply / status", () => {
       const r = await graft(["apply", "--pid", String(process.pid), "kvd-4.graft", "--timeout", "250"], env());
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(reply);
-      expect(requests.at(-1)).toBe(`apply ${join(root, "kvd-4.graft")} 250\n`);
+      expect(requests.at(-1)).toMatch(new RegExp(`^apply ${join(root, "kvd-4.graft")} 250 until=(\\d+)\n$`));
+      // until= is the deadline on the runtime's clock (CLOCK_MONOTONIC): now plus the timeout.
+      const until = Number(/until=(\d+)/.exec(requests.at(-1)!)![1]);
+      const now = Number(process.hrtime.bigint() / 1_000_000n);
+      expect(until - now).toBeGreaterThan(0);
+      expect(until - now).toBeLessThanOrEqual(250);
     });
 
     it("a patch directory is sent as its absolute path, timeout 0 by default", async () => {
       reply = "refused unsigned this program accepts only signed bundles\n";
       const r = await graft(["apply", "--pid", String(process.pid), "patch"], env());
-      expect(requests.at(-1)).toBe(`apply ${join(root, "patch")} 0\n`);
+      expect(requests.at(-1)).toMatch(new RegExp(`^apply ${join(root, "patch")} 0 until=\\d+\n$`));
       expect(r.code).toBe(2);
     });
 
@@ -299,7 +304,7 @@ describe("graft apply / status", () => {
       reply = "";
       const r = await graft(["status", "--pid", String(process.pid)], env());
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`process ${process.pid} did not reply within 5000 ms: it has not reached an update point since the request`);
+      expect(r.stderr).toContain(`process ${process.pid} did not reply within 5000 ms: since the request it has reached no update point`);
     });
 
     it("a path with a space is sent whole (the runtime reads the timeout from the last word)", async () => {
@@ -307,7 +312,7 @@ describe("graft apply / status", () => {
       reply = "applied pause_us=1 point=p sequence=4 version=77\n";
       const r = await graft(["apply", "--pid", String(process.pid), "a b.graft"], env());
       expect(r.code).toBe(0);
-      expect(requests.at(-1)).toBe(`apply ${join(root, "a b.graft")} 0\n`);
+      expect(requests.at(-1)).toMatch(new RegExp(`^apply ${join(root, "a b.graft")} 0 until=\\d+\n$`));
     });
 
     it("a path with a newline cannot be sent: exit 1", async () => {

@@ -65,7 +65,7 @@ export function sendControlRequest(req: ControlRequest): Promise<string> {
           reject(
             new ControlSocketError(
               signalled
-                ? `process ${req.pid} did not reply within ${req.replyTimeoutMs} ms: it has not reached an update point since the request (its runtime starts serving the control socket at the first update point after a request)`
+                ? `process ${req.pid} did not reply within ${req.replyTimeoutMs} ms: since the request it has reached no update point and returned from no wait (poll, epoll_wait, select, accept), where its runtime starts serving the control socket; nothing was applied, and a request it reads later is refused`
                 : `process ${req.pid} did not reply within ${req.replyTimeoutMs} ms`,
               "timeout",
             ),

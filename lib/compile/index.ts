@@ -146,7 +146,7 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
   const exe = path.join(outDir, opts.name);
   // Patches bind to the program by index (__graft_symtab): names are exported only for what a table cannot hold.
   const exportsList = path.join(work, "exports.list");
-  await writeFile(exportsList, `{\n${exportedSymbols(vd).map((x) => `  ${x};`).join("\n")}\n};\n`);
+  await writeFile(exportsList, `{\n${[...exportedSymbols(vd), ...(opts.staticRuntime ? RUNTIME_INTERPOSED : [])].map((x) => `  ${x};`).join("\n")}\n};\n`);
   let runtime: string[];
   if (opts.staticRuntime) {
     // Patches call the whole runtime API even when this build does not (no check in first-version code): keep it linked.
@@ -181,6 +181,13 @@ async function installRuntime(dest: string): Promise<void> {
 
 /** The runtime entry points generated code calls (graft.h, graft_abi.h). */
 const RUNTIME_EXPORTS = ["grt_pending", "grt_update_point", "grt_update_point_restart", "grt_con_slow", "grt_stamp"];
+
+/**
+ * C library functions the runtime defines in front of libc's (thread_gate.c,
+ * blocking.c). A shared runtime exports them itself; a static one is in the
+ * executable, which must export them so that libraries' calls bind there too.
+ */
+const RUNTIME_INTERPOSED = ["pthread_create", "epoll_wait", "epoll_pwait", "poll", "ppoll", "select", "pselect", "accept", "accept4"];
 
 /** Every symbol a patch may bind to in the executable by index: slots, stable entries, storage of globals, type registrations. */
 export function tableSymbols(vd: VersionData): string[] {

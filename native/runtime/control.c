@@ -146,7 +146,7 @@ static int make_private_dir(const char *dir, int strict)
 static int reply(int c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int reply(int c, const char *fmt, ...)
 {
-    char buf[1024];
+    char buf[1280];
     va_list ap;
     size_t off = 0;
     int n;
@@ -236,20 +236,33 @@ static int peer_allowed(int c)
     return 1;
 }
 
-/* "apply <absolute path> <timeout_ms>": the path may contain spaces, the
- * timeout is the last word (optional when the path has no space). */
-static int parse_apply(char *args, const char **path, unsigned *timeout_ms, grt_refusal *r)
+/* "apply <absolute path> <timeout_ms> [until=<ms>]": the path may contain
+ * spaces, so the optional words are taken from the end. `until` is the
+ * requester's deadline on the monotonic clock (CLOCK_MONOTONIC, in ms): a
+ * request read after it (it waited in the listen queue for the control
+ * thread to start) is refused unread. */
+static int parse_apply(char *args, const char **path, unsigned *timeout_ms, uint64_t *until_us, grt_refusal *r)
 {
     char *sp = strrchr(args, ' ');
     unsigned long long t = 0;
 
+    *until_us = 0;
+    if (sp && strncmp(sp + 1, "until=", 6) == 0) {
+        const char *v = sp + 7;
+
+        if (!*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 15)
+            return grt_refuse(r, -EINVAL, "bad-request", "until= must be a time in ms on the monotonic clock");
+        *until_us = (uint64_t)strtoull(v, NULL, 10) * 1000u;
+        *sp = '\0';
+        sp = strrchr(args, ' ');
+    }
     if (sp && sp[1] && strspn(sp + 1, "0123456789") == strlen(sp + 1)) {
         if (strlen(sp + 1) > 12)
             return grt_refuse(r, -EINVAL, "bad-request", "timeout_ms out of range");
         t = strtoull(sp + 1, NULL, 10);
         *sp = '\0';
     } else if (sp) {
-        return grt_refuse(r, -EINVAL, "bad-request", "usage: apply <absolute path> <timeout_ms>");
+        return grt_refuse(r, -EINVAL, "bad-request", "usage: apply <absolute path> <timeout_ms> [until=<ms>]");
     }
     if (args[0] != '/')
         return grt_refuse(r, -EINVAL, "bad-request", "the path must be absolute");
@@ -264,21 +277,36 @@ static int parse_apply(char *args, const char **path, unsigned *timeout_ms, grt_
 
 static void serve(int c, int busy);
 
-/* While an apply waits for the main thread: serve whoever else connects. */
-static void serve_while_busy(void *arg)
+/* 1 when the peer of c has closed its end (or the connection failed). */
+static int peer_gone(int c)
+{
+    struct pollfd pfd = { .fd = c, .events = POLLIN | POLLRDHUP };
+    char b;
+
+    if (poll(&pfd, 1, 0) <= 0)
+        return 0;
+    if (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL))
+        return 1;
+    /* Readable: more bytes after the request line (ignored), or EOF. */
+    return recv(c, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* While an apply waits for the program's threads: serve whoever else
+ * connects, and say whether the requester (arg: its connection) has gone. */
+static int serve_while_busy(void *arg)
 {
     struct pollfd pfd = { .fd = ctl_fd, .events = POLLIN };
     int i;
 
-    (void)arg;
     for (i = 0; i < 8 && poll(&pfd, 1, 0) > 0; i++) {
         int c = accept4(ctl_fd, NULL, NULL, SOCK_CLOEXEC);
 
         if (c < 0)
-            return;
+            break;
         serve(c, 1);
         close(c);
     }
+    return peer_gone((int)(intptr_t)arg);
 }
 
 static void do_apply(int c, char *args)
@@ -289,16 +317,22 @@ static void do_apply(int c, char *args)
     grt_refusal r;
     const char *path;
     unsigned timeout_ms = 0;
+    uint64_t until_us = 0;
     struct stat st;
     uint64_t t0 = grt_now_us();
     int err;
 
     memset(&b, 0, sizeof(b));
     memset(&res, 0, sizeof(res));
-    err = parse_apply(args, &path, &timeout_ms, &r);
+    err = parse_apply(args, &path, &timeout_ms, &until_us, &r);
     if (err < 0)
         goto refuse;
     grt_log("apply %s (timeout %u ms)", path, timeout_ms);
+    if (until_us && t0 >= until_us) {
+        grt_refuse(&r, -ETIMEDOUT, "timeout", "the request reached the runtime %" PRIu64 " ms after its deadline: not loaded",
+                   (t0 - until_us) / 1000u);
+        goto refuse;
+    }
     if (stat(path, &st) < 0) {
         grt_refuse(&r, -errno, "bad-request", "cannot read %s: %s", path, strerror(errno));
         goto refuse;
@@ -317,7 +351,7 @@ static void do_apply(int c, char *args)
     grt_log("verified and loaded in %" PRIu64 " us; waiting for an update point",
             grt_now_us() - t0);
 
-    grt_transition_run(&l, b.sequence, timeout_ms, serve_while_busy, NULL, &res);
+    grt_transition_run(&l, b.sequence, timeout_ms, until_us, serve_while_busy, (void *)(intptr_t)c, &res);
     if (!res.applied) {
         r = res.refusal;
         goto refuse;
@@ -326,8 +360,8 @@ static void do_apply(int c, char *args)
         grt_version v;
 
         grt_version_get(&v);
-        if (reply(c, "applied pause_us=%" PRIu64 " point=%u sequence=%" PRIu64 " version=%s",
-                  res.pause_us, res.point, v.sequence, v.digest) < 0)
+        if (reply(c, "applied pause_us=%" PRIu64 " point=%u sequence=%" PRIu64 " version=%s threads=%u waited_us=%" PRIu64,
+                  res.pause_us, res.point, v.sequence, v.digest, res.threads, res.waited_us) < 0)
             grt_log("could not send the reply (the patch is applied)");
     }
     return;

@@ -38,6 +38,7 @@
 #include "control.h"
 #include "core.h"
 #include "grt_alloc.h"
+#include "thread_gate.h"
 #include "transition.h"
 
 extern int grt_pending;
@@ -322,6 +323,7 @@ __attribute__((constructor)) static void grt_init(void)
     log_stderr = l && strcmp(l, "stderr") == 0;
     main_thread = pthread_self();
     main_tid = gettid();
+    grt_threads_init();
     /* No stdio here (see control.c, put_str). */
     {
         size_t len = strnlen(grt_version_digest, GRT_DIGEST_HEX);

@@ -31,7 +31,7 @@ extern const int grt_insecure_unsigned;
  * docs/control-protocol.md, and a message in words (one line). */
 typedef struct grt_refusal {
     const char *code;
-    char msg[512];
+    char msg[1024];
 } grt_refusal;
 
 /* Fills r and returns err (a negative errno value), so that callers can

@@ -1,56 +1,119 @@
 /*
  * thread_gate.c - the threads that run the program's code.
  *
- * Updates are taken on the main thread only (transition.c); another thread
- * running the program's code while the slots switch would run old code on
- * data of the new layout. Until updates act as a barrier for every thread,
- * an update is refused while any thread the program started is alive.
+ * An update is a barrier for every thread of the program (transition.c): it
+ * happens only when each of them waits at an update point that is safe for
+ * the patch. The runtime knows them by defining pthread_create: the
+ * executable and the libraries it loads resolve the name to this definition
+ * (libgraft comes before libc in the link order), which links a record of the
+ * new thread into the registry before the thread exists and starts it
+ * through a trampoline that unlinks it when its start routine returns, exits
+ * or is cancelled. The creator links the record, so a thread that is being
+ * created is already counted: the barrier cannot complete without it. The
+ * runtime's own control thread is started with the real pthread_create and is
+ * not counted.
  *
- * The runtime sees them by defining pthread_create: the executable and the
- * libraries it loads resolve the name to this definition (libgraft comes
- * before libc in the link order), which counts the thread and starts it
- * through a trampoline that uncounts it when its start routine returns, exits
- * or is cancelled. The runtime's own control thread is started with the real
- * pthread_create and is not counted.
- *
- * THREAD SAFETY: the count is atomic. A read-write lock gates creation: the
- * applying thread holds it for writing from its check to the commit, so no
- * thread of the program starts in between (it starts after, in the new code).
+ * THREAD SAFETY: the list is guarded by reg_lock; `live` (its length) is also
+ * read without it, atomically. A record's `parked` is atomic; its round
+ * fields are transition.c's, guarded by that file's lock.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "thread_gate.h"
 
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static grt_thread main_rec;
+static grt_thread *threads;
 static int live;
-static pthread_rwlock_t gate = PTHREAD_RWLOCK_INITIALIZER;
-static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+/* Initial-exec: libgraft is loaded with the program, never by dlopen. */
+static __thread grt_thread *me __attribute__((tls_model("initial-exec")));
 
 struct start {
     void *(*fn)(void *);
     void *arg;
+    grt_thread *rec;
 };
 
-/* A forked child has only the thread that forked. */
+static void link_rec(grt_thread *t)
+{
+    pthread_mutex_lock(&reg_lock);
+    t->next = threads;
+    threads = t;
+    __atomic_store_n(&live, live + 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&reg_lock);
+}
+
+static void unlink_rec(grt_thread *t)
+{
+    grt_thread **pp;
+
+    pthread_mutex_lock(&reg_lock);
+    for (pp = &threads; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            __atomic_store_n(&live, live - 1, __ATOMIC_RELEASE);
+            break;
+        }
+    pthread_mutex_unlock(&reg_lock);
+}
+
+static void before_fork(void)
+{
+    pthread_mutex_lock(&reg_lock);
+}
+
+static void after_fork_parent(void)
+{
+    pthread_mutex_unlock(&reg_lock);
+}
+
+/* A forked child has only the thread that forked. The others' records are
+ * left to leak: their memory may be in any state. */
 static void after_fork_child(void)
 {
-    __atomic_store_n(&live, 0, __ATOMIC_RELAXED);
+    grt_thread *t = me ? me : &main_rec;
+
+    pthread_mutex_init(&reg_lock, NULL);
+    t->next = NULL;
+    t->self = pthread_self();
+    t->tid = gettid();
+    __atomic_store_n(&t->parked, 0, __ATOMIC_RELAXED);
+    threads = t;
+    me = t;
+    __atomic_store_n(&live, 1, __ATOMIC_RELAXED);
 }
 
-static void install_fork_handler(void)
+void grt_threads_init(void)
 {
-    pthread_atfork(NULL, NULL, after_fork_child);
+    main_rec.self = pthread_self();
+    main_rec.tid = gettid();
+    me = &main_rec;
+    link_rec(&main_rec);
+    if (pthread_atfork(before_fork, after_fork_parent, after_fork_child) != 0) {
+        /* Without the handler a child would count its parent's threads and
+         * never complete an update: nothing worse. */
+    }
 }
 
-static void uncount(void *unused)
+static void gone(void *p)
 {
-    (void)unused;
-    __atomic_fetch_sub(&live, 1, __ATOMIC_RELEASE);
+    grt_thread *t = p;
+
+    unlink_rec(t);
+    me = NULL;
+    free(t);
+    grt_transition_thread_gone();
 }
 
 static void *trampoline(void *p)
@@ -59,7 +122,10 @@ static void *trampoline(void *p)
     void *ret;
 
     free(p);
-    pthread_cleanup_push(uncount, NULL);
+    s.rec->self = pthread_self();
+    s.rec->tid = gettid();
+    me = s.rec;
+    pthread_cleanup_push(gone, s.rec);
     ret = s.fn(s.arg);
     pthread_cleanup_pop(1);
     return ret;
@@ -82,31 +148,65 @@ int grt_real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(v
 int pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
 {
     struct start *s = malloc(sizeof(*s));
+    grt_thread *rec = calloc(1, sizeof(*rec));
     int err;
 
-    if (!s)
+    if (!s || !rec) {
+        free(s);
+        free(rec);
         return EAGAIN;
-    pthread_once(&fork_once, install_fork_handler);
+    }
     s->fn = fn;
     s->arg = arg;
-    pthread_rwlock_rdlock(&gate);
-    __atomic_fetch_add(&live, 1, __ATOMIC_ACQ_REL);
+    s->rec = rec;
+    *(void **)&rec->entry = *(void **)&fn;
+    link_rec(rec);
     err = grt_real_pthread_create(t, a, trampoline, s);
     if (err != 0) {
-        __atomic_fetch_sub(&live, 1, __ATOMIC_RELEASE);
+        unlink_rec(rec);
+        free(rec);
         free(s);
+        grt_transition_thread_gone();
     }
-    pthread_rwlock_unlock(&gate);
     return err;
 }
 
-int grt_threads_hold(void)
+grt_thread *grt_thread_self(void)
 {
-    pthread_rwlock_wrlock(&gate);
+    return me;
+}
+
+int grt_threads_live(void)
+{
     return __atomic_load_n(&live, __ATOMIC_ACQUIRE);
 }
 
-void grt_threads_release(void)
+void grt_threads_each(void (*fn)(grt_thread *t, void *arg), void *arg)
 {
-    pthread_rwlock_unlock(&gate);
+    grt_thread *t;
+
+    pthread_mutex_lock(&reg_lock);
+    for (t = threads; t; t = t->next)
+        fn(t, arg);
+    pthread_mutex_unlock(&reg_lock);
+}
+
+void grt_thread_describe(const grt_thread *t, char *buf, size_t size)
+{
+    Dl_info info;
+
+    if (!t->entry) {
+        snprintf(buf, size, "main thread (tid %ld)", (long)t->tid);
+        return;
+    }
+    /* Only an exact match: the nearest symbol below an address of a program
+     * that exports few names would be some other function's. */
+    if (dladdr(t->entry, &info) && info.dli_sname && info.dli_saddr == t->entry)
+        snprintf(buf, size, "thread %ld (started at %s)", (long)t->tid, info.dli_sname);
+    else if (dladdr(t->entry, &info) && info.dli_fname)
+        snprintf(buf, size, "thread %ld (started at %s+0x%lx)", (long)t->tid,
+                 strrchr(info.dli_fname, '/') ? strrchr(info.dli_fname, '/') + 1 : info.dli_fname,
+                 (unsigned long)((uintptr_t)t->entry - (uintptr_t)info.dli_fbase));
+    else
+        snprintf(buf, size, "thread %ld (started at %p)", (long)t->tid, t->entry);
 }

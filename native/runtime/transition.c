@@ -1,17 +1,27 @@
 /*
- * transition.c - the update point: moving the program to a loaded patch.
+ * transition.c - the update point: moving every thread of the program to a
+ * loaded patch, as a barrier.
  *
  * The control thread has loaded and verified the patch. It publishes it
- * (state PENDING, then grt_pending = 1) and wakes the main thread with SIGURG
- * every 50 ms. The main thread claims it at its next update point with a CAS
- * PENDING -> CHECKING; at a point the patch lists as unsafe it puts it back
- * (CHECKING -> PENDING) and goes on; otherwise it runs the patch's init and,
- * if that succeeds, commits (patch.c), updates the running version and hands
- * the result to the control thread. On timeout the control thread cancels
- * with a CAS PENDING -> CANCELLED, which fails while the main thread holds
- * the patch (CHECKING/APPLYING): it then waits for DONE or PENDING.
- * Only the control thread dlcloses, and only after PENDING -> CANCELLED or
- * DONE, so the main thread never runs code or reads data of a closed patch.
+ * (state PENDING, a new round, then grt_pending = 1) and wakes every thread of
+ * the program that is not yet waiting with SIGURG every 50 ms. A thread that
+ * reaches an update point the patch lists as unsafe (or, on the main thread,
+ * a point under a held call) records where it was and goes on. At a safe
+ * point it parks: it blocks its signals, counts itself and waits. The thread
+ * that finds every live thread of the program parked claims the patch
+ * (PENDING -> APPLYING), runs the patch's init and, if that succeeds, commits
+ * (patch.c) and updates the running version, with every other thread parked
+ * and signals blocked in all of them: no handler sees half-switched slots.
+ * Then it ends the round (DONE) and all go on, in the new code. On timeout the
+ * control thread cancels (PENDING -> CANCELLED), which it can only do before
+ * a thread claimed the patch; the parked threads go on in the old code, and
+ * the reply says where each thread was. Only the control thread dlcloses, and
+ * only after CANCELLED or DONE, so no thread runs code or reads data of a
+ * closed patch.
+ *
+ * An update point is safe on any thread when it is safe at all: the analysis
+ * of a point (lib/analysis/safety.ts) takes every possible caller of its
+ * function into account, whichever thread it runs on.
  *
  * grt_pending is also set without a patch: by a forked child (to open its
  * socket) and by the SIGURG handler (to start the lazy control thread). The
@@ -19,14 +29,12 @@
  * something is still to do (grt_settle_pending), so that update points do
  * not take the slow path forever.
  *
- * THREAD SAFETY: update points are taken by the main thread only (the one
- * that ran the constructor); a point reached by another thread is recorded
- * and skipped. tr.state is accessed atomically; tr.reached and tr.result are
- * guarded by tr.lock; tr.patch and tr.sequence are written by the control
- * thread before the release store of PENDING and read after the acquire CAS.
- * The publish (state PENDING, then grt_pending = 1) and the settle
- * (grt_pending = 0, then a look at the state) are seq_cst: see
- * grt_settle_pending(). Any thread may settle; only the main thread claims.
+ * THREAD SAFETY: tr.state is written under tr.lock and also read without it
+ * (atomically) on the slow path's first look; everything else in tr, and the
+ * round fields of the thread records (thread_gate.h), is guarded by tr.lock.
+ * Lock order: tr.lock, then thread_gate.c's registry lock. The publish
+ * (state PENDING, then grt_pending = 1) and the settle (grt_pending = 0, then
+ * a look at the state) are seq_cst: see grt_settle_pending().
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -35,6 +43,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -52,55 +61,28 @@
 int grt_pending;
 int grt_hold;
 
-enum { T_IDLE, T_PENDING, T_CHECKING, T_APPLYING, T_DONE, T_CANCELLED };
-enum { WHY_UNSAFE, WHY_THREAD, WHY_HELD, WHY_THREADS };
+enum { T_IDLE, T_PENDING, T_APPLYING, T_DONE, T_CANCELLED };
+enum { WHY_NONE, WHY_UNSAFE, WHY_HELD, WHY_PARKED };
 
-#define GRT_MAX_REACHED 16
 #define GRT_TICK_MS 50
 
 static struct {
     int state;
     const grt_patch *patch;
     uint64_t sequence;
+    unsigned long round; /* one per published patch */
+    int parked;          /* threads waiting at a safe point in this round */
+    uint64_t first_parked_us;
     pthread_mutex_t lock;
-    pthread_cond_t done;
-    struct {
-        unsigned id;
-        int why;
-        unsigned long count;
-    } reached[GRT_MAX_REACHED];
-    int nreached;
-    unsigned long others; /* reached points that did not fit */
+    pthread_cond_t done;     /* the control thread waits on it */
+    pthread_cond_t released; /* parked threads wait on it */
     grt_result result;
 } tr = {
     .state = T_IDLE,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .done = PTHREAD_COND_INITIALIZER,
+    .released = PTHREAD_COND_INITIALIZER,
 };
-
-/* Returns 1 the first time this point is recorded for the current patch. */
-static int record_reached(unsigned id, int why)
-{
-    int i, first = 0;
-
-    pthread_mutex_lock(&tr.lock);
-    for (i = 0; i < tr.nreached; i++)
-        if (tr.reached[i].id == id && tr.reached[i].why == why)
-            break;
-    if (i < tr.nreached) {
-        tr.reached[i].count++;
-    } else if (tr.nreached < GRT_MAX_REACHED) {
-        tr.reached[i].id = id;
-        tr.reached[i].why = why;
-        tr.reached[i].count = 1;
-        tr.nreached++;
-        first = 1;
-    } else {
-        tr.others++;
-    }
-    pthread_mutex_unlock(&tr.lock);
-    return first;
-}
 
 static int point_is_unsafe(const grt_patch *p, unsigned id)
 {
@@ -110,16 +92,6 @@ static int point_is_unsafe(const grt_patch *p, unsigned id)
         if (p->unsafe_points[i] == id)
             return 1;
     return 0;
-}
-
-/* Main thread: publish the result and let the control thread go on. */
-static void finish(const grt_result *res)
-{
-    pthread_mutex_lock(&tr.lock);
-    tr.result = *res;
-    __atomic_store_n(&tr.state, T_DONE, __ATOMIC_RELEASE);
-    pthread_cond_signal(&tr.done);
-    pthread_mutex_unlock(&tr.lock);
 }
 
 /*
@@ -143,34 +115,100 @@ static void finish(const grt_result *res)
  */
 static void grt_settle_pending(void)
 {
-    int st;
-
     __atomic_store_n(&grt_pending, 0, __ATOMIC_SEQ_CST);
-    st = __atomic_load_n(&tr.state, __ATOMIC_SEQ_CST);
-    /* CHECKING too: a thread that settles while the main thread checks an
-     * unsafe point must leave grt_pending set for when the main thread puts
-     * the patch back (CHECKING -> PENDING does not store grt_pending). */
-    if (st == T_PENDING || st == T_CHECKING || grt_control_wanted())
+    if (__atomic_load_n(&tr.state, __ATOMIC_SEQ_CST) == T_PENDING || grt_control_wanted())
         __atomic_store_n(&grt_pending, 1, __ATOMIC_SEQ_CST);
 }
 
-/* A patch is between PENDING and DONE: points of other threads are recorded. */
-static int patch_in_flight(void)
+/* Under tr.lock: where self has been in this round. */
+static void note(grt_thread *self, unsigned point, int why)
 {
-    int st = __atomic_load_n(&tr.state, __ATOMIC_ACQUIRE);
+    int i;
 
-    return st == T_PENDING || st == T_CHECKING || st == T_APPLYING;
+    if (self->round != tr.round) {
+        self->round = tr.round;
+        self->nseen = 0;
+        self->more = 0;
+    }
+    for (i = 0; i < self->nseen; i++)
+        if (self->seen[i].point == point && self->seen[i].why == why)
+            break;
+    if (i == self->nseen) {
+        if (i == (int)(sizeof(self->seen) / sizeof(self->seen[0]))) {
+            self->more++;
+            return;
+        }
+        if (why != WHY_PARKED)
+            grt_log("point %u %s: waiting for the next one", point,
+                    why == WHY_HELD ? "reached under a held call of main" : "unsafe for the pending patch");
+        self->seen[i].point = point;
+        self->seen[i].why = why;
+        self->seen[i].count = 0;
+        self->nseen++;
+    }
+    self->seen[i].count++;
+}
+
+/* Signals a parked thread keeps blocked: all but those a fault raises, which
+ * cannot wait (a blocked SIGSEGV from a fault kills the process anyway). */
+static void park_mask(sigset_t *set)
+{
+    sigfillset(set);
+    sigdelset(set, SIGSEGV);
+    sigdelset(set, SIGBUS);
+    sigdelset(set, SIGILL);
+    sigdelset(set, SIGFPE);
+    sigdelset(set, SIGTRAP);
+    sigdelset(set, SIGABRT);
+}
+
+/* The last thread to park: with every other thread of the program parked,
+ * the patch's init, then the commit. Called and returns with tr.lock held. */
+static void apply_patch(const grt_patch *p, unsigned point_id)
+{
+    grt_result res;
+    const char *msg = NULL;
+    uint64_t t0 = grt_now_us();
+    int err;
+
+    memset(&res, 0, sizeof(res));
+    res.point = point_id;
+    res.threads = (unsigned)tr.parked;
+    pthread_mutex_unlock(&tr.lock);
+
+    /* Phase 1: the patch's own preparation. Nothing has switched yet. */
+    err = p->init ? p->init(&msg) : 0;
+    if (err != 0) {
+        /* The message lives in the patch, which is about to be closed:
+         * grt_refuse copies it. */
+        grt_refuse(&res.refusal, err, "init-failed", "patch init returned %d (%s): %s", err,
+                   err < 0 ? strerror(-err) : "?", msg ? msg : "no message");
+    } else {
+        /* Phase 2: the commit. Everything was verified: it only stores. */
+        grt_patch_commit(p);
+        grt_version_commit(p->target_digest, tr.sequence);
+        res.applied = 1;
+    }
+    __atomic_store_n(&grt_pending, 0, __ATOMIC_RELEASE);
+    res.pause_us = grt_now_us() - t0;
+
+    pthread_mutex_lock(&tr.lock);
+    res.waited_us = grt_now_us() - tr.first_parked_us;
+    if (res.applied)
+        grt_log("applied at point %u with %u thread%s parked, in %" PRIu64 " us", point_id, res.threads,
+                res.threads == 1 ? "" : "s", res.pause_us);
+    tr.result = res;
+    __atomic_store_n(&tr.state, T_DONE, __ATOMIC_RELEASE);
+    pthread_cond_signal(&tr.done);
 }
 
 void grt_update_point(unsigned point_id)
 {
     const grt_patch *p;
-    const char *msg = NULL;
-    grt_result res;
-    uint64_t t0;
-    int expect = T_PENDING;
-    int others;
-    int err;
+    grt_thread *self;
+    sigset_t block, old;
+    unsigned long round;
+    int why;
 
     /* A forked child opens its socket here. */
     if (grt_core_fork_poke()) {
@@ -188,162 +226,201 @@ void grt_update_point(unsigned point_id)
         grt_settle_pending();
         return;
     }
-    if (!pthread_equal(pthread_self(), grt_main_thread())) {
-        if (!patch_in_flight())
-            grt_settle_pending();
-        else if (record_reached(point_id, WHY_THREAD))
-            grt_log("point %u reached by a thread other than the main thread: skipped", point_id);
+    self = grt_thread_self();
+    /* Not PENDING: nothing published (a spurious wake-up), the round is
+     * ending, or the patch's own init reached a point (APPLYING). */
+    if (!self || __atomic_load_n(&tr.state, __ATOMIC_ACQUIRE) != T_PENDING) {
+        grt_settle_pending();
         return;
     }
-    /* Claim the patch: the control thread cannot cancel it from now on.
-     * Fails when nothing is published (IDLE: a spurious wake-up, e.g. a
-     * SIGURG racing the start of the control thread; DONE or CANCELLED: the
-     * control thread is finishing) or when the patch's init reaches a point. */
-    if (!__atomic_compare_exchange_n(&tr.state, &expect, T_CHECKING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    pthread_mutex_lock(&tr.lock);
+    if (tr.state != T_PENDING) {
+        pthread_mutex_unlock(&tr.lock);
         grt_settle_pending();
         return;
     }
     p = tr.patch;
-    if (grt_hold || point_is_unsafe(p, point_id)) {
-        if (record_reached(point_id, grt_hold ? WHY_HELD : WHY_UNSAFE))
-            grt_log("point %u %s: waiting for the next one", point_id,
-                    grt_hold ? "reached under a held call of main" : "unsafe for the pending patch");
-        /* Release: pairs with the CAS of the cancel in grt_transition_run(). */
-        __atomic_store_n(&tr.state, T_PENDING, __ATOMIC_RELEASE);
+    why = !self->entry && grt_hold ? WHY_HELD : point_is_unsafe(p, point_id) ? WHY_UNSAFE : WHY_PARKED;
+    note(self, point_id, why);
+    if (why != WHY_PARKED) {
+        pthread_mutex_unlock(&tr.lock);
         return;
     }
-    /* Other threads of the program would run old code across the switch:
-     * wait (until the timeout) for a moment when none runs, and keep any from
-     * starting until the commit is done. */
-    others = grt_threads_hold();
-    if (others > 0) {
-        grt_threads_release();
-        if (record_reached(point_id, WHY_THREADS))
-            grt_log("point %u: %d other thread%s of the program running: waiting", point_id, others, others == 1 ? "" : "s");
-        __atomic_store_n(&tr.state, T_PENDING, __ATOMIC_RELEASE);
-        return;
+    /* Park. Signals first: by the time the last thread arrives, no thread of
+     * the program can run a handler (old code) across the switch. */
+    park_mask(&block);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    if (tr.parked++ == 0)
+        tr.first_parked_us = grt_now_us();
+    __atomic_store_n(&self->parked, 1, __ATOMIC_RELAXED);
+    round = tr.round;
+    for (;;) {
+        if (tr.round != round)
+            break;
+        if (tr.state == T_PENDING && tr.parked >= grt_threads_live()) {
+            __atomic_store_n(&tr.state, T_APPLYING, __ATOMIC_RELAXED);
+            apply_patch(p, point_id);
+            break;
+        }
+        if (tr.state != T_PENDING && tr.state != T_APPLYING)
+            break; /* DONE or CANCELLED */
+        pthread_cond_wait(&tr.released, &tr.lock);
     }
-    __atomic_store_n(&tr.state, T_APPLYING, __ATOMIC_RELAXED);
-    t0 = grt_now_us();
-    memset(&res, 0, sizeof(res));
-    res.point = point_id;
-
-    /* Phase 1: the patch's own preparation. Nothing has switched yet. */
-    err = p->init ? p->init(&msg) : 0;
-    if (err != 0) {
-        /* The message lives in the patch, which is about to be closed:
-         * grt_refuse copies it. */
-        grt_refuse(&res.refusal, err, "init-failed", "patch init returned %d (%s): %s", err,
-                   err < 0 ? strerror(-err) : "?", msg ? msg : "no message");
-        __atomic_store_n(&grt_pending, 0, __ATOMIC_RELEASE);
-        grt_threads_release();
-        res.pause_us = grt_now_us() - t0;
-        finish(&res);
-        return;
-    }
-
-    /* Phase 2: the commit. Everything was verified: it only stores. */
-    grt_patch_commit(p);
-    grt_version_commit(p->target_digest, tr.sequence);
-    grt_threads_release();
-    __atomic_store_n(&grt_pending, 0, __ATOMIC_RELEASE);
-    res.applied = 1;
-    res.pause_us = grt_now_us() - t0;
-    grt_log("applied at point %u in %" PRIu64 " us", point_id, res.pause_us);
-    finish(&res);
+    __atomic_store_n(&self->parked, 0, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&tr.lock);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+void grt_transition_thread_gone(void)
+{
+    /* The barrier may be complete without it: let a parked thread see. */
+    pthread_mutex_lock(&tr.lock);
+    if (tr.state == T_PENDING)
+        pthread_cond_broadcast(&tr.released);
+    pthread_mutex_unlock(&tr.lock);
+}
+
+/* Ends the round: parked threads go on (in the new code if it applied). */
+static void end_round(void)
+{
+    tr.round++;
+    tr.parked = 0;
+    pthread_cond_broadcast(&tr.released);
+}
+
+static void wake(grt_thread *t, void *arg)
+{
+    (void)arg;
+    /* tid is 0 until the thread runs (the creator links its record first). */
+    if (!__atomic_load_n(&t->parked, __ATOMIC_RELAXED) && __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE) != 0)
+        pthread_kill(t->self, SIGURG);
+}
+
+struct where {
+    char *buf;
+    size_t size, off;
+    unsigned long round;
+    int n;
+};
+
+static void put(struct where *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct where *w, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (w->off >= w->size)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(w->buf + w->off, w->size - w->off, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        w->off += (size_t)n;
+}
+
+/* "; thread 12 (started at worker): waiting at point 4", or the points it
+ * reached and why each was not enough, or that it reached none. */
+static void describe(grt_thread *t, void *arg)
+{
+    struct where *w = arg;
+    char who[160];
+    int i, parked = 0;
+
+    grt_thread_describe(t, who, sizeof(who));
+    put(w, "%s %s:", w->n++ ? ";" : "", who);
+    if (t->round != w->round || t->nseen == 0) {
+        put(w, " reached no update point");
+        return;
+    }
+    for (i = 0; i < t->nseen; i++)
+        if (t->seen[i].why == WHY_PARKED && __atomic_load_n(&t->parked, __ATOMIC_RELAXED)) {
+            put(w, " waiting at point %u", t->seen[i].point);
+            parked = 1;
+        }
+    for (i = 0; i < t->nseen; i++)
+        if (t->seen[i].why != WHY_PARKED)
+            put(w, "%s point %u (%s, %lu time%s)", parked || i ? "," : "", t->seen[i].point,
+                t->seen[i].why == WHY_HELD ? "under a held call of main" : "unsafe for this patch", t->seen[i].count,
+                t->seen[i].count == 1 ? "" : "s");
+    if (t->more)
+        put(w, ", and %lu more", t->more);
+}
+
+/* Under tr.lock, after the cancel: where each thread was. */
 static void timeout_message(unsigned timeout_ms, grt_refusal *r)
 {
     char buf[sizeof(r->msg)];
-    size_t off;
-    int i, n;
+    struct where w = { buf, sizeof(buf), 0, tr.round, 0 };
+    int n, live = grt_threads_live();
 
-    if (tr.nreached == 0) {
-        grt_refuse(r, -ETIMEDOUT, "timeout", "no update point was reached within %u ms (the main thread never got to one%s)",
-                   timeout_ms,
-                   grt_sigurg_ours() ? "" : "; the program replaced the SIGURG handler, so a blocked main thread is not woken");
-        return;
-    }
-    n = snprintf(buf, sizeof(buf), "no safe update point within %u ms; reached:", timeout_ms);
-    off = n > 0 ? (size_t)n : 0;
-    for (i = 0; i < tr.nreached && off < sizeof(buf); i++) {
-        n = snprintf(buf + off, sizeof(buf) - off, "%s point %u (%s, %lu time%s)", i ? "," : "",
-                     tr.reached[i].id,
-                     tr.reached[i].why == WHY_UNSAFE ? "unsafe for this patch"
-                     : tr.reached[i].why == WHY_HELD ? "under a held call of main"
-                     : tr.reached[i].why == WHY_THREADS ? "other threads of the program running"
-                     : "not the main thread",
-                     tr.reached[i].count, tr.reached[i].count == 1 ? "" : "s");
-        if (n < 0)
-            break;
-        off += (size_t)n;
-    }
-    if (tr.others && off < sizeof(buf))
-        snprintf(buf + off, sizeof(buf) - off, ", and %lu more", tr.others);
+    n = snprintf(buf, sizeof(buf), "not every thread reached a safe update point within %u ms (%d of %d waiting);",
+                 timeout_ms, tr.parked, live);
+    w.off = n > 0 ? (size_t)n : 0;
+    grt_threads_each(describe, &w);
+    if (w.off >= sizeof(buf))
+        memcpy(buf + sizeof(buf) - 4, "...", 4);
+    if (!grt_sigurg_ours() && w.off < sizeof(buf))
+        snprintf(buf + w.off, sizeof(buf) - w.off, "; the program replaced the SIGURG handler, so a blocked thread is not woken");
     grt_refuse(r, -ETIMEDOUT, "timeout", "%s", buf);
 }
 
-void grt_transition_run(grt_loaded *l, uint64_t sequence, unsigned timeout_ms,
+void grt_transition_run(grt_loaded *l, uint64_t sequence, unsigned timeout_ms, uint64_t deadline_us,
                         grt_idle_fn idle, void *idle_arg, grt_result *res)
 {
     uint64_t deadline = grt_now_us() + (uint64_t)timeout_ms * 1000u;
-    int cancelled = 0;
+    int cancelled = 0, abandoned = 0;
 
+    if (deadline_us && deadline_us < deadline)
+        deadline = deadline_us;
     memset(res, 0, sizeof(*res));
     pthread_mutex_lock(&tr.lock);
     tr.patch = l->patch;
     tr.sequence = sequence;
-    tr.nreached = 0;
-    tr.others = 0;
+    tr.round++;
+    tr.parked = 0;
     memset(&tr.result, 0, sizeof(tr.result));
-    pthread_mutex_unlock(&tr.lock);
-    /* Release: the main thread that sees PENDING sees patch and sequence.
-     * Pairs with the acquire CAS in grt_update_point(). Seq_cst (which
-     * includes release) and in this order: pairs with the store-then-load of
-     * grt_settle_pending(), which must not clear this wake-up unseen. */
+    /* Release: a thread that sees PENDING sees patch and sequence. Seq_cst
+     * (which includes release) and in this order: pairs with the
+     * store-then-load of grt_settle_pending(), which must not clear this
+     * wake-up unseen. */
     __atomic_store_n(&tr.state, T_PENDING, __ATOMIC_SEQ_CST);
     __atomic_store_n(&grt_pending, 1, __ATOMIC_SEQ_CST);
 
-    pthread_mutex_lock(&tr.lock);
     for (;;) {
         struct timespec ts;
-        int st = __atomic_load_n(&tr.state, __ATOMIC_ACQUIRE);
+        uint64_t now;
+        long wait_ns;
 
-        if (st == T_DONE)
+        if (tr.state == T_DONE)
             break;
-        if (st == T_PENDING && grt_now_us() >= deadline) {
-            int expect = T_PENDING;
-
-            if (__atomic_compare_exchange_n(&tr.state, &expect, T_CANCELLED, 0, __ATOMIC_ACQ_REL,
-                                            __ATOMIC_ACQUIRE)) {
-                cancelled = 1;
-                break;
-            }
-            continue; /* the main thread claimed it meanwhile */
+        now = grt_now_us();
+        if (tr.state == T_PENDING && (now >= deadline || abandoned)) {
+            __atomic_store_n(&tr.state, T_CANCELLED, __ATOMIC_RELEASE);
+            cancelled = 1;
+            break;
         }
         pthread_mutex_unlock(&tr.lock);
-        if (idle)
-            idle(idle_arg);
-        /* Wake the main thread out of poll/accept/read (EINTR). Not while it
-         * runs the patch's init: that may do I/O of its own. */
+        if (idle && idle(idle_arg) != 0)
+            abandoned = 1;
+        /* Wake the threads out of poll/accept/read (EINTR). Not while the
+         * patch's init runs: that may do I/O of its own. */
         if (__atomic_load_n(&tr.state, __ATOMIC_ACQUIRE) == T_PENDING)
-            pthread_kill(grt_main_thread(), SIGURG);
+            grt_threads_each(wake, NULL);
         pthread_mutex_lock(&tr.lock);
-        if (__atomic_load_n(&tr.state, __ATOMIC_ACQUIRE) == T_DONE)
+        if (tr.state == T_DONE)
             break;
+        if (abandoned && tr.state == T_PENDING)
+            continue; /* cancel at the top */
         clock_gettime(CLOCK_REALTIME, &ts);
-        {
-            /* One tick, or less if the deadline comes first. */
-            uint64_t now = grt_now_us();
-            long wait_ns = GRT_TICK_MS * 1000000L;
-
-            if (now < deadline && (deadline - now) * 1000u < (uint64_t)wait_ns)
-                wait_ns = (long)((deadline - now) * 1000u);
-            else if (now >= deadline)
-                wait_ns = 1000000L; /* past the deadline: the main thread holds the patch */
-            ts.tv_nsec += wait_ns;
-        }
+        /* One tick, or less if the deadline comes first; past the deadline a
+         * thread is applying: wait for it. */
+        now = grt_now_us();
+        wait_ns = GRT_TICK_MS * 1000000L;
+        if (now < deadline && (deadline - now) * 1000u < (uint64_t)wait_ns)
+            wait_ns = (long)((deadline - now) * 1000u);
+        else if (now >= deadline)
+            wait_ns = 1000000L;
+        ts.tv_nsec += wait_ns;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
@@ -352,13 +429,17 @@ void grt_transition_run(grt_loaded *l, uint64_t sequence, unsigned timeout_ms,
     }
     if (cancelled) {
         __atomic_store_n(&grt_pending, 0, __ATOMIC_RELEASE);
-        timeout_message(timeout_ms, &res->refusal);
+        if (abandoned)
+            grt_refuse(&res->refusal, -ECANCELED, "abandoned", "the requester closed its connection before an update point: nothing applied");
+        else
+            timeout_message(timeout_ms, &res->refusal);
     } else {
         *res = tr.result;
     }
+    end_round();
     tr.patch = NULL;
-    pthread_mutex_unlock(&tr.lock);
     __atomic_store_n(&tr.state, T_IDLE, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&tr.lock);
 
     if (!res->applied)
         grt_loader_close(l); /* cancelled or init failed: nothing refers to it */
@@ -368,9 +449,9 @@ void grt_transition_forget(void)
 {
     pthread_mutex_init(&tr.lock, NULL);
     pthread_cond_init(&tr.done, NULL);
+    pthread_cond_init(&tr.released, NULL);
     tr.patch = NULL;
-    tr.nreached = 0;
-    tr.others = 0;
+    tr.parked = 0;
     __atomic_store_n(&tr.state, T_IDLE, __ATOMIC_RELAXED);
     __atomic_store_n(&grt_pending, 0, __ATOMIC_RELAXED);
 }

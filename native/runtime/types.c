@@ -6,11 +6,12 @@
  * for; on a difference it calls grt_con_slow(). Values are brought forward
  * one step at a time, in place, when first touched after an update.
  *
- * THREAD SAFETY: a value is transformed by the thread that touches it; two
- * threads touching the same old value at once would both transform it (see
- * README, Limitations). type->current and type->steps[] are published by the
- * commit with release stores (patch.c) and read here with acquire loads.
+ * THREAD SAFETY: a value is transformed once, by the first thread that
+ * touches it; others wait for it (see grt_con_slow). type->current and
+ * type->steps[] are published by the commit with release stores (patch.c)
+ * and read here with acquire loads.
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,24 +32,75 @@ __attribute__((noreturn)) static void die(const char *what, const grt_type *t, u
     abort();
 }
 
+/*
+ * A value is transformed exactly once, by one thread. The thread that wins a
+ * CAS of the version field from v to GRT_BUSY runs the steps; any other
+ * thread that touches it meanwhile waits until the field holds the new
+ * version. A value whose field holds GRT_BUSY while no transformation is in
+ * progress anywhere (busy == 0, read after the field: the owner stores the
+ * version before it decrements) is malloc garbage like any other unknown
+ * version. The same thread meeting its own value again (a transformer, or a
+ * signal handler, touching the value it is transforming) would wait forever:
+ * it aborts with the reason instead.
+ */
+#define GRT_BUSY 0xfffffff7u
+
+static unsigned long busy;
+/* The values this thread is transforming, innermost first (a step may touch
+ * a nested value of another wrapped type). */
+struct transforming {
+    const unsigned *ver;
+    const struct transforming *up;
+};
+static __thread const struct transforming *transforming __attribute__((tls_model("initial-exec")));
+
+static int mine(const unsigned *ver)
+{
+    const struct transforming *f;
+
+    for (f = transforming; f; f = f->up)
+        if (f->ver == ver)
+            return 1;
+    return 0;
+}
+
 void grt_con_slow(grt_type *t, unsigned *ver, unsigned want)
 {
     /* Acquire: pairs with the release store of current in grt_patch_commit(). */
     unsigned current = __atomic_load_n(&t->current, __ATOMIC_ACQUIRE);
-    unsigned v = *ver;
+    struct transforming frame = { ver, transforming };
+    unsigned v;
 
-    if (v == want)
-        return;
-    if (want > current)
-        die("code compiled for a version that was never registered", t, v, want);
-    if (v > current) {
-        /* Never initialised as a T (malloc garbage): take it as fresh. */
-        *ver = want;
-        __atomic_fetch_add(&t->unknown, 1, __ATOMIC_RELAXED);
-        return;
+    for (;;) {
+        v = __atomic_load_n(ver, __ATOMIC_ACQUIRE);
+        if (v == want)
+            return;
+        if (v == GRT_BUSY) {
+            if (mine(ver))
+                die("a transformer (or a signal handler) touched the value it is transforming", t, v, want);
+            if (__atomic_load_n(&busy, __ATOMIC_SEQ_CST) != 0 || __atomic_load_n(ver, __ATOMIC_SEQ_CST) != GRT_BUSY) {
+                sched_yield();
+                continue;
+            }
+            /* No transformation anywhere: garbage that happens to look busy. */
+        }
+        if (want > current)
+            die("code compiled for a version that was never registered", t, v, want);
+        if (v > current) {
+            /* Never initialised as a T (malloc garbage): take it as fresh. */
+            if (!__atomic_compare_exchange_n(ver, &v, want, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                continue;
+            __atomic_fetch_add(&t->unknown, 1, __ATOMIC_RELAXED);
+            return;
+        }
+        if (v > want)
+            die("old code met newer data (safety analysis bug)", t, v, want);
+        __atomic_fetch_add(&busy, 1, __ATOMIC_SEQ_CST);
+        if (__atomic_compare_exchange_n(ver, &v, GRT_BUSY, 0, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
+            break;
+        __atomic_fetch_sub(&busy, 1, __ATOMIC_SEQ_CST);
     }
-    if (v > want)
-        die("old code met newer data (safety analysis bug)", t, v, want);
+    transforming = &frame;
     while (v < want) {
         grt_xform_fn step = __atomic_load_n(&t->steps[v], __ATOMIC_ACQUIRE);
         int err;
@@ -62,8 +114,12 @@ void grt_con_slow(grt_type *t, unsigned *ver, unsigned want)
                     v + 1, type_name(t), err < 0 ? strerror(-err) : "non-zero return");
             abort();
         }
-        *ver = ++v;
+        v++;
     }
+    transforming = frame.up;
+    /* Release: another thread that sees the version sees the new layout. */
+    __atomic_store_n(ver, want, __ATOMIC_SEQ_CST);
+    __atomic_fetch_sub(&busy, 1, __ATOMIC_SEQ_CST);
     __atomic_fetch_add(&t->transformed, 1, __ATOMIC_RELAXED);
 }
 

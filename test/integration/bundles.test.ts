@@ -578,7 +578,7 @@ describe("signed bundles against a live kvd", () => {
     expect(r, trusting.stderr().slice(-2000)).toEqual({
       args: expect.anything(),
       code: 0,
-      stdout: expect.stringMatching(new RegExp(`^applied pause_us=\\d+ point=\\d+ sequence=1 version=${p1.manifest.target}\\n$`)),
+      stdout: expect.stringMatching(new RegExp(`^applied pause_us=\\d+ point=\\d+ sequence=1 version=${p1.manifest.target} threads=1 waited_us=\\d+\\n$`)),
       stderr: "",
     });
     await expectServing(trusting, held, { version: p1.manifest.target, sequence: 1, patches: 1, kvdVersion: KVD_VERSIONS.v1 }, KEY_COUNT);
@@ -598,7 +598,7 @@ describe("signed bundles against a live kvd", () => {
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     const r = await graft("apply", "--pid", String(trusting.pid), good2, "--timeout", "10000");
     expect(r.code, `${r.stdout}${r.stderr}\n${trusting.stderr().slice(-2000)}`).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^applied pause_us=\\d+ point=\\d+ sequence=2 version=${p2.manifest.target}\\n$`));
+    expect(r.stdout).toMatch(new RegExp(`^applied pause_us=\\d+ point=\\d+ sequence=2 version=${p2.manifest.target} threads=1 waited_us=\\d+\\n$`));
     const v2: Expected = { version: p2.manifest.target, sequence: 2, patches: 2, kvdVersion: KVD_VERSIONS.v2 };
     await expectServing(trusting, held, v2, KEY_COUNT);
     await expectAllKeys(held, KEY_COUNT);

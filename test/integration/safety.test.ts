@@ -256,7 +256,7 @@ type Reply =
   | { kind: "refused"; code: string; reason: string; raw: string };
 
 function parseReply(raw: string): Reply {
-  const a = /^applied pause_us=(\d+) point=(\d+) sequence=(\d+) version=([0-9a-f]{64})$/.exec(raw);
+  const a = /^applied pause_us=(\d+) point=(\d+) sequence=(\d+) version=([0-9a-f]{64}) threads=\d+ waited_us=\d+$/.exec(raw);
   if (a) return { kind: "applied", pauseUs: Number(a[1]), point: Number(a[2]), sequence: Number(a[3]), version: a[4], raw };
   const r = /^refused (\S+) (.*)$/.exec(raw);
   if (r) return { kind: "refused", code: r[1], reason: r[2], raw };
@@ -267,12 +267,12 @@ async function apply(p: Prog, patchDir: string, timeoutMs: number): Promise<Repl
   return parseReply(await control(p.socket, `apply ${path.resolve(patchDir)} ${timeoutMs}`, timeoutMs + 30_000));
 }
 
-/** The points a timeout refusal names: "no safe update point within T ms; reached: point 3 (unsafe for this patch, 12 times), ..." */
+/** The points a timeout refusal names: "not every thread reached a safe update point within T ms (0 of 1 waiting); main thread (tid N): point 3 (unsafe for this patch, 12 times), ..." */
 function reachedPoints(reason: string): { id: number; why: string; count: number }[] | null {
-  if (/^no update point was reached within \d+ ms/.test(reason)) return [];
-  const m = /^no safe update point within \d+ ms; reached:(.*)$/.exec(reason);
+  const m = /^not every thread reached a safe update point within \d+ ms \(\d+ of \d+ waiting\);(.*)$/.exec(reason);
   if (!m) return null;
-  const out = [...m[1].matchAll(/ point (\d+) \((unsafe for this patch|not the main thread), (\d+) times?\)/g)].map((x) => ({ id: Number(x[1]), why: x[2], count: Number(x[3]) }));
+  if (/: reached no update point$/.test(m[1])) return [];
+  const out = [...m[1].matchAll(/ point (\d+) \((unsafe for this patch|under a held call of main), (\d+) times?\)/g)].map((x) => ({ id: Number(x[1]), why: x[2], count: Number(x[3]) }));
   return out.length ? out : null;
 }
 

@@ -166,12 +166,12 @@ export function controlRequest(pid: number, line: string, timeoutMs = 30_000, en
 }
 
 export type ApplyReply =
-  | { ok: true; pauseUs: number; point: number; sequence: number; version: string; line: string }
+  | { ok: true; pauseUs: number; point: number; sequence: number; version: string; threads: number; waitedUs: number; line: string }
   | { ok: false; code: string; reason: string; line: string };
 
 export function parseApplyReply(line: string): ApplyReply {
-  const a = /^applied pause_us=(\d+) point=(\d+) sequence=(\d+) version=(\S+)/.exec(line);
-  if (a) return { ok: true, pauseUs: Number(a[1]), point: Number(a[2]), sequence: Number(a[3]), version: a[4], line };
+  const a = /^applied pause_us=(\d+) point=(\d+) sequence=(\d+) version=(\S+) threads=(\d+) waited_us=(\d+)/.exec(line);
+  if (a) return { ok: true, pauseUs: Number(a[1]), point: Number(a[2]), sequence: Number(a[3]), version: a[4], threads: Number(a[5]), waitedUs: Number(a[6]), line };
   const r = /^refused (\S+) ?(.*)$/.exec(line);
   if (r) return { ok: false, code: r[1], reason: r[2], line };
   throw new Error(`unexpected reply to apply: ${JSON.stringify(line)}`);

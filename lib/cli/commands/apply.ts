@@ -18,8 +18,17 @@ import { parseNonNegativeInteger, parsePid } from "../parse-args.js";
 /** The runtime's own wait when asked for 0 (docs/control-protocol.md), and its cap (control.c). */
 const RUNTIME_DEFAULT_TIMEOUT_MS = 10_000;
 const RUNTIME_MAX_TIMEOUT_MS = 24 * 3600 * 1000;
-/** Loading and verifying take a moment beyond the wait for an update point. */
+/**
+ * The runtime ends its wait at `until` (it refuses a request it reads later,
+ * and cancels one whose requester has gone), so a reply comes by then; the
+ * grace covers a patch's init running at the deadline and the reply's trip.
+ */
 const REPLY_GRACE_MS = 5_000;
+
+/** The runtime's clock for `until=`: CLOCK_MONOTONIC, which libuv's hrtime reads on Linux. */
+function monotonicMs(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n);
+}
 
 interface ApplyOptions {
   pid: number;
@@ -37,11 +46,12 @@ export function registerApply(program: Command, ctx: CliContext): void {
       defineAction(ctx, "apply", async (patch: string, opts: ApplyOptions) => {
         const path = resolve(ctx.cwd, patch);
         checkDeliverable(path);
+        const waitMs = Math.min(opts.timeout || RUNTIME_DEFAULT_TIMEOUT_MS, RUNTIME_MAX_TIMEOUT_MS);
         const reply = await sendControlRequest({
           pid: opts.pid,
           socketPath: getControlSocketPath(opts.pid, ctx.env),
-          line: `apply ${path} ${opts.timeout}`,
-          replyTimeoutMs: Math.min(opts.timeout || RUNTIME_DEFAULT_TIMEOUT_MS, RUNTIME_MAX_TIMEOUT_MS) + REPLY_GRACE_MS,
+          line: `apply ${path} ${opts.timeout} until=${monotonicMs() + waitMs}`,
+          replyTimeoutMs: waitMs + REPLY_GRACE_MS,
         }).catch((e: Error) => {
           throw createCliError(CliDiagnostics.Cannot_reach_process, e.message);
         });
