@@ -556,7 +556,7 @@ describe("signed bundles against a live kvd", () => {
     expect([bundle.code, parseRefusal(bundle.stdout)?.code], bundle.stdout + bundle.stderr).toEqual([2, "unsigned"]);
     const dir = await graft("apply", "--pid", String(insecure.pid), p1.patchDir, "--timeout", "10000");
     expect(dir.code, `${dir.stdout}${dir.stderr}\n${insecure.stderr().slice(-1500)}`).toBe(0);
-    expect(dir.stdout).toMatch(/^applied .* sequence=1 version=[0-9a-f]{64}\n$/);
+    expect(dir.stdout).toMatch(/^applied .* sequence=1 version=[0-9a-f]{64} threads=1 waited_us=\d+\n$/);
     const c = await MemcacheClient.connect(insecure.port);
     try {
       expect(await c.version()).toBe(KVD_VERSIONS.v1);

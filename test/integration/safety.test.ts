@@ -455,9 +455,9 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
       expect(reply.kind).toBe("refused");
       if (reply.kind !== "refused") return;
       expect(reply.code).toBe("timeout");
-      expect(reply.reason).toMatch(new RegExp(`^no safe update point within 800 ms; reached: point ${tick.id} \\(unsafe for this patch, \\d+ times\\)$`));
+      expect(reply.reason).toMatch(new RegExp(`^not every thread reached a safe update point within 800 ms \\(0 of 1 waiting\\); main thread \\(tid \\d+\\): point ${tick.id} \\(unsafe for this patch, \\d+ times\\)$`));
       expect(waited).toBeGreaterThanOrEqual(800);
-      expect(p.stderrText).toContain(`refused timeout: no safe update point within 800 ms`);
+      expect(p.stderrText).toContain(`refused timeout: not every thread reached a safe update point within 800 ms`);
       // Unharmed: same version, same code, same state.
       expect(await control(p.socket, "status")).toMatch(new RegExp(`^ok program=pump version=${base.versionData.digest} sequence=0 patches=0 `));
       p.send("JOB 3 10");

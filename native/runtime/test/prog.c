@@ -9,6 +9,9 @@
  *               ("mode only7" leaves only point 7)
  *   prog read   blocks in read() on stdin (EINTR needs a handler installed
  *               without SA_RESTART); update point 1 after each return
+ *   prog events an event library's loop: epoll_wait on stdin, waiting again
+ *               at once after EINTR (as libevent does); update point 1 only
+ *               in the handler, after a command
  *
  * Commands on stdin, one line each, one reply line on stdout:
  *   answer | describe N | garbage N | stats | eintr | mode only7|both | quit
@@ -29,6 +32,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -159,6 +163,47 @@ static void command(char *line)
     fflush(stdout);
 }
 
+/* The "events" mode: no update point outside the handler. */
+static int event_loop(void)
+{
+    struct epoll_event ev = { .events = EPOLLIN };
+    char buf[4096];
+    size_t len = 0;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev) < 0) {
+        perror("epoll");
+        return 1;
+    }
+    for (;;) {
+        ssize_t n;
+        char *nl;
+
+        if (epoll_wait(ep, &ev, 1, -1) < 0) {
+            if (errno == EINTR) {
+                eintr_count++;
+                continue;
+            }
+            perror("epoll_wait");
+            return 1;
+        }
+        n = read(0, buf + len, sizeof(buf) - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0;
+        len += (size_t)n;
+        buf[len] = '\0';
+        while ((nl = strchr(buf, '\n')) != NULL) {
+            *nl = '\0';
+            command(buf);
+            len -= (size_t)(nl + 1 - buf);
+            memmove(buf, nl + 1, len + 1);
+            POINT(1);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     int idle = argc > 1 && strcmp(argv[1], "idle") == 0;
@@ -169,6 +214,8 @@ int main(int argc, char **argv)
 
     for (i = 0; i < NOBJS; i++)
         con_point(&objs[i])->x = 10 * (i + 1);
+    if (argc > 1 && strcmp(argv[1], "events") == 0)
+        return event_loop();
 
     for (;;) {
         struct pollfd pfd = { .fd = 0, .events = POLLIN };

@@ -75,6 +75,14 @@ static void sleep_ms(int ms)
         ;
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static char *fmt(const char *f, ...)
 {
     static char bufs[8][PATH_MAX];
@@ -1211,6 +1219,65 @@ static void test_lazy(void)
     test_check("  ... and exits normally", stop_prog(&p) == 0, "see above");
 }
 
+/* An event-driven program whose only update point is in its handler, idle:
+ * the control socket answers anyway, an apply answers within its timeout,
+ * and one that was refused or abandoned is never applied later. */
+static void test_idle_events(void)
+{
+    const char *exe = build_prog("loop", "looper", "", 1);
+    const char *patch = fmt("%s/l-unsafe", work);
+    uint64_t t0;
+    struct timespec now;
+    const char *r;
+    int fd;
+    proc p;
+
+    printf("-- an idle event loop (update point only in the handler)\n");
+    if (start_prog(&p, exe, "events") < 0)
+        fatal("no socket %s", p.sock);
+    r = ctl(&p, "status");
+    test_check("status is answered though no update point runs (the thread starts on the way out of epoll_wait)",
+               starts(r, "ok program=looper ") && strstr(r, " sequence=0 "), "reply: %s", r);
+    t0 = now_ms();
+    r = ctl(&p, apply_req(patch, 500));
+    test_check("apply with a 500 ms timeout: refused at the timeout, within a second of it",
+               starts(r, "refused timeout ") && now_ms() - t0 < 1500 * (uint64_t)slow, "after %lu ms: %s",
+               (unsigned long)(now_ms() - t0), r);
+    test_check("  ... naming the main thread, which reached no update point",
+               strstr(r, "main thread") && strstr(r, "reached no update point"), "reply: %s", r);
+    r = cmd(&p, "answer");
+    test_check("  ... and the handler's point that comes later applies nothing", strcmp(r, "answer=42") == 0,
+               "reply: %s", r);
+
+    fd = ctl_send(&p, apply_req(patch, 5000));
+    sleep_ms(200);
+    close(fd);
+    sleep_ms(300);
+    r = cmd(&p, "answer");
+    r = cmd(&p, "answer");
+    test_check("an apply whose requester closed its connection is cancelled: a later point applies nothing",
+               strcmp(r, "answer=42") == 0, "reply: %s", r);
+    r = ctl(&p, "status");
+    test_check("  ... still sequence 0", starts(r, "ok program=looper ") && strstr(r, " sequence=0 "), "reply: %s", r);
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    r = ctl(&p, fmt("apply %s 5000 until=%llu", patch, (unsigned long long)now.tv_sec * 1000ull - 1000ull));
+    test_check("an apply read after its deadline (until=) is refused unloaded",
+               starts(r, "refused timeout ") && strstr(r, "after its deadline"), "reply: %s", r);
+    r = ctl(&p, "apply /x 5000 until=soon");
+    test_check("  ... a malformed until= is a bad request", starts(r, "refused bad-request "), "reply: %s", r);
+
+    fd = ctl_send(&p, apply_req(patch, 5000));
+    sleep_ms(100);
+    r = cmd(&p, "answer");
+    r = ctl_recv(fd);
+    test_check("with a request to handle, the handler's point applies it", starts(r, "applied ") && strstr(r, " threads=1 "),
+               "reply: %s", r);
+    r = cmd(&p, "answer");
+    test_check("  ... and the new code runs", strcmp(r, "answer=50") == 0, "reply: %s", r);
+    test_check("  ... and exits normally", stop_prog(&p) == 0, "see above");
+}
+
 int main(void)
 {
     const char *s;
@@ -1259,6 +1326,7 @@ int main(void)
     test_no_sodium();
     test_loop();
     test_lazy();
+    test_idle_events();
     test_process();
     if (system(fmt("rm -rf '%s'", tmpdir_path)) != 0)
         printf("cannot remove %s\n", tmpdir_path);

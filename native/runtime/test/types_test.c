@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -133,6 +134,99 @@ static void unregistered_want(void)
     grt_con_slow(&ty, &v.ver, 3);
 }
 
+/* Threads racing to bring the same values forward: each value's steps must
+ * run once, and no thread may see a half-transformed value. */
+#define RACE_VALUES 2000
+#define RACE_THREADS 4
+
+struct counted {
+    unsigned ver;
+    int runs01, runs12;
+    int a, b, c;
+};
+
+static struct counted race[RACE_VALUES];
+static grt_type race_ty;
+static int race_go, race_bad;
+
+static int race01(void *w)
+{
+    struct counted *v = w;
+    volatile int spin;
+
+    __atomic_fetch_add(&v->runs01, 1, __ATOMIC_RELAXED);
+    for (spin = 0; spin < 200; spin++) /* widen the window */
+        ;
+    v->b = v->a + 1;
+    return 0;
+}
+
+static int race12(void *w)
+{
+    struct counted *v = w;
+
+    __atomic_fetch_add(&v->runs12, 1, __ATOMIC_RELAXED);
+    v->c = v->b + 1;
+    return 0;
+}
+
+static void *racer(void *arg)
+{
+    int i;
+
+    (void)arg;
+    while (!__atomic_load_n(&race_go, __ATOMIC_ACQUIRE))
+        ;
+    for (i = 0; i < RACE_VALUES; i++) {
+        if (__atomic_load_n(&race[i].ver, __ATOMIC_ACQUIRE) != 2)
+            grt_con_slow(&race_ty, &race[i].ver, 2);
+        if (race[i].c != race[i].a + 2)
+            __atomic_fetch_add(&race_bad, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static void test_race(void)
+{
+    pthread_t t[RACE_THREADS];
+    int i, once = 1;
+
+    memset(&race_ty, 0, sizeof(race_ty));
+    race_ty.name = "struct counted";
+    race_ty.current = 2;
+    race_ty.steps[0] = race01;
+    race_ty.steps[1] = race12;
+    for (i = 0; i < RACE_VALUES; i++)
+        race[i] = (struct counted){ 0, 0, 0, i, 0, 0 };
+    for (i = 0; i < RACE_THREADS; i++)
+        pthread_create(&t[i], NULL, racer, NULL);
+    __atomic_store_n(&race_go, 1, __ATOMIC_RELEASE);
+    for (i = 0; i < RACE_THREADS; i++)
+        pthread_join(t[i], NULL);
+    for (i = 0; i < RACE_VALUES; i++)
+        once &= race[i].runs01 == 1 && race[i].runs12 == 1 && race[i].ver == 2;
+    test_check("4 threads touching the same 2000 old values: each value transformed once",
+               once && race_ty.transformed == RACE_VALUES, "transformed=%lu", race_ty.transformed);
+    test_check("  ... and no thread saw a half-transformed value", race_bad == 0, "%d bad reads", race_bad);
+}
+
+/* A step that touches the value it is transforming would wait for itself. */
+static struct val reentered;
+static int step_reenters(void *w)
+{
+    (void)w;
+    grt_con_slow(&ty, &reentered.ver, 1);
+    return 0;
+}
+
+static void reentering_step(void)
+{
+    reset_type(1);
+    ty.steps[0] = step_reenters;
+    reentered = (struct val){ 0, 1, 0, 0 };
+    grt_con_slow(&ty, &reentered.ver, 1);
+}
+
 static int (*fp_target)(void);
 static int old_impl(void) { return 1; }
 static int new_impl(void) { return 2; }
@@ -212,6 +306,9 @@ int main(void)
     test_cond("failing step: message on stderr and abort()", aborts_with(failing_step, "failed"));
     test_cond("old code meeting newer data: abort()", aborts_with(newer_data, "old code met newer data"));
     test_cond("code for an unregistered version: abort()", aborts_with(unregistered_want, "never registered"));
+    test_cond("a step touching its own value: abort() with the reason",
+              aborts_with(reentering_step, "touched the value it is transforming"));
+    test_race();
 
     test_patch();
 

@@ -106,16 +106,21 @@ async function sh(cmd: string, args: string[], cwd: string, what: string, timeou
  * What memcached needs before any compile: its git tree has no configure, and
  * config.h comes from configure. Idempotent.
  */
-export async function configureMemcached(dir: string): Promise<string> {
+export async function configureMemcached(dir: string, opts: BuildOptions = {}): Promise<string> {
   if (existsSync(path.join(dir, "config.h")) && existsSync(path.join(dir, "Makefile"))) return "";
   let log = await sh("sh", ["./autogen.sh"], dir, "memcached autogen.sh");
-  log += await sh("sh", ["./configure", "CFLAGS=-g -O2 -DIOV_MAX=1024"], dir, "memcached configure");
+  log += await sh("sh", ["./configure", ...(opts.threads ? ["--enable-threads"] : []), "CFLAGS=-g -O2 -DIOV_MAX=1024"], dir, "memcached configure");
   return log;
 }
 
+/** memcached only: `--enable-threads` (USE_THREADS: a dispatcher and worker threads, each with its own libevent loop). */
+export interface BuildOptions {
+  threads?: boolean;
+}
+
 /** Prepare a release tree for either build (memcached: autogen + configure). */
-export async function prepareTree(program: RealProgram, dir: string): Promise<string> {
-  return program === "memcached" ? configureMemcached(dir) : "";
+export async function prepareTree(program: RealProgram, dir: string, opts: BuildOptions = {}): Promise<string> {
+  return program === "memcached" ? configureMemcached(dir, opts) : "";
 }
 
 export interface StockBuild {
@@ -149,14 +154,14 @@ export async function buildStock(program: RealProgram, dir: string, opts: { with
 // ----------------------------------------------------- updateable build, patch
 
 /** `graft compile` of the release in `dir` (prepared: memcached configured) into outDir, with the program's own flags and libraries. */
-export async function compileReal(program: RealProgram, dir: string, outDir: string, onProgress?: (m: string) => void): Promise<CompileResult> {
-  await prepareTree(program, dir);
+export async function compileReal(program: RealProgram, dir: string, outDir: string, onProgress?: (m: string) => void, opts: BuildOptions = {}): Promise<CompileResult> {
+  await prepareTree(program, dir, opts);
   return compileProgram({
     name: program,
     files: await programSources(program, dir),
     outDir,
     cflags: graftCflags(program),
-    ldflags: linkLibs(program),
+    ldflags: [...linkLibs(program), ...(opts.threads ? ["-lpthread"] : [])],
     cwd: dir,
     insecureAcceptUnsigned: true,
     ...(onProgress ? { onProgress } : {}),
@@ -164,15 +169,15 @@ export async function compileReal(program: RealProgram, dir: string, outDir: str
 }
 
 /** `graft patch --from <from>` to the release in `dir` (prepared) into outDir. */
-export async function patchReal(program: RealProgram, from: string, dir: string, outDir: string, onProgress?: (m: string) => void, xformFile?: string): Promise<PatchResult> {
-  await prepareTree(program, dir);
+export async function patchReal(program: RealProgram, from: string, dir: string, outDir: string, onProgress?: (m: string) => void, xformFile?: string, opts: BuildOptions = {}): Promise<PatchResult> {
+  await prepareTree(program, dir, opts);
   return generatePatch({
     ...(xformFile ? { xformFile } : {}),
     from,
     files: await programSources(program, dir),
     outDir,
     cflags: graftCflags(program),
-    ldflags: linkLibs(program),
+    ldflags: [...linkLibs(program), ...(opts.threads ? ["-lpthread"] : [])],
     cwd: dir,
     ...(onProgress ? { onProgress } : {}),
   });
@@ -287,9 +292,9 @@ export async function startVsftpd(binary: string, o: StartRealOptions): Promise<
   return withChildrenStop(srv, "vsftpd", { anonRoot });
 }
 
-/** Start memcached on 127.0.0.1:port, no UDP, single-threaded (the default build), as root (-u root). */
-export async function startMemcached(binary: string, o: StartRealOptions): Promise<RealServer> {
-  const srv = await startServer(binary, ["-p", String(o.port), "-U", "0", "-l", "127.0.0.1", "-u", "root", "-m", "64"], {
+/** Start memcached on 127.0.0.1:port, no UDP, as root (-u root); a build with threads runs o.threads workers (-t). */
+export async function startMemcached(binary: string, o: StartRealOptions & { threads?: number }): Promise<RealServer> {
+  const srv = await startServer(binary, ["-p", String(o.port), "-U", "0", "-l", "127.0.0.1", "-u", "root", "-m", "64", ...(o.threads ? ["-t", String(o.threads)] : [])], {
     port: o.port,
     env: o.env,
     readyTimeoutMs: o.readyTimeoutMs,

@@ -8,7 +8,10 @@
  *   vsf_standalone_main (standalone.c), reached each time accept() returns,
  *   EINTR included;
  * - memcached: at the end of clock_handler (memcached.c), libevent's
- *   one-second timer, reached even when no client is connected.
+ *   one-second timer, reached even when no client is connected. Built with
+ *   threads (`--enable-threads`), the worker threads run no timer: a second
+ *   point goes after drive_machine() in event_handler, which every thread
+ *   runs for each event on a connection it serves.
  *
  * The edit finds a textual anchor and throws if it is not there: a release
  * whose code moved must fail loudly, not build without an update point.
@@ -132,7 +135,7 @@ function matchingBrace(text: string, open: number): number {
  * the program's own header, the update point placed. Pure; throws
  * AnchorNotFoundError.
  */
-export function insertUpdatePoint(program: RealProgram, text: string): string {
+export function insertUpdatePoint(program: RealProgram, text: string, opts: { threads?: boolean } = {}): string {
   const file = UPDATE_POINT_SITE[program].file;
   if (text.includes(POINT_STMT)) throw new Error(`${file}: already has ${POINT_STMT}`);
   if (program === "vsftpd") {
@@ -161,6 +164,12 @@ export function insertUpdatePoint(program: RealProgram, text: string): string {
   const body = out.slice(open, close);
   if (!/set_current_time\(\);\s*$/.test(body)) throw new AnchorNotFoundError(file, "set_current_time(); as the last statement of clock_handler");
   out = `${out.slice(0, close)}    ${POINT_STMT}\n${out.slice(close)}`;
+  if (opts.threads) {
+    const drive = /^void event_handler\([^)]*\)\s*\{[^}]*?\n(\s*)drive_machine\(c\);\n/m.exec(out);
+    if (!drive) throw new AnchorNotFoundError(file, "drive_machine(c); in event_handler");
+    const at = drive.index + drive[0].length;
+    out = `${out.slice(0, at)}${drive[1]}${POINT_STMT}\n${out.slice(at)}`;
+  }
   return out;
 }
 
@@ -177,6 +186,8 @@ export interface UnpackedRelease {
 export interface UnpackOptions {
   /** Insert graft.h and the update point (default true). */
   updatePoint?: boolean;
+  /** memcached built with threads: the workers' update point too. */
+  threads?: boolean;
 }
 
 /**
@@ -193,7 +204,7 @@ export async function unpackRelease(program: RealProgram, version: string, workD
   const edited = opts.updatePoint ?? true;
   if (edited) {
     const file = path.join(dir, UPDATE_POINT_SITE[program].file);
-    await writeFile(file, insertUpdatePoint(program, await readFile(file, "utf8")));
+    await writeFile(file, insertUpdatePoint(program, await readFile(file, "utf8"), { threads: opts.threads }));
   }
   return { program, version, dir, sha256, edited };
 }
