@@ -145,6 +145,8 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
   const stub = (u: string) => `__graft_stub_${u}`;
   const hasStub = (u: string) => ctx.facts.addressTaken.has(u) && !ctx.program.functions.get(u)?.fn.variadic;
   const declared = new Set<string>();
+  /** Where each slot's declaration goes: a use before it needs its own (declareImplicit). */
+  const declaredAt = new Map<string, number>();
   const definedHere = new Map<string, TuFunction>();
   for (const fn of tu.functions) if (fn.name !== "main") definedHere.set(fn.name, fn);
 
@@ -160,6 +162,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     const u = resolveFunction(ctx.program, tu, d.name);
     if (!u || declared.has(u) || ctx.isDirect(u)) continue;
     declared.add(u);
+    declaredAt.set(u, beginOf(d) ?? 0);
     const isDef = d.inner?.some((c) => c.kind === "CompoundStmt");
     if (isDef) {
       const fn = tu.functions.find((f) => f.node === d)!;
@@ -346,6 +349,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
         if (ref.kind === "FunctionDecl") {
           const u = resolveFunction(ctx.program, tu, ref.name);
           if (!u || ctx.isDirect(u)) break;
+          if (!declared.has(u) || declaredAt.get(u)! > b) declareImplicit(u);
           if (isCallee(tu, n)) edits.replace(b, e, slot(u));
           else if (hasStub(u)) edits.replace(b, e, stub(u));
           // A variadic function has no stable entry (its arguments cannot be forwarded): in a constant the address
@@ -504,10 +508,27 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
       `{ ${ret ? `__typeof__(${ret}) __graft_ret; ` : ""}${envType} __graft_e = { ${init} }; int __graft_r; do __graft_r = ${slot(u)}(&__graft_e); while (__graft_r == 4);` +
       ` if (__graft_r == 1) break; if (__graft_r == 2) continue; if (__graft_r == 3) return${ret ? " __graft_ret" : ""}; }`);
   }
+  /**
+   * A call to a function this unit never declares (C89's implicit declaration,
+   * `int f()`: memcached 1.2.2 calls thread.c's mt_assoc_move_next_bucket so)
+   * has no slot declaration from section 2, and the renamed call would declare
+   * the slot itself implicitly, as a function: the call would jump into the
+   * pointer. The slot is declared with the implicit type, before the
+   * declaration that holds the call.
+   */
+  let topDecl: AstNode | undefined;
+  function declareImplicit(u: string) {
+    const at = topDecl && beginOf(topDecl);
+    if (at === undefined) return;
+    declared.add(u);
+    declaredAt.set(u, at);
+    edits.insert(at, `extern int (*${slot(u)})();\n`, Order.prototypes);
+  }
   for (const d of top) {
     if (!isOwn(d) && !(d.kind === "FunctionDecl" && d.name && definedHere.get(d.name)?.node === d)) continue;
     // The initialiser of storage the running program already has is dropped: nothing inside it is rewritten.
     if (d.kind === "VarDecl" && tu.globals.some((g) => g.node === d && ctx.isExistingGlobal(tu, g))) continue;
+    topDecl = d;
     walk(d, 0, undefined);
   }
 

@@ -195,8 +195,8 @@ static void apply_patch(const grt_patch *p, unsigned point_id)
     pthread_mutex_lock(&tr.lock);
     res.waited_us = grt_now_us() - tr.first_parked_us;
     if (res.applied)
-        grt_log("applied at point %u with %u thread%s parked, in %" PRIu64 " us", point_id, res.threads,
-                res.threads == 1 ? "" : "s", res.pause_us);
+        grt_log("applied at point %u in %" PRIu64 " us, %u thread%s parked", point_id, res.pause_us, res.threads,
+                res.threads == 1 ? "" : "s");
     tr.result = res;
     __atomic_store_n(&tr.state, T_DONE, __ATOMIC_RELEASE);
     pthread_cond_signal(&tr.done);

@@ -68,7 +68,9 @@ describe("rewrite: stock and updateable builds of each construct print the same"
       const dir = path.join(work, file.replace(/\.c$/, ""));
       const stockExe = path.join(dir, "stock");
       await mkdir(dir, { recursive: true });
-      const sb = await run("gcc", [...cflags, "-Wall", "-Wextra", "-Werror", ...files.map((f) => path.join(cwd, f)), "-o", stockExe]);
+      // A case's -Wno-* flags name the one warning its construct draws (an implicit declaration): after -Wall, so they hold.
+      const quiet = cflags.filter((f) => f.startsWith("-Wno-"));
+      const sb = await run("gcc", [...cflags, "-Wall", "-Wextra", "-Werror", ...quiet, ...files.map((f) => path.join(cwd, f)), "-o", stockExe]);
       expect(sb.stderr, "the stock build is warning-free").toBe("");
       const stock = await run(stockExe, [], { timeoutMs: 10_000 });
       expect(stock.code).toBe(0);

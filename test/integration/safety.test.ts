@@ -548,7 +548,7 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
       // ---- one process, the whole run ---------------------------------------------------
       const p = await Prog.start(base.executable, {
         keepStderr: false,
-        countErr: { skipped: /unsafe for the pending patch: waiting for the next one$/, applied: /applied at point \d+ in \d+ us$/ },
+        countErr: { skipped: /unsafe for the pending patch: waiting for the next one$/, applied: /applied at point \d+ in \d+ us, \d+ threads? parked$/ },
       });
       const nStruct = Array.from({ length: N_STEPS }, (_, i) => i + 1).filter(structStep).length;
       const uTotal = N_REQUESTS - N_STEPS - nStruct;

@@ -165,10 +165,15 @@ export function insertUpdatePoint(program: RealProgram, text: string, opts: { th
   if (!/set_current_time\(\);\s*$/.test(body)) throw new AnchorNotFoundError(file, "set_current_time(); as the last statement of clock_handler");
   out = `${out.slice(0, close)}    ${POINT_STMT}\n${out.slice(close)}`;
   if (opts.threads) {
-    const drive = /^void event_handler\([^)]*\)\s*\{[^}]*?\n(\s*)drive_machine\(c\);\n/m.exec(out);
-    if (!drive) throw new AnchorNotFoundError(file, "drive_machine(c); in event_handler");
-    const at = drive.index + drive[0].length;
-    out = `${out.slice(0, at)}${drive[1]}${POINT_STMT}\n${out.slice(at)}`;
+    const eh = /^void event_handler\([^)]*\)\s*\{/m.exec(out);
+    if (!eh) throw new AnchorNotFoundError(file, "void event_handler(...) {");
+    const ehOpen = eh.index + eh[0].length - 1;
+    const drive = /\n([ \t]*)drive_machine\(c\);\n/g;
+    drive.lastIndex = ehOpen;
+    const d = drive.exec(out);
+    if (!d || d.index > matchingBrace(out, ehOpen)) throw new AnchorNotFoundError(file, "drive_machine(c); in event_handler");
+    const at = d.index + d[0].length;
+    out = `${out.slice(0, at)}${d[1]}${POINT_STMT}\n${out.slice(at)}`;
   }
   return out;
 }
