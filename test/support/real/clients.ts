@@ -329,10 +329,11 @@ export async function memcslapRound(port: number, executeNumber = 2000): Promise
 }
 
 /**
- * Requests on one connection in a loop (set, get, check) until stopped:
+ * Requests on one connection in a loop (set, get, check) until stopped, on
+ * keys of its own (`tag`: two loads must not write each other's keys):
  * counts the requests and the ones that failed (wrong reply, error, closed).
  */
-export function startMemcacheLoad(port: number): { stop: () => Promise<{ requests: number; failed: number; errors: string[] }> } {
+export function startMemcacheLoad(port: number, tag = "load"): { stop: () => Promise<{ requests: number; failed: number; errors: string[] }> } {
   let stopping = false;
   let requests = 0;
   let failed = 0;
@@ -342,8 +343,8 @@ export function startMemcacheLoad(port: number): { stop: () => Promise<{ request
     try {
       c = await MemcacheClient.connect(port);
       for (let i = 0; !stopping; i++) {
-        const k = `graft:load:${i % 200}`;
-        const v = `load-${i}`;
+        const k = `graft:${tag}:${i % 200}`;
+        const v = `${tag}-${i}`;
         try {
           const r = await c.set(k, v);
           requests++;
