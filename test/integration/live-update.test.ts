@@ -731,3 +731,77 @@ describe("greeter fixture: an idle server blocked in accept()", () => {
     T,
   );
 });
+
+// ============================================ pool (fixture, threads, v0 -> v1)
+
+/** FNV-1a of s as the pool fixture prints it. */
+function fnv1a(s: string): string {
+  let h = 2166136261;
+  for (const b of Buffer.from(s)) h = Math.imul(h ^ b, 16777619) >>> 0;
+  return h.toString(16).padStart(8, "0");
+}
+
+describe("pool fixture: a thread pool whose work item type changes, updated under load", () => {
+  let v0: CompileResult;
+  let p1: PatchResult;
+  const dir = () => path.join(workDir, "pool");
+
+  beforeAll(async () => {
+    v0 = await compileFixture("pool", "v0", path.join(dir(), "v0"));
+    p1 = await patchFixture("pool", path.join(dir(), "v0"), "v1", path.join(dir(), "p1"));
+  }, T);
+
+  it(
+    "16 clients keep 4 workers and the queue busy; every thread parks, struct job changes, queued jobs are transformed, no request fails",
+    async () => {
+      const job = p1.manifest.types.find((t) => t.key === "job")!;
+      expect(Object.fromEntries(job.fields.map((f) => [f.name, f.status]))).toEqual({ fd: "same", seq: "same", queued_us: "added", retries: "added" });
+      expect(p1.manifest.safety.every((s) => s.safe), JSON.stringify(p1.manifest.safety)).toBe(true);
+      const port = await freePort();
+      const srv = track(await startServer(v0.executable, ["-p", String(port), "-t", "4"], { port, env: ENV }));
+      await waitForControlSocket(srv.pid);
+      const admin = await LineClient.connect(port);
+      expect(await admin.cmd("version")).toBe("pool 0");
+
+      let stopping = false;
+      const errors: string[] = [];
+      let sent = 0;
+      // Each client: slow work (so that jobs wait in the queue) and hashes, every reply checked; h0 until the update, then h1.
+      const clients = await Promise.all(Array.from({ length: 16 }, () => LineClient.connect(port)));
+      const loops = clients.map(async (c, k) => {
+        let seenNew = false;
+        for (let i = 0; !stopping; i++) {
+          const slept = await c.cmd("slow 5");
+          sent++;
+          if (slept !== "slept 5") errors.push(`client ${k}: slow: ${slept}`);
+          const text = `c${k}-${i}`;
+          const h = await c.cmd(`hash ${text}`);
+          sent++;
+          const m = /^h([01]) ([0-9a-f]{8})$/.exec(h);
+          if (!m || m[2] !== fnv1a(text)) errors.push(`client ${k}: hash ${text}: ${h}`);
+          else if (m[1] === "1") seenNew = true;
+          else if (seenNew) errors.push(`client ${k}: old code answered after new code did`);
+        }
+        return seenNew;
+      });
+      await sleep(400);
+      const r = await applyPatch(srv.pid, p1.patchDir, 10_000);
+      await sleep(400);
+      stopping = true;
+      const sawNew = await Promise.all(loops);
+      expect(r.ok, `${r.line}\n${srv.stderr()}`).toBe(true);
+      if (!r.ok) return;
+      expect(r.threads).toBe(5); // main and 4 workers
+      expect(errors).toEqual([]);
+      expect(sawNew.every(Boolean)).toBe(true);
+      expect(await admin.cmd("version")).toBe("pool 1");
+      // The jobs that waited in the queue across the update were made by v0 and served by v1, transformed on the way.
+      expect(Number(await admin.cmd("oldjobs"))).toBeGreaterThan(0);
+      // Every command counted once: the clients', and admin's three before this one (version, version, oldjobs).
+      expect(Number(await admin.cmd("served"))).toBe(sent + 3);
+      for (const c of clients) c.close();
+      admin.close();
+    },
+    T,
+  );
+});
