@@ -9,7 +9,7 @@
  * (test/fixtures) where that is clearer; a patch whose init fails; an idle
  * server; an edited transformer.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
@@ -20,6 +20,7 @@ import { GraftError } from "../../lib/model/diagnostics.js";
 import type { PatchResult } from "../../lib/patch/index.js";
 import {
   applyPatch,
+  controlRequest,
   compileExample,
   compileFixture,
   patchExample,
@@ -804,4 +805,69 @@ describe("pool fixture: a thread pool whose work item type changes, updated unde
     },
     T,
   );
+
+  it(
+    "stress: 1000 control requests at random moments under load, valid and invalid mixed: one apply, every reply well-formed, no request fails",
+    async () => {
+      const port = await freePort();
+      const srv = track(await startServer(v0.executable, ["-p", String(port), "-t", "4"], { port, env: ENV }));
+      await waitForControlSocket(srv.pid);
+      // A patch directory for another base: refused wrong-base, every time.
+      const other = path.join(dir(), "p1-other-base");
+      await cp(p1.patchDir, other, { recursive: true });
+      const manifest = JSON.parse(await readFile(path.join(other, "manifest.json"), "utf8")) as { base: string };
+      await writeFile(path.join(other, "manifest.json"), JSON.stringify({ ...manifest, base: "0".repeat(64) }));
+      let stopping = false;
+      const errors: string[] = [];
+      const loads = Array.from({ length: 8 }, async (_, k) => {
+        const c = await LineClient.connect(port);
+        for (let i = 0; !stopping; i++) {
+          const h = await c.cmd(`hash s${k}-${i}`);
+          if (!new RegExp(`^h[01] ${fnv1a(`s${k}-${i}`)}$`).test(h)) errors.push(`client ${k}: ${h}`);
+        }
+        c.close();
+      });
+      const kinds = [
+        { line: () => `apply ${p1.patchDir} 2000`, want: /^(applied .* threads=5 waited_us=\d+|refused wrong-base .*)$/ },
+        { line: () => `apply ${other} 2000`, want: /^refused wrong-base / },
+        { line: () => `apply ${path.join(dir(), "no-such-patch")} 2000`, want: /^refused bad-request cannot read / },
+        { line: () => "apply relative/path 2000", want: /^refused bad-request the path must be absolute$/ },
+        { line: () => `apply ${p1.patchDir} 2000 until=1`, want: /^refused timeout the request reached the runtime \d+ ms after its deadline/ },
+        { line: () => "apply /x 10 until=never", want: /^refused bad-request until= / },
+        { line: () => "frobnicate", want: /^refused bad-request unknown request/ },
+        { line: () => "status", want: new RegExp(`^ok program=pool version=[0-9a-f]{64} sequence=[01] patches=[01] pid=${srv.pid}$`) },
+      ];
+      const replies: string[] = [];
+      const bad: string[] = [];
+      let next = 0;
+      const N = 1000;
+      await Promise.all(Array.from({ length: 4 }, async () => {
+        while (next < N) {
+          const i = next++;
+          const kind = kinds[Math.floor(Math.random() * kinds.length)];
+          await sleep(Math.floor(Math.random() * 4));
+          let reply: string;
+          try {
+            reply = await controlRequest(srv.pid, kind.line(), 10_000, ENV);
+          } catch (e) {
+            reply = `(no reply: ${(e as Error).message})`;
+          }
+          replies.push(reply);
+          // busy: another apply of ours was in flight; a wrong reply otherwise.
+          if (!kind.want.test(reply) && !/^refused busy /.test(reply)) bad.push(`${i}: ${kind.line()} -> ${reply}`);
+        }
+      }));
+      stopping = true;
+      await Promise.all(loads);
+      expect(bad).toEqual([]);
+      expect(replies.filter((r) => r.startsWith("applied ")).length).toBe(1);
+      expect(errors).toEqual([]);
+      expect(await processStatus(srv.pid, ENV)).toMatchObject({ program: "pool", sequence: 1, patches: 1, pid: srv.pid });
+      const admin = await LineClient.connect(port);
+      expect(await admin.cmd("version")).toBe("pool 1");
+      admin.close();
+    },
+    T,
+  );
 });
+
