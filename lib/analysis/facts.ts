@@ -43,6 +43,8 @@ export interface ProgramFacts {
   /** Facts of main, which is not indirected but holds update points and calls. */
   mains: FunctionFacts[];
   addressTaken: Set<string>;
+  /** Functions of the program started as threads: the start routine given to pthread_create, and where. */
+  threadEntries: Map<string, SourcePosition>;
   fixed: Map<string, { reason: string; pos: SourcePosition }>;
   /**
    * Variadic functions whose address is stored by a static initialiser: they
@@ -109,7 +111,7 @@ export function resolveFunction(program: Program, tu: TranslationUnit, name: str
 }
 
 export function collectFacts(program: Program): ProgramFacts {
-  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), fixed: new Map(), escapingFields: new Map(), pinned: new Map(), allocators: new Set(), copies: new Map() };
+  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), threadEntries: new Map(), fixed: new Map(), escapingFields: new Map(), pinned: new Map(), allocators: new Set(), copies: new Map() };
   /** References to each declaration, by function: built once per function that a pointer is followed into. */
   const refIndex = new Map<TuFunction, Map<string, AstNode[]>>();
   const pendingAddresses: PendingAddress[] = [];
@@ -218,6 +220,13 @@ export function collectFacts(program: Program): ProgramFacts {
               return pointeeKeyOf(tu, arg.type, program) ??
                 (arg.kind === "UnaryOperator" && arg.opcode === "&" ? typeKeyOf(tu, arg.inner?.[0]?.type, program) : undefined);
             });
+            if (name === "pthread_create") {
+              // The start routine, as a name or its address (`&worker`), possibly cast.
+              let start = stripCasts(n.inner?.[3]);
+              if (start?.kind === "UnaryOperator" && start.opcode === "&") start = stripCasts(start.inner?.[0]);
+              const u = start?.kind === "DeclRefExpr" && start.referencedDecl?.kind === "FunctionDecl" ? resolveFunction(program, tu, start.referencedDecl.name) : undefined;
+              if (u && !facts.threadEntries.has(u)) facts.threadEntries.set(u, pos(n));
+            }
             if (IO_CALLS.has(name)) {
               for (const key of keys) fix(key, `is sent through ${name}() as raw bytes`, pos(n));
             } else if (BYTE_COPIES.has(name) && keys[0] !== keys[1]) {

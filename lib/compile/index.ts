@@ -7,7 +7,8 @@ import path from "node:path";
 import { parseProgram } from "../cfront/program.js";
 import { collectFacts } from "../analysis/facts.js";
 import { GraftError, hasErrors, type Diagnostic } from "../model/diagnostics.js";
-import type { VersionData } from "../model/version-data.js";
+import type { VdThread, VersionData } from "../model/version-data.js";
+import { threadPoints } from "../analysis/thread-entries.js";
 import { abiPrelude, ensureRuntime, gcc, LIBGRAFT_SO, LIBGRAFT_SONAME, readSizeProbes, RUNTIME_INCLUDE } from "./toolchain.js";
 import { COMPILER_JOBS, mapConcurrent } from "../cfront/jobs.js";
 import { rewriteUnit, type RewriteContext, type WrappedType } from "./rewrite-unit.js";
@@ -134,6 +135,8 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
   const sizes = await readSizeProbes([...new Set(firstDefiner.values())].map((i) => objects[i]));
   const vd = await buildVersionData({ name: opts.name, program, facts, wrapped, pointIds, sizes, cflags, cwd, rooms: opts.rooms ?? {}, envFields, direct });
   vd.exeSymbols = tableSymbols(vd);
+  vd.threads = threadPoints(facts, vd.updatePoints);
+  diagnostics.push(...threadsWithoutPoints(vd.threads));
   vd.digest = digestOf(vd);
 
   const meta = path.join(work, "graft-meta.c");
@@ -177,6 +180,19 @@ async function installRuntime(dest: string): Promise<void> {
   const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
   await copyFile(LIBGRAFT_SO, tmp);
   await rename(tmp, dest);
+}
+
+/**
+ * A thread whose code holds no update point never arrives at the barrier an
+ * update is: while it runs, every update is refused at its timeout. Only
+ * threads of a program that has update points at all are worth a word.
+ */
+export function threadsWithoutPoints(threads: readonly VdThread[]): Diagnostic[] {
+  if (!threads.some((t) => t.points.length)) return [];
+  return threads.filter((t) => !t.points.length).map((t) => ({
+    code: 3030, category: "warning" as const, file: t.file, line: t.line,
+    message: `the thread started here at ${t.entry}() reaches no update point: an update waits for every thread at one, so while it runs every update is refused at its timeout; put GRAFT_UPDATE_POINT() in its loop`,
+  }));
 }
 
 /** The runtime entry points generated code calls (graft.h, graft_abi.h). */

@@ -54,6 +54,13 @@ export interface PointVerdict {
   reasons: string[];
 }
 
+export interface ThreadVerdict {
+  entry: string;
+  file: string;
+  line: number;
+  points: { id: number; safe: boolean }[];
+}
+
 export interface PatchManifest {
   format: "graft-patch/1";
   program: string;
@@ -65,6 +72,13 @@ export interface PatchManifest {
   types: TypeChange[];
   globals: GlobalChange[];
   safety: PointVerdict[];
+  /**
+   * The running program's threads and the points each may reach, with the
+   * verdict for this patch: the update applies once every thread waits at
+   * one of its safe points. Absent for a base built before threads were
+   * recorded.
+   */
+  threads?: ThreadVerdict[];
   /** Symbols of the generated transformers the reviewer may edit, by type step. */
   transformers: { type: string; from: number; to: number; function: string }[];
   warnings: string[];

@@ -68,6 +68,11 @@ export const versionDataSchema = z.object({
   })),
   patches: z.array(z.string()),
   exeSymbols: z.array(z.string()).optional().describe("the executable's __graft_symtab: symbols patches bind to by index"),
+  threads: z.array(z.object({
+    entry: z.string().describe("the start routine given to pthread_create, or main"),
+    uname: z.string(), file: z.string(), line: z.number().int(),
+    points: z.array(z.number().int().positive()).describe("the update points the thread may reach"),
+  })).optional().describe("an update waits for every thread at a safe update point"),
 });
 
 /** Parses version data, naming the file and the first bad field. */

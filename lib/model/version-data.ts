@@ -162,4 +162,18 @@ export interface VersionData {
    * Absent in builds that export these symbols by name.
    */
   exeSymbols?: string[];
+  /**
+   * The program's threads (the main thread, and each start routine given to
+   * pthread_create) and the update points each may reach: an update waits
+   * for every thread at a safe point (lib/analysis/thread-entries.ts).
+   */
+  threads?: VdThread[];
+}
+
+export interface VdThread {
+  entry: string;
+  uname: string;
+  file: string;
+  line: number;
+  points: number[];
 }

@@ -13,8 +13,9 @@ import { parseProgram } from "../cfront/program.js";
 import { unameOf } from "../cfront/program.js";
 import { collectFacts } from "../analysis/facts.js";
 import { GraftError, type Diagnostic } from "../model/diagnostics.js";
-import type { VersionData } from "../model/version-data.js";
-import type { PatchManifest } from "../model/patch-manifest.js";
+import type { VdThread, VersionData } from "../model/version-data.js";
+import type { PatchManifest, PointVerdict, ThreadVerdict } from "../model/patch-manifest.js";
+import { threadPoints } from "../analysis/thread-entries.js";
 import { parseVersionData } from "../model/version-data-schema.js";
 import { abiPrelude, gcc, readSizeProbes, RUNTIME_INCLUDE, undefinedSymbols, weakenReferences } from "../compile/toolchain.js";
 import { rewriteUnit, type RewriteContext, type WrappedType } from "../compile/rewrite-unit.js";
@@ -44,6 +45,18 @@ export interface PatchOptions {
   xformFile?: string;
   cwd?: string;
   onProgress?: (msg: string) => void;
+}
+
+/** The running threads' points, each with this patch's verdict. */
+function threadVerdicts(threads: readonly VdThread[], safety: readonly PointVerdict[]): ThreadVerdict[] {
+  const safe = new Map(safety.map((s) => [s.id, s.safe]));
+  return threads.map((t) => ({ entry: t.entry, file: t.file, line: t.line, points: t.points.map((id) => ({ id, safe: safe.get(id) ?? false })) }));
+}
+
+function describeThreadPoints(t: ThreadVerdict): string {
+  const safe = t.points.filter((p) => p.safe).map((p) => p.id);
+  if (!safe.length) return t.points.length ? "none is safe for this patch: it will be refused at its timeout" : "it reaches no update point: the update will be refused at its timeout";
+  return `point${safe.length === 1 ? "" : "s"} ${safe.join(", ")}`;
 }
 
 export interface PatchResult {
@@ -220,6 +233,7 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   if (envRefusals.length) throw new GraftError(`${envRefusals.length} unsupported change(s): the patch cannot be made`, envRefusals, 2);
   const idByDraft = new Map([...draftIds].map(([call, id]) => [id, built.pointIds.get(call as AstNode)!]));
   for (const p of next.updatePoints) p.id = idByDraft.get(p.id) ?? p.id;
+  next.threads = threadPoints(facts, next.updatePoints);
   next.digest = digestOf(next);
 
   // ---- descriptor and link -------------------------------------------------
@@ -248,11 +262,13 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
     types: [...plan.types.values()].map(({ wrapped: _w, old: _o, next: _n, ...t }) => ({ ...t, ...(outOfLine.has(t.key) ? { outOfLine: true } : {}) })),
     globals: [...plan.globals.values()].map(({ oldSymbol: _s, ...g }) => g),
     safety: plan.safety,
+    ...(old.threads ? { threads: threadVerdicts(old.threads, plan.safety) } : {}),
     transformers: steps.map((s) => ({ type: s.key, from: s.from, to: s.to, function: `graft_xform_${s.key}_${s.from}_${s.to}` })),
     warnings: [...plan.warnings, ...built.warnings],
   };
   for (const w of manifest.warnings) progress(`warning: ${w}`);
   for (const s of plan.safety) progress(`update point ${s.id} (${s.file}:${s.line} in ${s.function}): ${s.safe ? "safe" : s.reasons.join("; ")}`);
+  for (const t of manifest.threads ?? []) progress(`thread ${t.entry} (${t.file}:${t.line}) must wait at one of: ${describeThreadPoints(t)}`);
   await writeFile(xformPath, xformText);
   await writeFile(path.join(outDir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
   await writeFile(path.join(outDir, `${old.program}.vd.json`), JSON.stringify(next, null, 2) + "\n");

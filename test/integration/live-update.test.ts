@@ -15,12 +15,14 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import type { CompileResult } from "../../lib/compile/index.js";
+import { compileProgram, type CompileResult } from "../../lib/compile/index.js";
 import { GraftError } from "../../lib/model/diagnostics.js";
+import { REPO_ROOT } from "../support/build.js";
 import type { PatchResult } from "../../lib/patch/index.js";
 import {
   applyPatch,
   controlRequest,
+  FIXTURE_CFLAGS,
   compileExample,
   compileFixture,
   patchExample,
@@ -755,6 +757,9 @@ describe("pool fixture: a thread pool whose work item type changes, updated unde
   it(
     "16 clients keep 4 workers and the queue busy; every thread parks, struct job changes, queued jobs are transformed, no request fails",
     async () => {
+      // The threads and their points: recorded at compile, named with this patch's verdicts.
+      expect(v0.versionData.threads?.map((t) => [t.entry, t.points.length > 0])).toEqual([["main", true], ["worker", true]]);
+      expect(p1.manifest.threads?.map((t) => [t.entry, t.points.some((q) => q.safe)])).toEqual([["main", true], ["worker", true]]);
       const job = p1.manifest.types.find((t) => t.key === "job")!;
       expect(Object.fromEntries(job.fields.map((f) => [f.name, f.status]))).toEqual({ fd: "same", seq: "same", queued_us: "added", retries: "added" });
       expect(p1.manifest.safety.every((s) => s.safe), JSON.stringify(p1.manifest.safety)).toBe(true);
@@ -806,17 +811,23 @@ describe("pool fixture: a thread pool whose work item type changes, updated unde
     T,
   );
 
+  it("a thread whose code reaches no update point is named at compile (GR3030)", async () => {
+    const cwd = path.join(REPO_ROOT, "test", "cases", "live", "program-thread", "v0");
+    const r = await compileProgram({ name: "ticker", files: ["main.c"], outDir: path.join(dir(), "ticker"), cflags: [...FIXTURE_CFLAGS], cwd, insecureAcceptUnsigned: true });
+    expect(r.diagnostics.filter((d) => d.code === 3030).map((d) => `${path.basename(d.file ?? "")}:${d.line} ${d.message.slice(0, 60)}`))
+      .toEqual(["main.c:22 the thread started here at ticker() reaches no update point:"]);
+  }, T);
+
   it(
     "stress: 1000 control requests at random moments under load, valid and invalid mixed: one apply, every reply well-formed, no request fails",
     async () => {
       const port = await freePort();
       const srv = track(await startServer(v0.executable, ["-p", String(port), "-t", "4"], { port, env: ENV }));
       await waitForControlSocket(srv.pid);
-      // A patch directory for another base: refused wrong-base, every time.
-      const other = path.join(dir(), "p1-other-base");
+      // A patch directory whose patch.so is not a shared object: refused, every time.
+      const other = path.join(dir(), "p1-not-elf");
       await cp(p1.patchDir, other, { recursive: true });
-      const manifest = JSON.parse(await readFile(path.join(other, "manifest.json"), "utf8")) as { base: string };
-      await writeFile(path.join(other, "manifest.json"), JSON.stringify({ ...manifest, base: "0".repeat(64) }));
+      await writeFile(path.join(other, "patch.so"), "this is not a shared object\n".repeat(100));
       let stopping = false;
       const errors: string[] = [];
       const loads = Array.from({ length: 8 }, async (_, k) => {
@@ -829,7 +840,7 @@ describe("pool fixture: a thread pool whose work item type changes, updated unde
       });
       const kinds = [
         { line: () => `apply ${p1.patchDir} 2000`, want: /^(applied .* threads=5 waited_us=\d+|refused wrong-base .*)$/ },
-        { line: () => `apply ${other} 2000`, want: /^refused wrong-base / },
+        { line: () => `apply ${other} 2000`, want: /^refused (load-failed|bad-format|digest-mismatch|wrong-base) / }, // wrong-base once p1 is applied: the base is checked before loading
         { line: () => `apply ${path.join(dir(), "no-such-patch")} 2000`, want: /^refused bad-request cannot read / },
         { line: () => "apply relative/path 2000", want: /^refused bad-request the path must be absolute$/ },
         { line: () => `apply ${p1.patchDir} 2000 until=1`, want: /^refused timeout the request reached the runtime \d+ ms after its deadline/ },
