@@ -49,5 +49,20 @@ describe("review model before the patch is generated (the engine's diff)", () =>
     ]);
     expect(m.updatePoints.map((p) => p.safe)).toEqual([false, true]);
     expect(m.updatePoints[0].reasons[0]).toContain("a.c:10");
+    expect(m.threads).toEqual([]);
+  });
+
+  it("names each running thread and the points it must wait at", () => {
+    const m = buildReviewModel(
+      vd({
+        types: [ty("item", [["a", "int"]])], updatePoints: [point(1, "loop", ["item"], { item: "a.c:10" }), point(2, "main", [])],
+        threads: [{ entry: "main", uname: "main", file: "a.c", line: 3, points: [2] }, { entry: "worker", uname: "worker", file: "a.c", line: 9, points: [1] }],
+      }),
+      vd({ types: [ty("item", [["a", "long"]])] }),
+    );
+    expect(m.threads).toEqual([
+      { entry: "main", where: "a.c:3", safePoints: [2], unsafePoints: [] },
+      { entry: "worker", where: "a.c:9", safePoints: [], unsafePoints: [1] },
+    ]);
   });
 });

@@ -57,6 +57,15 @@ export interface UpdatePointVerdict {
   reasons: string[];
 }
 
+export interface ThreadRequirement {
+  entry: string;
+  where: string;
+  /** Its points that are safe for this patch: the update waits for it at one of them. */
+  safePoints: number[];
+  /** Its points that are not. */
+  unsafePoints: number[];
+}
+
 export interface ReviewModel {
   /** "manifest" when lib/patch's own findings are shown, "version-data" when recomputed */
   source: "manifest" | "version-data";
@@ -65,6 +74,8 @@ export interface ReviewModel {
   types: TypeChange[];
   globals: GlobalChange[];
   updatePoints: UpdatePointVerdict[];
+  /** Each running thread (by start routine) and the points it must wait at for this patch to apply. */
+  threads: ThreadRequirement[];
   counts: { functions: number; types: number; globals: number; noise: number };
 }
 
@@ -80,6 +91,7 @@ export function buildReviewModel(base: VersionData, target: VersionData): Review
     format: "graft-patch/1", program: base.program, base: base.digest, target: target.digest, sequence: plan.sequence, createdAt: "",
     functions: [...plan.functions.values()], types: [...plan.types.values()], globals: [...plan.globals.values()], safety: plan.safety,
     transformers: [], warnings: [...plan.refusals.map((r) => `refused: ${r.message}`), ...plan.warnings],
+    ...(base.threads ? { threads: base.threads.map((t) => ({ entry: t.entry, file: t.file, line: t.line, points: t.points.map((id) => ({ id, safe: plan.safety.find((s) => s.id === id)?.safe ?? false })) })) } : {}),
   };
   return { ...reviewModelFromManifest(manifest), source: "version-data" };
 }
@@ -116,6 +128,10 @@ export function reviewModelFromManifest(m: PatchManifest): ReviewModel {
     .filter((g) => g.status !== "same")
     .map((g) => ({ name: g.name, file: g.id, status: g.status === "retyped" ? "changed" : (g.status as GlobalChange["status"]), oldType: g.oldType, newType: g.newType }));
   const updatePoints: UpdatePointVerdict[] = m.safety.map((p) => ({ id: p.id, where: `${p.file}:${p.line}`, function: p.function, safe: p.safe, reasons: p.reasons }));
+  const threads: ThreadRequirement[] = (m.threads ?? []).map((t) => ({
+    entry: t.entry, where: `${t.file}:${t.line}`,
+    safePoints: t.points.filter((p) => p.safe).map((p) => p.id), unsafePoints: t.points.filter((p) => !p.safe).map((p) => p.id),
+  }));
   return {
     source: "manifest",
     warnings: m.warnings ?? [],
@@ -123,6 +139,7 @@ export function reviewModelFromManifest(m: PatchManifest): ReviewModel {
     types,
     globals,
     updatePoints,
+    threads,
     counts: {
       functions: functions.filter((f) => f.status !== "noise").length,
       types: types.length,

@@ -61,6 +61,24 @@ export default async function PatchReviewPage({ params }: { params: Promise<{ pa
               ))}
             </tbody>
           </table>
+          {m.threads.length > 0 && (
+            <table data-testid="threads">
+              <thead><tr><th>Thread</th><th>Started at</th><th>Must wait at</th></tr></thead>
+              <tbody>
+                {m.threads.map((t) => (
+                  <tr key={`${t.entry}@${t.where}`}>
+                    <td className="mono">{t.entry}</td>
+                    <td className="mono">{t.where}</td>
+                    <td>
+                      {t.safePoints.length
+                        ? `point${t.safePoints.length === 1 ? "" : "s"} ${t.safePoints.join(", ")}`
+                        : <span className="badge unsafe">{t.unsafePoints.length ? "no safe point: refused at the timeout" : "reaches no update point: refused at the timeout"}</span>}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
         </div>
       )}
 
