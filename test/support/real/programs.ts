@@ -134,14 +134,14 @@ export interface StockBuild {
  * adds it the way a user would (IFLAGS for vsftpd, CPPFLAGS for memcached),
  * and the macro compiles to nothing.
  */
-export async function buildStock(program: RealProgram, dir: string, opts: { withGraftInclude?: boolean } = {}): Promise<StockBuild> {
+export async function buildStock(program: RealProgram, dir: string, opts: { withGraftInclude?: boolean } & BuildOptions = {}): Promise<StockBuild> {
   let log = "";
   if (program === "vsftpd") {
     const args = [`LIBS=${VSFTPD_LIBS.join(" ")}`];
     if (opts.withGraftInclude) args.push(`IFLAGS=-idirafter dummyinc -I${GRAFT_INCLUDE_DIR}`);
     log += await sh("make", args, dir, "vsftpd make");
   } else {
-    log += await configureMemcached(dir);
+    log += await configureMemcached(dir, opts);
     const args = ["memcached"];
     if (opts.withGraftInclude) args.push(`CPPFLAGS=-I${GRAFT_INCLUDE_DIR}`);
     log += await sh("make", args, dir, "memcached make");
