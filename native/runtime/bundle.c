@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "elf_check.h"
 #include "core.h"
 #include "grt_alloc.h"
 
@@ -590,6 +591,9 @@ int grt_bundle_open(const char *path, grt_bundle *out, grt_refusal *r)
     if (err < 0)
         goto out;
     so = find_file(m, "patch.so", 8);
+    err = grt_elf_check(so->data, (size_t)so->size, r);
+    if (err < 0)
+        return err;
     err = grt_write_private_file(so->data, (size_t)so->size, out->so_path, sizeof(out->so_path));
     if (err < 0) {
         out->so_path[0] = '\0';
@@ -660,6 +664,11 @@ int grt_bundle_open_dir(const char *dir, grt_bundle *out, grt_refusal *r)
     err = grt_read_file(path, GRT_BUNDLE_MAX_SIZE, &data, &len);
     if (err < 0)
         return grt_refuse(r, err, "bad-request", "cannot read %s: %s", path, strerror(-err));
+    err = grt_elf_check(data, len, r);
+    if (err < 0) {
+        grt_free(data);
+        return err;
+    }
     err = grt_write_private_file(data, len, out->so_path, sizeof(out->so_path));
     grt_free(data);
     if (err < 0) {

@@ -910,6 +910,15 @@ static void test_loop(void)
     mkdirs(fmt("%s/l-notelf", work));
     write_file(fmt("%s/l-notelf/patch.so", work), "not an ELF file\n", 16);
     mkdirs(fmt("%s/l-empty", work));
+    {
+        /* The first half of a good patch: mapped, it would SIGBUS the program. */
+        size_t n;
+        unsigned char *so = read_file(fmt("%s/l-unsafe/patch.so", work), &n);
+
+        mkdirs(fmt("%s/l-trunc", work));
+        write_file(fmt("%s/l-trunc/patch.so", work), so, n / 2);
+        free(so);
+    }
 
     if (start_prog(&p, exe, "loop") < 0)
         fatal("no socket %s", p.sock);
@@ -918,7 +927,9 @@ static void test_loop(void)
                    0);
     expect_refusal(&p, "patch without __graft_patch", apply_req(fmt("%s/l-nosym", work), 1000), "load-failed", D0, 0);
     expect_refusal(&p, "patch.so that is not an ELF object", apply_req(fmt("%s/l-notelf", work), 1000),
-                   "load-failed", D0, 0);
+                   "bad-format", D0, 0);
+    expect_refusal(&p, "a truncated patch.so, refused before it is mapped", apply_req(fmt("%s/l-trunc", work), 1000),
+                   "bad-format", D0, 0);
     expect_refusal(&p, "directory without patch.so", apply_req(fmt("%s/l-empty", work), 1000), "bad-request", D0, 0);
     expect_refusal(&p, "patch for another program", apply_req(fmt("%s/l-prog", work), 1000), "wrong-program", D0, 0);
     expect_refusal(&p, "type step that does not continue the chain", apply_req(fmt("%s/l-step", work), 1000), "abi",
