@@ -53,6 +53,27 @@ afterAll(() => {
 });
 
 describe("graft (child process)", () => {
+  it("compile and patch check their paths before any work: one line naming the file, exit 2", async () => {
+    mkdirSync(join(root, "srcdir"), { recursive: true });
+    writeFileSync(join(root, "ok.c"), "int main(void) { return 0; }\n");
+    const cases: [string[], string][] = [
+      [["compile", "-o", "/proc/graft-out", "--name", "a", "ok.c"], "/proc/graft-out: error GR6005: -o: /proc/graft-out is in a kernel pseudo-file system"],
+      [["compile", "-o", "out", "--name", "a", "srcdir"], "srcdir: error GR6005: is a directory"],
+      [["compile", "-o", "out", "--name", "a", "ok.h"], "ok.h: error GR6005: not a C source"],
+      [["compile", "-o", "out", "--name", "a", "missing.c"], "missing.c: error GR6005: no such file"],
+      [["compile", "-o", "ok.c", "--name", "a", "ok.c"], "ok.c: error GR6005: -o: exists and is not a directory"],
+      [["patch", "--from", "nowhere", "-o", "p", "ok.c"], "nowhere: error GR6005: --from: no such directory"],
+      [["patch", "--from", "srcdir", "-o", "p", "--xform", "nope.c", "ok.c"], "nope.c: error GR6005: --xform: no such file"],
+    ];
+    for (const [args, want] of cases) {
+      const r = await graft(args);
+      expect([r.code, r.stderr.trim().split("\n").length, r.stderr], args.join(" ")).toEqual([2, 1, expect.stringContaining(want)]);
+    }
+    const room = await graft(["compile", "-o", "out", "--name", "a", "--room", "s=4000000000", "ok.c"]);
+    expect(room.code).not.toBe(0);
+    expect(room.stderr).toContain("at most 1048576 (1 MiB) per value");
+  });
+
   it("--help works from any directory and lists the commands", async () => {
     const r = await graft(["--help"]);
     expect(r.code).toBe(0);

@@ -22,6 +22,9 @@ export function collect(word: string, previous: string[] = []): string[] {
   return [...previous, word];
 }
 
+/** Room is reserved in every value of the type: more than this is a typo, not a plan. */
+export const MAX_ROOM_BYTES = 1 << 20;
+
 /** --room TYPE=BYTES, repeatable; the last = splits, so a type name may hold one. */
 export function collectRoom(word: string, previous: Record<string, number> = {}): Record<string, number> {
   const eq = word.lastIndexOf("=");
@@ -29,6 +32,9 @@ export function collectRoom(word: string, previous: Record<string, number> = {})
   const bytes = eq > 0 ? word.slice(eq + 1) : "";
   if (!type || !/^(0|[1-9][0-9]*)$/.test(bytes)) {
     throw new InvalidArgumentError(`expected TYPE=BYTES (e.g. "struct conn=64"), got "${word}"`);
+  }
+  if (Number(bytes) > MAX_ROOM_BYTES) {
+    throw new InvalidArgumentError(`${bytes} bytes of room for ${type}: at most ${MAX_ROOM_BYTES} (1 MiB) per value`);
   }
   return { ...previous, [type]: Number(bytes) };
 }

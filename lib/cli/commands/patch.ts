@@ -8,6 +8,7 @@ import type { CliContext } from "../context.js";
 import { defineAction } from "../define-action.js";
 import { ExitCode } from "../exit-codes.js";
 import { loadStage } from "../load-stage.js";
+import { checkInputDir, checkInputFile, checkOutputDir, checkSourceFiles } from "../check-inputs.js";
 import { printDiagnostics } from "../report.js";
 import { splitToolFlags } from "../tool-flags.js";
 
@@ -28,6 +29,11 @@ export function registerPatch(program: Command, ctx: CliContext): void {
     .option("--xform <file>", "hand-edited type and state transformers to use instead of the generated ones")
     .action(
       defineAction(ctx, "patch", async (files: string[], opts: PatchCliOptions) => {
+        checkSourceFiles(files, ctx.cwd);
+        checkOutputDir(opts.out, ctx.cwd);
+        if (opts.from.endsWith(".json")) checkInputFile(opts.from, ctx.cwd, "--from");
+        else checkInputDir(opts.from, ctx.cwd, "--from");
+        if (opts.xform !== undefined) checkInputFile(opts.xform, ctx.cwd, "--xform");
         const { cflags, ldflags } = splitToolFlags(ctx.passthrough);
         const { generatePatch } = await loadStage("the patch generator (lib/patch)", () => import("../../patch/index.js"));
         const result = await generatePatch({
