@@ -69,6 +69,13 @@ describe("graft (child process)", () => {
       const r = await graft(args);
       expect([r.code, r.stderr.trim().split("\n").length, r.stderr], args.join(" ")).toEqual([2, 1, expect.stringContaining(want)]);
     }
+    // Version data edited by hand: its digest no longer matches.
+    const built = await graft(["compile", "-o", "vdout", "--name", "a", "--insecure-accept-unsigned-patches", "ok.c"]);
+    expect(built.code, built.stderr).toBe(0);
+    const vdPath = join(root, "vdout", "a.vd.json");
+    writeFileSync(vdPath, readFileSync(vdPath, "utf8").replace('"ok.c"', '"../../etc/passwd"'));
+    const tampered = await graft(["patch", "--from", "vdout", "-o", "p2", "ok.c"]);
+    expect([tampered.code, tampered.stderr]).toEqual([2, expect.stringContaining("error GR4012: its digest does not match its content")]);
     const room = await graft(["compile", "-o", "out", "--name", "a", "--room", "s=4000000000", "ok.c"]);
     expect(room.code).not.toBe(0);
     expect(room.stderr).toContain("at most 1048576 (1 MiB) per value");

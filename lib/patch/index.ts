@@ -17,6 +17,7 @@ import type { VdThread, VersionData } from "../model/version-data.js";
 import type { PatchManifest, PointVerdict, ThreadVerdict } from "../model/patch-manifest.js";
 import { threadPoints } from "../analysis/thread-entries.js";
 import { parseVersionData } from "../model/version-data-schema.js";
+import { createHash } from "node:crypto";
 import { abiPrelude, gcc, readSizeProbes, RUNTIME_INCLUDE, undefinedSymbols, weakenReferences } from "../compile/toolchain.js";
 import { rewriteUnit, type RewriteContext, type WrappedType } from "../compile/rewrite-unit.js";
 import { buildVersionData, digestOf, staticSymbol } from "../compile/version-data-builder.js";
@@ -66,6 +67,10 @@ export interface PatchResult {
   diagnostics: Diagnostic[];
 }
 
+function sha256Hex(s: string): string {
+  return createHash("sha256").update(s).digest("hex");
+}
+
 export async function loadVersionData(from: string): Promise<{ vd: VersionData; path: string }> {
   let file = from;
   if (!from.endsWith(".json")) {
@@ -80,7 +85,22 @@ export async function loadVersionData(from: string): Promise<{ vd: VersionData; 
   } catch (e) {
     throw new GraftError(`${file}: cannot read version data`, [{ code: 4012, category: "error", file, message: String((e as Error).message) }], 2);
   }
-  return { vd: parseVersionData(json, file), path: file };
+  const vd = parseVersionData(json, file);
+  checkIntact(json as Record<string, unknown>, vd, file);
+  return { vd, path: file };
+}
+
+/**
+ * Version data is what the running program was built from: a file edited by
+ * hand (its digest no longer over its content: other sources, layouts or
+ * symbols) would make a patch for another program than the one running.
+ */
+function checkIntact(raw: Record<string, unknown>, vd: Pick<VersionData, "digest">, file: string): void {
+  const fail = (message: string): never => {
+    throw new GraftError(`${file}: ${message}`, [{ code: 4012, category: "error", file, message }], 2);
+  };
+  // Over the text as written (key order included), as compile and patch computed it.
+  if (sha256Hex(JSON.stringify({ ...raw, digest: "" })) !== vd.digest) fail("its digest does not match its content: it was changed after it was written; use the file graft compile or graft patch wrote");
 }
 
 /** Reads `/* graft: default EXPR *\/` comments on the fields of a struct in the new source. */
