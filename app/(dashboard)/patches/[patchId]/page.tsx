@@ -10,10 +10,11 @@ import { ActionForm, type FormAction } from "@/components/action-form";
 import { FunctionDiffs } from "@/components/review/function-diffs";
 import { TransformerPanel } from "@/components/review/transformer-panel";
 import { buildBundleAction, checkTransformersAction, commentAction, reviewAction, saveTransformersAction } from "./actions";
+import { pageRouteId } from "@/lib/server/route-id";
 
 export default async function PatchReviewPage({ params }: { params: Promise<{ patchId: string }> }) {
   const user = await requirePageUser();
-  const patchId = Number((await params).patchId);
+  const patchId = pageRouteId((await params).patchId);
   const p = await getPatchReview({ user, patchId }).catch((e) => {
     if (e instanceof AppError && e.code === "not-found") notFound();
     throw e;

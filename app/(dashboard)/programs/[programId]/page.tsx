@@ -11,12 +11,13 @@ import { UploadVersionForm } from "@/components/upload-version-form";
 import { CreatePatchForm } from "@/components/create-patch-form";
 import { PatchTable } from "@/components/patch-table";
 import { uploadVersionAction, createPatchAction } from "../actions";
+import { pageRouteId } from "@/lib/server/route-id";
 
 const DEFAULT_CFLAGS = "-std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -O2 -g";
 
 export default async function ProgramPage({ params }: { params: Promise<{ programId: string }> }) {
   const user = await requirePageUser();
-  const id = Number((await params).programId);
+  const id = pageRouteId((await params).programId);
   const program = await getProgram(id).catch((e) => {
     if (e instanceof AppError && e.code === "not-found") notFound();
     throw e;

@@ -5,10 +5,11 @@ import { getVersion } from "@/lib/server/versions/get-versions";
 import { AppError } from "@/lib/server/errors";
 import { StatusBadge } from "@/components/status-badge";
 import { JobProgress } from "@/components/job-progress";
+import { pageRouteId } from "@/lib/server/route-id";
 
 export default async function VersionPage({ params }: { params: Promise<{ versionId: string }> }) {
   await requirePageUser();
-  const v = await getVersion(Number((await params).versionId)).catch((e) => {
+  const v = await getVersion(pageRouteId((await params).versionId)).catch((e) => {
     if (e instanceof AppError && e.code === "not-found") notFound();
     throw e;
   });

@@ -1,6 +1,7 @@
 import { getCurrentUser } from "@/lib/server/auth/session";
 import { downloadBundle } from "@/lib/server/bundles/download-bundle";
 import { AppError, errorResponse } from "@/lib/server/errors";
+import { parseRouteId } from "@/lib/server/route-id";
 
 export const dynamic = "force-dynamic";
 
@@ -9,7 +10,7 @@ export async function GET(_req: Request, ctx: { params: Promise<{ bundleId: stri
   try {
     const user = await getCurrentUser();
     if (!user) throw new AppError("unauthenticated");
-    const b = await downloadBundle({ user, bundleId: Number((await ctx.params).bundleId) });
+    const b = await downloadBundle({ user, bundleId: parseRouteId((await ctx.params).bundleId, "bundle") });
     return new Response(new Uint8Array(b.bytes), {
       headers: {
         "content-type": "application/octet-stream",
