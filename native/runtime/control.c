@@ -277,18 +277,17 @@ static int parse_apply(char *args, const char **path, unsigned *timeout_ms, uint
 
 static void serve(int c, int busy);
 
-/* 1 when the peer of c has closed its end (or the connection failed). */
+/* 1 when the peer of c has closed the connection (or it failed). A peer that
+ * only shut down its writing side (a client that half-closes after its
+ * request) still waits for the reply: on a unix socket only a full close sets
+ * POLLHUP. */
 static int peer_gone(int c)
 {
-    struct pollfd pfd = { .fd = c, .events = POLLIN | POLLRDHUP };
-    char b;
+    struct pollfd pfd = { .fd = c, .events = 0 };
 
     if (poll(&pfd, 1, 0) <= 0)
         return 0;
-    if (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL))
-        return 1;
-    /* Readable: more bytes after the request line (ignored), or EOF. */
-    return recv(c, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+    return (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
 /* While an apply waits for the program's threads: serve whoever else

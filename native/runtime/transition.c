@@ -200,6 +200,8 @@ static void apply_patch(const grt_patch *p, unsigned point_id)
     tr.result = res;
     __atomic_store_n(&tr.state, T_DONE, __ATOMIC_RELEASE);
     pthread_cond_signal(&tr.done);
+    /* The parked threads go on now, not when the control thread wakes. */
+    pthread_cond_broadcast(&tr.released);
 }
 
 void grt_update_point(unsigned point_id)

@@ -1278,12 +1278,15 @@ static void test_idle_events(void)
     r = ctl(&p, "apply /x 5000 until=soon");
     test_check("  ... a malformed until= is a bad request", starts(r, "refused bad-request "), "reply: %s", r);
 
+    /* A client that half-closes after its request still wants the reply. */
     fd = ctl_send(&p, apply_req(patch, 5000));
-    sleep_ms(100);
+    if (fd >= 0)
+        shutdown(fd, SHUT_WR);
+    sleep_ms(200);
     r = cmd(&p, "answer");
     r = ctl_recv(fd);
-    test_check("with a request to handle, the handler's point applies it", starts(r, "applied ") && strstr(r, " threads=1 "),
-               "reply: %s", r);
+    test_check("with a request to handle, the handler's point applies it (the requester half-closed: not abandoned)",
+               starts(r, "applied ") && strstr(r, " threads=1 "), "reply: %s", r);
     r = cmd(&p, "answer");
     test_check("  ... and the new code runs", strcmp(r, "answer=50") == 0, "reply: %s", r);
     test_check("  ... and exits normally", stop_prog(&p) == 0, "see above");
