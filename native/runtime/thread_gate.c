@@ -123,7 +123,8 @@ static void *trampoline(void *p)
 
     free(p);
     s.rec->self = pthread_self();
-    s.rec->tid = gettid();
+    /* Release: whoever sees the tid (transition.c's wake-up) sees self. */
+    __atomic_store_n(&s.rec->tid, gettid(), __ATOMIC_RELEASE);
     me = s.rec;
     pthread_cleanup_push(gone, s.rec);
     ret = s.fn(s.arg);
