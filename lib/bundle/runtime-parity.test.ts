@@ -17,7 +17,7 @@ import { createBundle } from "./create.js";
 import { generateKeyPair, computeKeyId, readPrivateKey } from "./keys.js";
 import { encodeBundle } from "./layout.js";
 import { signManifest } from "./signature.js";
-import { BASE, makePatchFixture, makeTempDir, removeTempDirs } from "./test-fixtures.js";
+import { BASE, makePatchFixture, makeTempDir, minimalSharedObject, removeTempDirs } from "./test-fixtures.js";
 import { verifyBundle } from "./verify.js";
 
 const RUNTIME = resolve(fileURLToPath(import.meta.url), "../../../native/runtime");
@@ -64,16 +64,16 @@ function makeCases(): { cases: Array<[string, Buffer]>; trustedHex: string } {
 
   // Properly signed manifests that each reader must judge by its parser.
   const key = readPrivateKey(fx.keys.privateKeyPath);
-  const so = Buffer.from("so");
+  const so = minimalSharedObject(120);
   const sha = createHash("sha256").update(so).digest("hex");
   const head = (fields: Partial<Record<"program" | "base" | "target" | "sequence" | "created", string>> = {}) =>
     `graft-bundle 1\nprogram ${fields.program ?? "kvd"}\nbase ${fields.base ?? BASE}\ntarget ${fields.target ?? BASE}\n` +
     `sequence ${fields.sequence ?? "4"}\ncreated ${fields.created ?? "2026-11-26T23:50:00Z"}\n`;
-  const soLine = `file patch.so 2 ${sha}\n`;
+  const soLine = `file patch.so ${so.length} ${sha}\n`;
   const signed: Array<[string, string, string[]]> = [
     ["another-program", head({ program: "httpd" }) + soLine, ["patch.so"]],
     ["another-base", head({ base: "00".repeat(32) }) + soLine, ["patch.so"]],
-    ["no-patch.so", head() + `file patch.c 2 ${sha}\n`, ["patch.c"]],
+    ["no-patch.so", head() + `file patch.c ${so.length} ${sha}\n`, ["patch.c"]],
     ["sequence-leading-zero", head({ sequence: "04" }) + soLine, ["patch.so"]],
     ["sequence-2^53", head({ sequence: "9007199254740992" }) + soLine, ["patch.so"]],
     ["sequence-2^53-1", head({ sequence: "9007199254740991" }) + soLine, ["patch.so"]],
@@ -85,8 +85,8 @@ function makeCases(): { cases: Array<[string, Buffer]>; trustedHex: string } {
     ["uppercase-base", head({ base: BASE.toUpperCase() }) + soLine, ["patch.so"]],
     ["trailing-space", head() + soLine.replace("\n", " \n"), ["patch.so"]],
     ["non-ascii-program", head({ program: "kvé" }) + soLine, ["patch.so"]],
-    ["64-files", head() + soLine + Array.from({ length: 63 }, (_, i) => `file f${i} 2 ${sha}\n`).join(""), ["patch.so", ...Array.from({ length: 63 }, (_, i) => `f${i}`)]],
-    ["65-files", head() + soLine + Array.from({ length: 64 }, (_, i) => `file f${i} 2 ${sha}\n`).join(""), ["patch.so", ...Array.from({ length: 64 }, (_, i) => `f${i}`)]],
+    ["64-files", head() + soLine + Array.from({ length: 63 }, (_, i) => `file f${i} ${so.length} ${sha}\n`).join(""), ["patch.so", ...Array.from({ length: 63 }, (_, i) => `f${i}`)]],
+    ["65-files", head() + soLine + Array.from({ length: 64 }, (_, i) => `file f${i} ${so.length} ${sha}\n`).join(""), ["patch.so", ...Array.from({ length: 64 }, (_, i) => `f${i}`)]],
   ];
   for (const [name, text, files] of signed) {
     const manifestBytes = Buffer.from(text);

@@ -33,13 +33,38 @@ export function removeTempDirs(): void {
   for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
+/**
+ * The smallest bytes the runtime takes for a whole ELF shared object (its
+ * elf_check.c): an x86-64 ET_DYN header, one PT_LOAD segment over the whole
+ * file, then deterministic filler. Not loadable code: bundles made of it are
+ * judged, never applied.
+ */
+export function minimalSharedObject(size: number): Buffer {
+  const b = Buffer.alloc(Math.max(size, 120));
+  for (let i = 120; i < b.length; i++) b[i] = (i * 31 + 7) & 0xff;
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]).copy(b, 0);
+  b.writeUInt16LE(3, 16); // ET_DYN
+  b.writeUInt16LE(62, 18); // EM_X86_64
+  b.writeUInt32LE(1, 20);
+  b.writeBigUInt64LE(64n, 32); // e_phoff
+  b.writeUInt16LE(64, 52); // e_ehsize
+  b.writeUInt16LE(56, 54); // e_phentsize
+  b.writeUInt16LE(1, 56); // e_phnum
+  b.writeUInt16LE(64, 58); // e_shentsize
+  b.writeUInt32LE(1, 64); // PT_LOAD
+  b.writeUInt32LE(4, 68); // PF_R
+  b.writeBigUInt64LE(BigInt(b.length), 64 + 32); // p_filesz
+  b.writeBigUInt64LE(BigInt(b.length), 64 + 40); // p_memsz
+  b.writeBigUInt64LE(0x1000n, 64 + 48); // p_align
+  return b;
+}
+
 /** A patch dir as `graft patch` would leave it, with deterministic contents. */
 export function makePatchFixture(options: { xform?: boolean; patchC?: boolean } = {}): PatchFixture {
   const root = makeTempDir();
   const patchDir = join(root, "patch");
   mkdirSync(patchDir);
-  const so = Buffer.alloc(300);
-  for (let i = 0; i < so.length; i++) so[i] = (i * 31 + 7) & 0xff;
+  const so = minimalSharedObject(300);
   writeFileSync(join(patchDir, "patch.so"), so);
   if (options.patchC !== false) writeFileSync(join(patchDir, "patch.c"), "int get(void) { return 2; }\n");
   if (options.xform) writeFileSync(join(patchDir, "xform.c"), "int xform_conn_0(void *w) { return 0; }\n");

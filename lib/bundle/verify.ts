@@ -14,8 +14,10 @@
  *   6. manifest parses                                bad-format
  *   7. files in manifest order, sizes and digests     digest-mismatch / bad-format
  *   8. what the running program would check, if given: wrong-program, wrong-base, replay
+ *   9. patch.so is a whole ELF shared object (elf-shape.ts)  bad-format
  * On any refusal the result carries no contents at all.
  */
+import { elfShapeProblem } from "./elf-shape.js";
 import { readFrame, readFiles } from "./layout.js";
 import { createPublicKeyObject, parsePublicKeyHex } from "./keys.js";
 import { parseManifest } from "./manifest.js";
@@ -63,6 +65,9 @@ export function verifyBundle(bytes: Buffer, publicKeysHex: readonly string[], ex
   if (expect.sequence !== undefined && !(manifest.sequence > expect.sequence)) {
     return refuse("replay", `sequence ${manifest.sequence} is not above ${expect.sequence} (downgrade or replay)`);
   }
+  const so = body.files.get("patch.so");
+  const shape = so ? elfShapeProblem(so) : undefined;
+  if (shape) return refuse("bad-format", shape);
   return { ok: true, manifest, keyId: keyIdHex, files: body.files };
 }
 

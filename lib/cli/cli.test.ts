@@ -12,6 +12,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { minimalSharedObject } from "../bundle/test-fixtures.js";
+
 const BIN = resolve(fileURLToPath(import.meta.url), "../../../bin/graft.mjs");
 const root = mkdtempSync(join(tmpdir(), "graft-cli-test-"));
 const outputs: string[] = [];
@@ -37,7 +39,7 @@ const BASE = "3f".repeat(32);
 beforeAll(() => {
   const patch = join(root, "patch");
   mkdirSync(patch);
-  writeFileSync(join(patch, "patch.so"), Buffer.from("\x7fELF dummy shared object"));
+  writeFileSync(join(patch, "patch.so"), minimalSharedObject(200));
   writeFileSync(join(patch, "manifest.json"), JSON.stringify({ program: "kvd", base: BASE, target: "77".repeat(32), sequence: 4 }));
 });
 

@@ -3,7 +3,9 @@
  * reach compileProgram/generatePatch (both mocked here), and how outcomes
  * become exit codes and output.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { GraftError } from "../model/diagnostics.js";
 import type { CliContext } from "./context.js";
@@ -14,6 +16,11 @@ const compileProgram = vi.fn();
 const generatePatch = vi.fn();
 vi.mock("../compile/index.js", () => ({ compileProgram: (o: unknown) => compileProgram(o) }));
 vi.mock("../patch/index.js", () => ({ generatePatch: (o: unknown) => generatePatch(o) }));
+
+/** The commands check their paths before calling the (mocked) stages: they exist here. */
+const WORK = mkdtempSync(join(tmpdir(), "graft-main-test-"));
+for (const f of ["kvd.c", "net.c", "a.c", "a.pub", "b.pub", "x.c"]) writeFileSync(join(WORK, f), "");
+for (const d of ["b", "build-v0"]) mkdirSync(join(WORK, d));
 
 interface Captured extends CliContext {
   stdout: string[];
@@ -29,7 +36,7 @@ function capture(): Captured {
     out: (l) => stdout.push(l),
     err: (l) => stderr.push(l),
     env: {},
-    cwd: "/work/here",
+    cwd: WORK,
     passthrough: [],
     debug: false,
     exitCode: 0,
@@ -61,7 +68,7 @@ describe("graft compile", () => {
       insecureAcceptUnsigned: false,
       rooms: { "struct conn": 64, item: 0 },
       staticRuntime: false,
-      cwd: "/work/here",
+      cwd: WORK,
       onProgress: expect.any(Function),
     });
     expect(ctx.stdout).toEqual(["wrote /o/kvd", "wrote /o/kvd.vd.json", "wrote /o/libgraft.so.1 (the runtime: deploy it with the executable)"]);
@@ -139,7 +146,7 @@ describe.skipIf(!hasPatchStage)("graft patch", () => {
       cflags: ["-O2"],
       ldflags: ["-lm"],
       xformFile: "x.c",
-      cwd: "/work/here",
+      cwd: WORK,
       onProgress: expect.any(Function),
     });
     expect(ctx.stderr).toContain("info GR4001: changed function: get");

@@ -593,7 +593,7 @@ int grt_bundle_open(const char *path, grt_bundle *out, grt_refusal *r)
     so = find_file(m, "patch.so", 8);
     err = grt_elf_check(so->data, (size_t)so->size, r);
     if (err < 0)
-        return err;
+        goto out;
     err = grt_write_private_file(so->data, (size_t)so->size, out->so_path, sizeof(out->so_path));
     if (err < 0) {
         out->so_path[0] = '\0';

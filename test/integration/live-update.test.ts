@@ -801,10 +801,14 @@ describe("pool fixture: a thread pool whose work item type changes, updated unde
       expect(errors).toEqual([]);
       expect(sawNew.every(Boolean)).toBe(true);
       expect(await admin.cmd("version")).toBe("pool 1");
+      // A thread created after the update starts in the new code (pthread_create got worker's stable entry).
+      expect(await admin.cmd("spawn")).toBe("spawned 5");
+      await sleep(100);
+      expect(await admin.cmd("startedv1")).toBe("1");
       // The jobs that waited in the queue across the update were made by v0 and served by v1, transformed on the way.
       expect(Number(await admin.cmd("oldjobs"))).toBeGreaterThan(0);
-      // Every command counted once: the clients', and admin's three before this one (version, version, oldjobs).
-      expect(Number(await admin.cmd("served"))).toBe(sent + 3);
+      // Every command counted once: the clients', and admin's five before this one (version, version, spawn, startedv1, oldjobs).
+      expect(Number(await admin.cmd("served"))).toBe(sent + 5);
       for (const c of clients) c.close();
       admin.close();
     },
