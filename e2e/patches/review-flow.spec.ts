@@ -222,6 +222,28 @@ test("a reviewer approves; an edit afterwards makes a new revision and clears th
   await page.goto(patchUrl);
   await page.getByTestId("approve-form").getByRole("button", { name: "Approve" }).click();
   await expect(page.getByTestId("patch-title")).toContainText("approved");
+
+  // Four eyes hold across revisions: the reviewer makes a change (revision 3), the author touches a comment
+  // (in revision 3, which has no review yet); the reviewer, who wrote revision 3, cannot approve it; the admin can.
+  let text3 = await getEditorText(page);
+  await setEditorText(page, text3.replace("/* reviewed twice */", "/* reviewed thrice */"));
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByTestId("check-status")).toContainText("Saved as revision 3");
+  await signIn(page, "author");
+  await page.goto(patchUrl);
+  text3 = await getEditorText(page);
+  await setEditorText(page, text3.replace("/* reviewed thrice */", "/* reviewed thrice. */"));
+  await page.getByRole("button", { name: "Save" }).click();
+  // Revision 3 has no review yet: the edit goes into it, and the audit log keeps the author as its editor.
+  await expect(page.getByTestId("check-status")).toContainText("Saved in revision 3");
+  await signIn(page, "reviewer");
+  await page.goto(patchUrl);
+  await expect(page.getByTestId("review-blocked")).toContainText("You wrote revision 3 of this patch");
+  await expect(page.getByTestId("approve-form")).toHaveCount(0);
+  await signIn(page, "admin");
+  await page.goto(patchUrl);
+  await page.getByTestId("approve-form").getByRole("button", { name: "Approve" }).click();
+  await expect(page.getByTestId("patch-title")).toContainText("approved");
 });
 
 test("the reviewer builds and downloads the bundle; it verifies and applies to a running server", async ({ page, request }, testInfo) => {

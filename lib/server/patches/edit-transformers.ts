@@ -23,7 +23,9 @@ export async function editTransformers(opts: { user: SessionUser; patchId: numbe
     if (opts.xformSource === current.xformSource) return { revision: current.number, newRevision: false };
     const reviewed = await tx.review.count({ where: { revisionId: current.id, active: true } });
     if (reviewed === 0 && current.state === "open") {
-      await tx.patchRevision.update({ where: { id: current.id }, data: { xformSource: opts.xformSource, checkResult: null, createdById: opts.user.id } });
+      // The revision stays its creator's; this editor is on record in the audit log (patch.edit), which the
+      // four-eyes rule reads (review-patch.ts): an edit in place does not launder who wrote what.
+      await tx.patchRevision.update({ where: { id: current.id }, data: { xformSource: opts.xformSource, checkResult: null } });
       await recordAudit(tx, { actorId: opts.user.id, action: "patch.edit", targetType: "patch", targetId: String(opts.patchId), detail: { revision: current.number } });
       return { revision: current.number, newRevision: false };
     }

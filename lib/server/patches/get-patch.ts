@@ -1,4 +1,5 @@
 import "server-only";
+import { contributedRevision } from "./review-patch";
 import { prisma } from "../db";
 import { AppError } from "../errors";
 import { can, type SessionUser } from "../auth/roles";
@@ -146,11 +147,14 @@ export async function getPatchReview(opts: { user: SessionUser; patchId: number 
       console.error(`review model for patch ${p.id}:`, e);
     }
   }
-  const isAuthor = p.createdById === opts.user.id || current?.createdById === opts.user.id;
+  // Whoever wrote the patch or any revision of it (review-patch.ts refuses them too).
+  const ownRevision = await contributedRevision(prisma, p.id, opts.user.id);
   const reviewBlockedReason = !can(opts.user, "patch:review")
     ? "Only reviewers can approve or reject."
-    : isAuthor
+    : p.createdById === opts.user.id
       ? "You cannot approve a patch you wrote."
+      : ownRevision !== undefined
+        ? `You wrote revision ${ownRevision} of this patch: someone who did not write any of it must review it.`
       : !current
         ? "The patch has not been generated yet."
         : null;

@@ -4,12 +4,32 @@ import { AppError } from "../errors";
 import { recordAudit } from "../audit/record";
 import { assertCan, type SessionUser } from "../auth/roles";
 
+type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
+
+/**
+ * The first revision of the patch that the user created or edited in place
+ * (the audit log's patch.edit and patch.revise name the editor and the
+ * revision), or undefined.
+ */
+export async function contributedRevision(tx: Tx | typeof prisma, patchId: number, userId: number): Promise<number | undefined> {
+  const created = await tx.patchRevision.findFirst({ where: { patchId, createdById: userId }, orderBy: { number: "asc" } });
+  const edits = await tx.auditEvent.findMany({ where: { targetType: "patch", targetId: String(patchId), actorId: userId, action: { in: ["patch.edit", "patch.revise"] } } });
+  const revisions = edits.map((e) => {
+    const d = JSON.parse(e.detail) as { revision?: number; to?: number };
+    return d.revision ?? d.to;
+  }).filter((n): n is number => typeof n === "number");
+  if (created) revisions.push(created.number);
+  return revisions.length ? Math.min(...revisions) : undefined;
+}
+
 /** Approvals needed before a revision counts as approved. */
 export const REQUIRED_APPROVALS = Math.max(1, Number(process.env.GRAFT_REQUIRED_APPROVALS ?? 1));
 
 /**
- * A reviewer approves or rejects the current revision. The patch's author
- * (and whoever wrote the current revision) cannot review it.
+ * A reviewer approves or rejects the current revision. Nobody who wrote the
+ * patch or any of its revisions can review it: otherwise two people could
+ * take turns (A makes the real change, B touches a comment, A approves B's
+ * revision) and one of them would have approved their own work.
  */
 export async function reviewPatch(opts: { user: SessionUser; patchId: number; revision: number; decision: "approve" | "reject"; comment: string }): Promise<{ state: string }> {
   assertCan(opts.user, "patch:review");
@@ -19,7 +39,9 @@ export async function reviewPatch(opts: { user: SessionUser; patchId: number; re
     const current = await tx.patchRevision.findFirst({ where: { patchId: patch.id }, orderBy: { number: "desc" } });
     if (!current) throw new AppError("conflict", "The patch has not been generated yet.");
     if (current.number !== opts.revision) throw new AppError("conflict", `Revision ${current.number} is current now; reload the page and review it.`);
-    if (patch.createdById === opts.user.id || current.createdById === opts.user.id) throw new AppError("own-patch");
+    if (patch.createdById === opts.user.id) throw new AppError("own-patch");
+    const own = await contributedRevision(tx, patch.id, opts.user.id);
+    if (own !== undefined) throw new AppError("own-patch", `You wrote revision ${own} of this patch: someone who did not write any of it must review it.`);
     if (opts.decision === "reject" && !opts.comment.trim()) throw new AppError("invalid", "Say why you reject it.");
     await tx.review.updateMany({ where: { revisionId: current.id, reviewerId: opts.user.id, active: true }, data: { active: false } });
     await tx.review.create({ data: { revisionId: current.id, reviewerId: opts.user.id, decision: opts.decision, comment: opts.comment.trim() } });
