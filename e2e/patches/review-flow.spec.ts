@@ -239,6 +239,9 @@ test("a reviewer approves; an edit afterwards makes a new revision and clears th
   await signIn(page, "reviewer");
   await page.goto(patchUrl);
   await expect(page.getByTestId("review-blocked")).toContainText("You wrote revision 3 of this patch");
+  // The history names both: the reviewer made r3, the author edited it.
+  await expect(page.getByTestId("history").getByRole("row", { name: /^r3 / })).toContainText("reviewer@e2e.test");
+  await expect(page.getByTestId("history").getByRole("row", { name: /^r3 / })).toContainText("author@e2e.test");
   await expect(page.getByTestId("approve-form")).toHaveCount(0);
   await signIn(page, "admin");
   await page.goto(patchUrl);

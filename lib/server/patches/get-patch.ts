@@ -21,6 +21,8 @@ export interface RevisionDto {
   number: number;
   state: "open" | "approved" | "rejected";
   createdBy: string;
+  /** Everyone who edited it in place after its creator (from the audit log), in order. */
+  editedBy: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -158,11 +160,21 @@ export async function getPatchReview(opts: { user: SessionUser; patchId: number 
       : !current
         ? "The patch has not been generated yet."
         : null;
+  // In-place edits keep the revision's creator: the audit log names the others.
+  const edits = await prisma.auditEvent.findMany({
+    where: { targetType: "patch", targetId: String(p.id), action: "patch.edit" },
+    orderBy: { id: "asc" },
+    include: { actor: { select: { email: true } } },
+  });
+  const editorsOf = (n: number, creator: string) => [...new Set(edits
+    .filter((e) => (JSON.parse(e.detail) as { revision?: number }).revision === n)
+    .map((e) => e.actor?.email ?? "(deleted user)"))].filter((x) => x !== creator);
   const revDto = (r: (typeof p.revisions)[number]): RevisionDto => ({
     id: r.id,
     number: r.number,
     state: r.state as RevisionDto["state"],
     createdBy: r.createdBy.email,
+    editedBy: editorsOf(r.number, r.createdBy.email),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   });

@@ -245,9 +245,9 @@ export default async function PatchReviewPage({ params }: { params: Promise<{ pa
       <div className="card">
         <h2>History</h2>
         <table>
-          <thead><tr><th>Revision</th><th>State</th><th>By</th><th>Made</th></tr></thead>
-          <tbody>
-            {p.revisions.map((r) => <tr key={r.id}><td>r{r.number}</td><td><StatusBadge status={r.state} /></td><td>{r.createdBy}</td><td>{new Date(r.createdAt).toUTCString()}</td></tr>)}
+          <thead><tr><th>Revision</th><th>State</th><th>By</th><th>Edited by</th><th>Made</th></tr></thead>
+          <tbody data-testid="history">
+            {p.revisions.map((r) => <tr key={r.id}><td>r{r.number}</td><td><StatusBadge status={r.state} /></td><td>{r.createdBy}</td><td>{r.editedBy.join(", ") || "—"}</td><td>{new Date(r.createdAt).toUTCString()}</td></tr>)}
           </tbody>
         </table>
         <h3>Audit</h3>
