@@ -7,6 +7,8 @@
  * every function its start routine may call, through function pointers
  * (every address-taken function) included.
  */
+import type { PointVerdict, ThreadVerdict } from "../model/patch-manifest.js";
+import type { VdThread } from "../model/version-data.js";
 import type { ProgramFacts } from "./facts.js";
 
 export interface ThreadPoints {
@@ -47,4 +49,10 @@ export function threadPoints(facts: ProgramFacts, points: readonly { id: number;
     out.push({ entry: facts.functions.get(u)?.fn.name ?? u, uname: u, file: pos.file, line: pos.line, points: pointsOf(u) });
   }
   return out;
+}
+
+/** The running version's threads and their points, each with a patch's verdict. */
+export function threadVerdicts(threads: readonly VdThread[], safety: readonly PointVerdict[]): ThreadVerdict[] {
+  const safe = new Map(safety.map((s) => [s.id, s.safe]));
+  return threads.map((t) => ({ entry: t.entry, file: t.file, line: t.line, points: t.points.map((id) => ({ id, safe: safe.get(id) ?? false })) }));
 }

@@ -13,11 +13,10 @@ import { parseProgram } from "../cfront/program.js";
 import { unameOf } from "../cfront/program.js";
 import { collectFacts } from "../analysis/facts.js";
 import { GraftError, type Diagnostic } from "../model/diagnostics.js";
-import type { VdThread, VersionData } from "../model/version-data.js";
-import type { PatchManifest, PointVerdict, ThreadVerdict } from "../model/patch-manifest.js";
-import { threadPoints } from "../analysis/thread-entries.js";
+import type { VersionData } from "../model/version-data.js";
+import type { PatchManifest, ThreadVerdict } from "../model/patch-manifest.js";
+import { threadPoints, threadVerdicts } from "../analysis/thread-entries.js";
 import { parseVersionData } from "../model/version-data-schema.js";
-import { createHash } from "node:crypto";
 import { abiPrelude, gcc, readSizeProbes, RUNTIME_INCLUDE, undefinedSymbols, weakenReferences } from "../compile/toolchain.js";
 import { rewriteUnit, type RewriteContext, type WrappedType } from "../compile/rewrite-unit.js";
 import { buildVersionData, digestOf, staticSymbol } from "../compile/version-data-builder.js";
@@ -48,12 +47,6 @@ export interface PatchOptions {
   onProgress?: (msg: string) => void;
 }
 
-/** The running threads' points, each with this patch's verdict. */
-function threadVerdicts(threads: readonly VdThread[], safety: readonly PointVerdict[]): ThreadVerdict[] {
-  const safe = new Map(safety.map((s) => [s.id, s.safe]));
-  return threads.map((t) => ({ entry: t.entry, file: t.file, line: t.line, points: t.points.map((id) => ({ id, safe: safe.get(id) ?? false })) }));
-}
-
 function describeThreadPoints(t: ThreadVerdict): string {
   const safe = t.points.filter((p) => p.safe).map((p) => p.id);
   if (!safe.length) return t.points.length ? "none is safe for this patch: it will be refused at its timeout" : "it reaches no update point: the update will be refused at its timeout";
@@ -65,10 +58,6 @@ export interface PatchResult {
   manifest: PatchManifest;
   versionData: VersionData;
   diagnostics: Diagnostic[];
-}
-
-function sha256Hex(s: string): string {
-  return createHash("sha256").update(s).digest("hex");
 }
 
 export async function loadVersionData(from: string): Promise<{ vd: VersionData; path: string }> {
@@ -86,7 +75,7 @@ export async function loadVersionData(from: string): Promise<{ vd: VersionData; 
     throw new GraftError(`${file}: cannot read version data`, [{ code: 4012, category: "error", file, message: String((e as Error).message) }], 2);
   }
   const vd = parseVersionData(json, file);
-  checkIntact(json as Record<string, unknown>, vd, file);
+  checkIntact(json as VersionData, file);
   return { vd, path: file };
 }
 
@@ -95,12 +84,11 @@ export async function loadVersionData(from: string): Promise<{ vd: VersionData; 
  * hand (its digest no longer over its content: other sources, layouts or
  * symbols) would make a patch for another program than the one running.
  */
-function checkIntact(raw: Record<string, unknown>, vd: Pick<VersionData, "digest">, file: string): void {
-  const fail = (message: string): never => {
-    throw new GraftError(`${file}: ${message}`, [{ code: 4012, category: "error", file, message }], 2);
-  };
-  // Over the text as written (key order included), as compile and patch computed it.
-  if (sha256Hex(JSON.stringify({ ...raw, digest: "" })) !== vd.digest) fail("its digest does not match its content: it was changed after it was written; use the file graft compile or graft patch wrote");
+function checkIntact(raw: VersionData, file: string): void {
+  // Over the object as written (before the schema's parse, which may reorder or drop keys), as compile and patch computed it.
+  if (digestOf(raw) === raw.digest) return;
+  const message = "its digest does not match its content: it was changed after it was written; use the file graft compile or graft patch wrote";
+  throw new GraftError(`${file}: ${message}`, [{ code: 4012, category: "error", file, message }], 2);
 }
 
 /** Reads `/* graft: default EXPR *\/` comments on the fields of a struct in the new source. */

@@ -202,12 +202,16 @@ void grt_thread_describe(const grt_thread *t, char *buf, size_t size)
     }
     /* Only an exact match: the nearest symbol below an address of a program
      * that exports few names would be some other function's. */
-    if (dladdr(t->entry, &info) && info.dli_sname && info.dli_saddr == t->entry)
-        snprintf(buf, size, "thread %ld (started at %s)", (long)t->tid, info.dli_sname);
-    else if (dladdr(t->entry, &info) && info.dli_fname)
-        snprintf(buf, size, "thread %ld (started at %s+0x%lx)", (long)t->tid,
-                 strrchr(info.dli_fname, '/') ? strrchr(info.dli_fname, '/') + 1 : info.dli_fname,
-                 (unsigned long)((uintptr_t)t->entry - (uintptr_t)info.dli_fbase));
-    else
+    if (!dladdr(t->entry, &info))
         snprintf(buf, size, "thread %ld (started at %p)", (long)t->tid, t->entry);
+    else if (info.dli_sname && info.dli_saddr == t->entry)
+        snprintf(buf, size, "thread %ld (started at %s)", (long)t->tid, info.dli_sname);
+    else {
+        const char *file = info.dli_fname ? info.dli_fname : "?";
+
+        if (strrchr(file, '/'))
+            file = strrchr(file, '/') + 1;
+        snprintf(buf, size, "thread %ld (started at %s+0x%lx)", (long)t->tid, file,
+                 (unsigned long)((uintptr_t)t->entry - (uintptr_t)info.dli_fbase));
+    }
 }

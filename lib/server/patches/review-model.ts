@@ -3,6 +3,7 @@ import type { VersionData } from "../../model/version-data";
 import type { PatchManifest } from "../../model/patch-manifest";
 // Type-only imports inside: the app bundles it without resolving the engine's `.js` paths.
 import { diffVersions } from "../../patch/diff-versions";
+import { threadVerdicts } from "../../analysis/thread-entries";
 
 /**
  * What a reviewer reads: the changes between two versions' data, and the
@@ -91,7 +92,7 @@ export function buildReviewModel(base: VersionData, target: VersionData): Review
     format: "graft-patch/1", program: base.program, base: base.digest, target: target.digest, sequence: plan.sequence, createdAt: "",
     functions: [...plan.functions.values()], types: [...plan.types.values()], globals: [...plan.globals.values()], safety: plan.safety,
     transformers: [], warnings: [...plan.refusals.map((r) => `refused: ${r.message}`), ...plan.warnings],
-    ...(base.threads ? { threads: base.threads.map((t) => ({ entry: t.entry, file: t.file, line: t.line, points: t.points.map((id) => ({ id, safe: plan.safety.find((s) => s.id === id)?.safe ?? false })) })) } : {}),
+    ...(base.threads ? { threads: threadVerdicts(base.threads, plan.safety) } : {}),
   };
   return { ...reviewModelFromManifest(manifest), source: "version-data" };
 }

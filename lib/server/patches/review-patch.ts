@@ -7,17 +7,14 @@ import { assertCan, type SessionUser } from "../auth/roles";
 type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
 
 /**
- * The first revision of the patch that the user created or edited in place
- * (the audit log's patch.edit and patch.revise name the editor and the
- * revision), or undefined.
+ * The first revision of the patch that the user created (its createdById,
+ * which an edit in place keeps) or edited in place (the audit log's
+ * patch.edit names the editor and the revision), or undefined.
  */
 export async function contributedRevision(tx: Tx | typeof prisma, patchId: number, userId: number): Promise<number | undefined> {
   const created = await tx.patchRevision.findFirst({ where: { patchId, createdById: userId }, orderBy: { number: "asc" } });
-  const edits = await tx.auditEvent.findMany({ where: { targetType: "patch", targetId: String(patchId), actorId: userId, action: { in: ["patch.edit", "patch.revise"] } } });
-  const revisions = edits.map((e) => {
-    const d = JSON.parse(e.detail) as { revision?: number; to?: number };
-    return d.revision ?? d.to;
-  }).filter((n): n is number => typeof n === "number");
+  const edits = await tx.auditEvent.findMany({ where: { targetType: "patch", targetId: String(patchId), actorId: userId, action: "patch.edit" } });
+  const revisions = edits.map((e) => (JSON.parse(e.detail) as { revision?: number }).revision).filter((n): n is number => typeof n === "number");
   if (created) revisions.push(created.number);
   return revisions.length ? Math.min(...revisions) : undefined;
 }

@@ -163,6 +163,23 @@ static void command(char *line)
     fflush(stdout);
 }
 
+/* Runs every whole line of buf (len bytes, NUL-terminated) as a command and
+ * keeps the partial rest; with point > 0, reaches that update point after
+ * each command (the "events" mode's handler). */
+static void run_commands(char *buf, size_t *len, unsigned point)
+{
+    char *nl;
+
+    while ((nl = strchr(buf, '\n')) != NULL) {
+        *nl = '\0';
+        command(buf);
+        *len -= (size_t)(nl + 1 - buf);
+        memmove(buf, nl + 1, *len + 1);
+        if (point)
+            POINT(point);
+    }
+}
+
 /* The "events" mode: no update point outside the handler. */
 static int event_loop(void)
 {
@@ -177,7 +194,6 @@ static int event_loop(void)
     }
     for (;;) {
         ssize_t n;
-        char *nl;
 
         if (epoll_wait(ep, &ev, 1, -1) < 0) {
             if (errno == EINTR) {
@@ -194,13 +210,7 @@ static int event_loop(void)
             return 0;
         len += (size_t)n;
         buf[len] = '\0';
-        while ((nl = strchr(buf, '\n')) != NULL) {
-            *nl = '\0';
-            command(buf);
-            len -= (size_t)(nl + 1 - buf);
-            memmove(buf, nl + 1, len + 1);
-            POINT(1);
-        }
+        run_commands(buf, &len, 1);
     }
 }
 
@@ -228,7 +238,6 @@ int main(int argc, char **argv)
             return 1;
         } else if (r > 0) {
             ssize_t n = read(0, buf + len, sizeof(buf) - 1 - len);
-            char *nl;
 
             if (n < 0 && errno == EINTR) {
                 eintr_count++;
@@ -238,12 +247,7 @@ int main(int argc, char **argv)
             }
             len += (size_t)n;
             buf[len] = '\0';
-            while ((nl = strchr(buf, '\n')) != NULL) {
-                *nl = '\0';
-                command(buf);
-                len -= (size_t)(nl + 1 - buf);
-                memmove(buf, nl + 1, len + 1);
-            }
+            run_commands(buf, &len, 0);
         }
         if (idle || blocking_read) {
             POINT(1);
