@@ -97,10 +97,11 @@ async function startFixture(executable: string): Promise<RunningServer> {
 
 // =================================================================== kvd
 
-describe("kvd v0 -> v1 -> v2 under memcslap load", () => {
+describe("kvd v0 -> v1 -> v2 -> v3 under memcslap load", () => {
   let build: CompileResult;
   let p1: PatchResult;
   let p2: PatchResult;
+  let p3: PatchResult;
   let srv: RunningServer;
   let a: MemcacheClient; // stores the keys before the update, reads them after
   let b: MemcacheClient; // idle between updates, asks the version
@@ -123,6 +124,7 @@ describe("kvd v0 -> v1 -> v2 under memcslap load", () => {
     build = await compileExample("kvd", "v0", path.join(dir, "v0"));
     p1 = await patchExample("kvd", path.join(dir, "v0"), "v1", path.join(dir, "p1"));
     p2 = await patchExample("kvd", path.join(dir, "p1"), "v2", path.join(dir, "p2"));
+    p3 = await patchExample("kvd", path.join(dir, "p2"), "v3", path.join(dir, "p3"));
     srv = track(await startKvd(build.executable, { memoryMb: 512, env: ENV }));
     await waitForControlSocket(srv.pid);
   }, T);
@@ -264,7 +266,64 @@ describe("kvd v0 -> v1 -> v2 under memcslap load", () => {
   );
 
   it(
-    "after both updates: memcslap saw no failure, every key and value is there, the pre-update connections work",
+    "v2 -> v3 applies while memcslap runs: struct conn, already out of line, changes again (a field retyped, two inserted before others)",
+    async () => {
+      const fdOf = async (client: MemcacheClient) => {
+        const conns = await client.stats("conns");
+        const port = client.reader.socket.localPort;
+        return Object.keys(conns).find((k) => k.endsWith(":addr") && conns[k] === `127.0.0.1:${port}`)?.split(":")[0];
+      };
+      const fresh = await MemcacheClient.connect(srv.port);
+      const fd = await fdOf(fresh);
+      expect(fd).toBeDefined();
+      const under2 = await fresh.stats("conns");
+      expect(under2[`${fd}:bytes_in`]).toBeUndefined();
+      const cmds2 = Number(under2[`${fd}:cmds`]);
+
+      await sleep(300);
+      const r = await applyPatch(srv.pid, p3.patchDir);
+      appliedAt.push(Date.now());
+      expectApplied(r, srv);
+      expect(r.sequence).toBe(3);
+      expect(await b.version()).toBe(KVD_VERSIONS.v3);
+
+      // The version data of v2 says struct conn is out of line; v3's patch reads it that way and keeps it there.
+      const conn = p3.manifest.types.find((t) => t.key === "conn")!;
+      expect(conn.status).toBe("changed");
+      expect(conn.outOfLine).toBe(true);
+      expect(Object.fromEntries(conn.fields.map((f) => [f.name, f.status]))).toMatchObject({
+        close_after_write: "retyped", // int -> bool
+        ncmds: "same", // unsigned long -> uint64_t: the same type on this ABI
+        bytes_in: "added",
+        bytes_out: "added",
+      });
+
+      // A connection opened under v2 (its data already out of line) is transformed once more: its
+      // peer and command count survive the move of every field after last_active; the new counters start at 0 and count.
+      const after = await fresh.stats("conns");
+      expect(after[`${fd}:addr`]).toBe(`127.0.0.1:${fresh.reader.socket.localPort}`);
+      expect(Number(after[`${fd}:cmds`])).toBe(cmds2 + 1);
+      expect(after[`${fd}:bytes_in`]).toBe(String("stats conns\r\n".length));
+      expect(Number(after[`${fd}:bytes_out`])).toBe(0);
+      expect(Number((await fresh.stats("conns"))[`${fd}:bytes_out`])).toBeGreaterThan(0);
+      expect(Number(after[`${fd}:cmd_get`])).toBe(0);
+      fresh.close();
+
+      // Connections opened under v0 (a, b, c: no peer recorded, v2's transformer left it empty): moved
+      // out of line by v2, transformed again by v3, still serving; the one asking has counted its own bytes.
+      expect(await a.get(keyOf(7))).toBe(valueOf(7));
+      const all = await a.stats("conns");
+      const old = Object.keys(all).filter((k) => k.endsWith(":addr") && all[k] === "").map((k) => k.split(":")[0]);
+      expect(old.length).toBeGreaterThanOrEqual(3);
+      for (const f of old) expect(all[`${f}:bytes_in`], f).toMatch(/^\d+$/);
+      const asked = `get ${keyOf(7)}\r\n`.length + "stats conns\r\n".length;
+      expect(old.some((f) => all[`${f}:bytes_in`] === String(asked) && all[`${f}:cmd_get`] !== "0")).toBe(true);
+    },
+    T,
+  );
+
+  it(
+    "after every update: memcslap saw no failure, every key and value is there, the pre-update connections work",
     async () => {
       stopLoad = true;
       await load;
@@ -288,12 +347,12 @@ describe("kvd v0 -> v1 -> v2 under memcslap load", () => {
       }
       expect(await a.get("exp:long")).toBe("still here");
 
-      // The half command sent under v0 completes under v2.
+      // The half command sent under v0 completes under v3.
       await c.send("-finished\r\n");
       expect(await c.readLine()).toBe("STORED");
       expect(await c.retrieve("get", ["partial"])).toMatchObject([{ flags: 7, value: "half-finished" }]);
 
-      // The body fix carried into v2: a gets miss counts (the load's own misses aside).
+      // The body fix carried into v3: a gets miss counts (the load's own misses aside).
       const m0 = Number((await b.stats()).get_misses);
       await b.gets("no-such-key-either");
       expect(Number((await b.stats()).get_misses)).toBe(m0 + 1);

@@ -14,12 +14,22 @@ export const EXAMPLES_DIR = path.join(REPO_ROOT, "native", "examples");
 export const GRAFT_INCLUDE_DIR = path.join(REPO_ROOT, "native", "runtime", "include");
 
 export type ExampleProgram = "kvd" | "httpd";
+/** Releases both programs have. */
 export type ExampleVersion = "v0" | "v1" | "v2";
+/** kvd has one more: v3 changes struct conn again after v2 moved it out of line. */
+export type KvdVersion = ExampleVersion | "v3";
+export type AnyExampleVersion = KvdVersion;
 export const EXAMPLE_PROGRAMS: readonly ExampleProgram[] = ["kvd", "httpd"];
 export const EXAMPLE_VERSIONS: readonly ExampleVersion[] = ["v0", "v1", "v2"];
+export const KVD_RELEASES: readonly KvdVersion[] = [...EXAMPLE_VERSIONS, "v3"];
+
+/** The releases of one example program, oldest first. */
+export function releasesOf(program: ExampleProgram): readonly AnyExampleVersion[] {
+  return program === "kvd" ? KVD_RELEASES : EXAMPLE_VERSIONS;
+}
 
 /** Source directory of one release of one example program. */
-export function exampleDir(program: ExampleProgram, version: ExampleVersion): string {
+export function exampleDir(program: ExampleProgram, version: AnyExampleVersion): string {
   return path.join(EXAMPLES_DIR, program, version);
 }
 

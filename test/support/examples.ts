@@ -6,14 +6,15 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
-import type { ExampleProgram, ExampleVersion } from "./build.js";
+import type { AnyExampleVersion, ExampleProgram, ExampleVersion, KvdVersion } from "./build.js";
 import { freePort, startServer, type RunningServer } from "./server.js";
 
 /** What `version` answers (without "VERSION "), per kvd release. */
-export const KVD_VERSIONS: Record<ExampleVersion, string> = {
+export const KVD_VERSIONS: Record<KvdVersion, string> = {
   v0: "1.0.0-kvd",
   v1: "1.0.1-kvd",
   v2: "1.0.2-kvd",
+  v3: "1.0.3-kvd",
 };
 
 /** The `Server:` header and `GET /version` body (trimmed) per httpd release; v0 has neither. */
@@ -24,9 +25,9 @@ export const HTTPD_SERVER_NAMES: Record<ExampleVersion, string | null> = {
 };
 
 /** The release a version string identifies, or null. */
-export function versionFromIdentity(program: ExampleProgram, identity: string | null): ExampleVersion | null {
-  const table: Record<ExampleVersion, string | null> = program === "kvd" ? KVD_VERSIONS : HTTPD_SERVER_NAMES;
-  for (const v of Object.keys(table) as ExampleVersion[]) {
+export function versionFromIdentity(program: ExampleProgram, identity: string | null): AnyExampleVersion | null {
+  const table: Partial<Record<AnyExampleVersion, string | null>> = program === "kvd" ? KVD_VERSIONS : HTTPD_SERVER_NAMES;
+  for (const v of Object.keys(table) as AnyExampleVersion[]) {
     if (table[v] === identity) return v;
   }
   return null;

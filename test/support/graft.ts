@@ -12,7 +12,7 @@ import path from "node:path";
 
 import { compileProgram, type CompileResult } from "../../lib/compile/index.js";
 import { generatePatch, type PatchResult } from "../../lib/patch/index.js";
-import { exampleDir, GRAFT_INCLUDE_DIR, REPO_ROOT, type ExampleProgram, type ExampleVersion } from "./build.js";
+import { exampleDir, GRAFT_INCLUDE_DIR, REPO_ROOT, type AnyExampleVersion, type ExampleProgram } from "./build.js";
 
 export const FIXTURES_DIR = path.join(REPO_ROOT, "test", "fixtures");
 
@@ -29,7 +29,7 @@ export const EXAMPLE_CFLAGS: readonly string[] = ["-O2", "-std=c11", "-D_POSIX_C
 export const FIXTURE_CFLAGS: readonly string[] = EXAMPLE_CFLAGS;
 
 /** Updateable build of one release of an example program into outDir. */
-export function compileExample(program: ExampleProgram, version: ExampleVersion, outDir: string): Promise<CompileResult> {
+export function compileExample(program: ExampleProgram, version: AnyExampleVersion, outDir: string): Promise<CompileResult> {
   return compileProgram({
     name: program,
     files: EXAMPLE_FILES[program],
@@ -44,7 +44,7 @@ export function compileExample(program: ExampleProgram, version: ExampleVersion,
 export function patchExample(
   program: ExampleProgram,
   from: string,
-  version: ExampleVersion,
+  version: AnyExampleVersion,
   outDir: string,
   opts: { xformFile?: string } = {},
 ): Promise<PatchResult> {
