@@ -68,10 +68,20 @@ export interface ProgramFacts {
    * patch must keep each such field where it is (escape.ts says how).
    */
   escapingFields: Map<string, EscapingField[]>;
+  /**
+   * Globals (by version-data id) whose address is kept beyond the statement
+   * that takes it (`static int *sink = &total;`, `char *cur = names;`), with
+   * the first place that keeps it: the pointer may outlive any update, so the
+   * global's storage may never move.
+   */
+  keptGlobals: Map<string, { site: UseSite; what: string }>;
 }
 
 /** A field's address taken at `n`, to be judged kept or not. */
 interface PendingAddress { tu: TranslationUnit; n: AstNode; fields: { key: string; field: string }[]; ff: FunctionFacts | undefined }
+
+/** A global's address (or a pointer into it) taken at `n`, to be judged kept or not. */
+interface PendingGlobalAddress { tu: TranslationUnit; n: AstNode; id: string }
 
 /** What a followed expression is: the kept pointer itself, or a pointer to memory that holds it. */
 type Track = "value" | "pointsTo";
@@ -111,10 +121,13 @@ export function resolveFunction(program: Program, tu: TranslationUnit, name: str
 }
 
 export function collectFacts(program: Program): ProgramFacts {
-  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), threadEntries: new Map(), fixed: new Map(), escapingFields: new Map(), pinned: new Map(), allocators: new Set(), copies: new Map() };
+  const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), threadEntries: new Map(), fixed: new Map(), escapingFields: new Map(), pinned: new Map(), allocators: new Set(), copies: new Map(), keptGlobals: new Map() };
   /** References to each declaration, by function: built once per function that a pointer is followed into. */
   const refIndex = new Map<TuFunction, Map<string, AstNode[]>>();
   const pendingAddresses: PendingAddress[] = [];
+  const pendingGlobalAddresses: PendingGlobalAddress[] = [];
+  /** Blocks that a call of the program returns and the caller makes into a type: judged once allocators are known. */
+  const handedOut: { tu: TranslationUnit; call: AstNode; key: string }[] = [];
   /** Library functions whose address the program takes: a call through a pointer may reach them. */
   const libraryAddressTaken = new Set<string>();
   /** Every direct call of each program function, by uname: built once, when a return is first followed. */
@@ -166,6 +179,22 @@ export function collectFacts(program: Program): ProgramFacts {
         const param = (args[i]?.type?.qualType ?? "").replace(/\b(const|volatile|restrict)\b/g, "").replace(/\s+/g, "");
         return /^(void|char|unsignedchar|signedchar|uint8_t)\*$/.test(param);
       });
+    }
+
+    /** `n` takes the address of a global, or of a part of one (`&g`, `&g.f`, `&g[i]`, `g` decayed): judged once every unit is walked. */
+    function globalAddress(n: AstNode, operand: AstNode | undefined) {
+      let e = stripCasts(operand);
+      while (e && ((e.kind === "MemberExpr" && !e.isArrow) || e.kind === "ArraySubscriptExpr")) e = stripCasts(e.inner?.[0]);
+      const id = e?.kind === "DeclRefExpr" && e.referencedDecl?.kind === "VarDecl" ? globalIds.get(e.referencedDecl.id) : undefined;
+      if (id) pendingGlobalAddresses.push({ tu, n, id });
+    }
+
+    /** `n` converts what a call returns to a pointer to a named type: a block the callee hands out, or a value it finds. */
+    function blockFromCall(n: AstNode) {
+      if (n.castKind !== "BitCast") return;
+      const call = stripCasts(n.inner?.[0]);
+      const key = call?.kind === "CallExpr" ? pointeeKeyOf(tu, n.type, program) : undefined;
+      if (key) handedOut.push({ tu, call: call!, key });
     }
 
     function copied(key: string | undefined, n: AstNode) {
@@ -252,13 +281,20 @@ export function collectFacts(program: Program): ProgramFacts {
           break;
         }
         case "UnaryOperator":
-          if (n.opcode === "&") fieldAddress(n, n.inner?.[0], ff);
+          if (n.opcode === "&") {
+            fieldAddress(n, n.inner?.[0], ff);
+            globalAddress(n, n.inner?.[0]);
+          }
           break;
         case "ImplicitCastExpr":
+          blockFromCall(n);
           // A whole struct read by value: a copy (`struct job j = *p;`, `*q = j;`, an argument, a return).
           if (n.castKind === "LValueToRValue") copied(typeKeyOf(tu, n.type, program), n);
-          // An array field decays to a pointer into the struct (`char *name = s->name;`).
-          if (n.castKind === "ArrayToPointerDecay" && stripCasts(n.inner?.[0])?.kind === "MemberExpr" && tu.parents.get(n)?.kind !== "ArraySubscriptExpr") fieldAddress(n, n.inner?.[0], ff);
+          // An array field decays to a pointer into the struct (`char *name = s->name;`), an array global to one into its storage.
+          if (n.castKind === "ArrayToPointerDecay" && tu.parents.get(n)?.kind !== "ArraySubscriptExpr") {
+            if (stripCasts(n.inner?.[0])?.kind === "MemberExpr") fieldAddress(n, n.inner?.[0], ff);
+            globalAddress(n, n.inner?.[0]);
+          }
           break;
         case "InitListExpr":
         case "CompoundLiteralExpr":
@@ -278,6 +314,7 @@ export function collectFacts(program: Program): ProgramFacts {
           break;
         }
         case "CStyleCastExpr": {
+          blockFromCall(n);
           const to = n.type?.qualType ?? "";
           // The operand as converted (an array has decayed to a pointer), not as written.
           const operand = n.inner?.[0];
@@ -467,6 +504,50 @@ export function collectFacts(program: Program): ProgramFacts {
     }
   }
 
+  /**
+   * Whether an argument of `call` is computed from `sizeof` of the type `key`:
+   * written there (`pool_get(sizeof *e)`), or in what a local argument is set
+   * to, or in what a function of the program returns (memcached's
+   * `slabs_alloc(ntotal)`, `ntotal = item_make_header(...)`, which returns
+   * `sizeof(item) + ...`).
+   */
+  function sizedFor(tu: TranslationUnit, call: AstNode, key: string): boolean {
+    const seen = new Set<string>();
+    const fnOf = (n: AstNode) => { let q = tu.parents.get(n); while (q && q.kind !== "FunctionDecl") q = tu.parents.get(q); return q; };
+    const visit = (u: TranslationUnit, e: AstNode | undefined, within: AstNode | undefined): boolean => {
+      if (!e) return false;
+      if (e.kind === "UnaryExprOrTypeTraitExpr" && (e as { name?: string }).name === "sizeof")
+        return (typeKeyOf(u, e.argType, program) ?? typeKeyOf(u, e.inner?.[0]?.type, program)) === key;
+      if (e.kind === "DeclRefExpr" && e.referencedDecl?.kind === "VarDecl" && within && !seen.has(e.referencedDecl.id)) {
+        seen.add(e.referencedDecl.id);
+        const id = e.referencedDecl.id;
+        const sources: AstNode[] = [];
+        const collect = (n: AstNode) => {
+          if (n.kind === "VarDecl" && n.id === id && n.inner?.[0]) sources.push(n.inner[0]);
+          if (n.kind === "BinaryOperator" && n.opcode === "=" && stripCasts(n.inner?.[0])?.kind === "DeclRefExpr"
+            && stripCasts(n.inner?.[0])?.referencedDecl?.id === id && n.inner?.[1]) sources.push(n.inner[1]);
+          for (const c of n.inner ?? []) if (c) collect(c);
+        };
+        collect(within);
+        return sources.some((x) => visit(u, x, within));
+      }
+      if (e.kind === "CallExpr") {
+        const callee = stripCasts(e.inner?.[0]);
+        const f = callee?.kind === "DeclRefExpr" && callee.referencedDecl?.kind === "FunctionDecl" ? program.functions.get(resolveFunction(program, u, callee.referencedDecl.name) ?? "") : undefined;
+        if (f && !seen.has(`fn:${f.fn.name}`)) {
+          seen.add(`fn:${f.fn.name}`);
+          const returns: AstNode[] = [];
+          const collect = (n: AstNode) => { if (n.kind === "ReturnStmt" && n.inner?.[0]) returns.push(n.inner[0]); for (const c of n.inner ?? []) if (c) collect(c); };
+          collect(f.fn.body);
+          if (returns.some((r) => visit(f.tu, r, f.fn.body))) return true;
+        }
+      }
+      return (e.inner ?? []).some((c) => visit(u, c, within));
+    };
+    const within = fnOf(call);
+    return (call.inner ?? []).slice(1).some((a) => visit(tu, a, within));
+  }
+
   function findDecl(n: AstNode, id: string): AstNode | undefined {
     if (n.kind === "VarDecl" && n.id === id) return n;
     for (const c of n.inner ?? []) {
@@ -591,7 +672,19 @@ export function collectFacts(program: Program): ProgramFacts {
   }
 
   for (const p of pendingAddresses) judgeFieldAddress(p);
+  for (const { tu, n, id } of pendingGlobalAddresses) {
+    if (facts.keptGlobals.has(id) || !escapes(tu, n, new Set())) continue;
+    facts.keptGlobals.set(id, { site: { offset: beginOf(n) ?? 0, pos: tu.lines.position(beginOf(n) ?? 0) }, what: statementText(tu, n) });
+  }
   findAllocators();
+  // A block of the program's own pool or slab is as big as the program asked for, or as the pool's blocks are: a
+  // wrapper (version field, room) is bigger than what the program planned, unless the call is given the type's size.
+  for (const { tu, call, key } of handedOut) {
+    const callee = stripCasts(call.inner?.[0]);
+    const u = callee?.kind === "DeclRefExpr" && callee.referencedDecl?.kind === "FunctionDecl" ? resolveFunction(program, tu, callee.referencedDecl.name) : undefined;
+    if (!u || facts.allocators.has(u) || facts.fixed.has(key) || sizedFor(tu, call, key)) continue;
+    fix(key, `is made from the block ${callee!.referencedDecl!.name}() returns, which is not given its size (${statementText(tu, call)}): a wrapper with room might not fit`, tu.lines.position(beginOf(call) ?? 0));
+  }
 
   for (const [tu, calls] of heldCalls(program)) {
     const main = facts.mains.find((m) => m.tu === tu);

@@ -464,7 +464,15 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
           edits.insert(endOf(call)!, w.outOfLine ? ")" : `, sizeof(${w.spelling}), ${w.version}u)`, Order.suffix(depth + 1));
           break;
         }
-        if (fname !== "malloc" && fname !== "calloc" && fname !== "realloc") break;
+        if (fname !== "malloc" && fname !== "calloc" && fname !== "realloc") {
+          // Any other block handed out as a T (a pool, a slab): at T's first version nothing checks it later.
+          const constTarget = /^\s*const\b/.test(n.type?.qualType ?? "");
+          if (w.version === 0 && !w.outOfLine && !konst && !constTarget) {
+            edits.insert(beginOf(call)!, "__graft_first_block(", Order.prefix(depth + 1));
+            edits.insert(endOf(call)!, `, &__graft_type_${w.key})`, Order.suffix(depth + 1));
+          }
+          break;
+        }
         if (w.outOfLine && fname !== "calloc") {
           // Zeroed blocks are version 0; the first access allocates the out-of-line data.
           edits.replace(beginOf(callee!)!, endOf(callee!)!, `__graft_${fname}0`);

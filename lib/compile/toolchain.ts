@@ -49,6 +49,7 @@ export async function abiPrelude(): Promise<string> {
   return `/* ---- graft: runtime entry points (see native/runtime/include/graft_abi.h) ---- */
 typedef struct grt_type grt_type;
 extern void grt_con_slow(grt_type *t, unsigned *ver, unsigned want);
+extern void *grt_first_block(void *block, grt_type *t);
 extern void *grt_stamp(void *block, unsigned long bytes, unsigned long elem_size, unsigned want);
 extern int grt_update_point_restart(unsigned point_id);
 extern int grt_hold;
@@ -71,6 +72,8 @@ static inline __attribute__((unused)) void *__graft_stamp_block(void *p, unsigne
   return p ? grt_stamp(p, malloc_usable_size(p) / esz * esz, esz, v) : p; }
 static inline __attribute__((unused)) void *__graft_zero_block(void *p) {
   if (p) __builtin_memset(p, 0, malloc_usable_size(p)); return p; }
+static inline __attribute__((unused)) void *__graft_first_block(void *p, grt_type *t) {
+  return p && *(unsigned *)p != 0u ? grt_first_block(p, t) : p; }
 static inline __attribute__((unused)) void *__graft_malloc0(unsigned long n) { return calloc(1, n); }
 static inline __attribute__((unused)) void *__graft_realloc0(void *p, unsigned long n) {
   unsigned long old = p ? malloc_usable_size(p) : 0; char *q = realloc(p, n);

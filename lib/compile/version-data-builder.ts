@@ -93,7 +93,12 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
       const symbol = g.isStatic ? staticSymbol(tu, g) : g.name;
       if (seen.has(symbol)) continue;
       seen.add(symbol);
-      globals.push({ name: g.name, id: symbol, symbol, file: g.pos.file, line: g.pos.line, type: g.type, canon: g.canon, isStatic: g.isStatic, ...(g.threadLocal ? { threadLocal: true } : {}), ...(g.fn ? { function: g.fn.name } : {}) });
+      const kept = i.facts.keptGlobals.get(symbol);
+      globals.push({
+        name: g.name, id: symbol, symbol, file: g.pos.file, line: g.pos.line, type: g.type, canon: g.canon, isStatic: g.isStatic,
+        ...(g.threadLocal ? { threadLocal: true } : {}), ...(g.fn ? { function: g.fn.name } : {}),
+        ...(kept ? { addressKept: { file: kept.site.pos.file, line: kept.site.pos.line, what: kept.what } } : {}),
+      });
     }
   }
 

@@ -57,6 +57,7 @@ export const versionDataSchema = z.object({
   globals: z.array(z.object({
     name: z.string(), id: z.string(), symbol: z.string(), file: z.string(), line: z.number().int(),
     type: z.string(), canon: z.string().optional(), isStatic: z.boolean(), threadLocal: z.boolean().optional(), function: z.string().optional(), init: z.string().optional(),
+    addressKept: z.object({ file: z.string(), line: z.number().int(), what: z.string() }).optional().describe("where a version keeps the global's address: its storage never moves"),
   })),
   updatePoints: z.array(z.object({
     id: z.number().int().positive(), file: z.string(), line: z.number().int(), function: z.string(),

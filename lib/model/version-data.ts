@@ -118,6 +118,8 @@ export interface VdGlobal {
   function?: string;
   /** Text of the initialiser, if any (for review). */
   init?: string;
+  /** Where this version, or one before it, keeps the global's address (`int *sink = &total;`): its storage never moves. */
+  addressKept?: { file: string; line: number; what: string };
 }
 
 export interface VdUpdatePoint {

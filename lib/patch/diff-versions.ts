@@ -196,7 +196,14 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
     const o = oldGlobals.get(g.id) ?? (oldGlobals.has(g.id) ? undefined : oldByPlace.get(byPlace(g)));
     if (o) oldGlobals.delete(o.id);
     if (!o) plan.globals.set(g.id, { id: g.id, name: g.name, status: "added", newType: g.type, symbol: g.id });
-    else if (!sameGlobalType(o, g)) plan.globals.set(g.id, { id: g.id, name: g.name, status: "retyped", oldType: o.type, newType: g.type, oldSymbol: o.symbol, symbol: `${g.id}__graft_v${plan.sequence}` });
+    else if (!sameGlobalType(o, g)) {
+      plan.globals.set(g.id, { id: g.id, name: g.name, status: "retyped", oldType: o.type, newType: g.type, oldSymbol: o.symbol, symbol: `${g.id}__graft_v${plan.sequence}` });
+      // New storage is sound only if nothing reaches the old one but code the patch replaces.
+      if (o.addressKept) {
+        refuse(4017, `global ${g.name} changes type (${o.type} -> ${g.type}), but the running program keeps its address (${o.addressKept.file}:${o.addressKept.line}: ${o.addressKept.what}): `
+          + `the kept pointer would go on reaching the old storage while the new code uses the new one. Keep its type, or stop keeping its address`, g.file, g.line);
+      }
+    }
     else plan.globals.set(g.id, { id: g.id, name: g.name, status: "same", oldType: o.type, newType: g.type, symbol: o.symbol });
   }
   for (const o of oldGlobals.values()) plan.globals.set(o.id, { id: o.id, name: o.name, status: "removed", oldType: o.type, oldSymbol: o.symbol });

@@ -232,7 +232,13 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
       t.versions = [{ version: 0, definition: `${dataStruct(t.key, 0)} ${body}`, fields: t.fields, dataSize: size, outOfLine: false }];
     }
   }
-  for (const g of next.globals) g.symbol = plan.globals.get(g.id)?.symbol ?? g.symbol;
+  const oldGlobals = new Map(old.globals.map((g) => [g.id, g]));
+  for (const g of next.globals) {
+    g.symbol = plan.globals.get(g.id)?.symbol ?? g.symbol;
+    // An address an old version kept is still in memory: the storage stays pinned for every later patch.
+    const kept = oldGlobals.get(g.id)?.addressKept;
+    if (kept && !g.addressKept) g.addressKept = kept;
+  }
   for (const f of next.functions) if (f.extractedFrom) f.env = built.envFields.get(f.uname) ?? [];
   // The running holder builds the old environment: a new loop body must take exactly the same locals.
   const oldEnv = new Map(old.functions.filter((f) => f.env).map((f) => [f.uname, f.env!]));

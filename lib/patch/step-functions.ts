@@ -70,6 +70,9 @@ export function stateTransformer(t: StateTransfer): string | undefined {
   const decl = declareAs(t.oldType, t.oldSymbol);
   if (!decl) return undefined;
   const oldArr = /\[(\d+)\]$/.exec(t.oldType), newArr = /\[(\d+)\]$/.exec(t.newType);
+  // A pointer to another type would make the old pointee be read as the new one; qualifiers alone change nothing stored.
+  const unqualified = (type: string) => type.replace(/\b(const|volatile|restrict)\b/g, "").replace(/\s+/g, "");
+  if ((t.oldType + t.newType).includes("*") && unqualified(t.oldType) !== unqualified(t.newType)) return undefined;
   let body: string;
   if (oldArr && newArr) {
     body = `    for (unsigned long i = 0; i < ${oldArr[1]} && i < ${newArr[1]}; i++) ${t.newSymbol}[i] = ${t.oldSymbol}[i];`;

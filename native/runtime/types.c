@@ -135,3 +135,23 @@ void *grt_stamp(void *block, size_t bytes, size_t elem_size, unsigned want)
         memcpy(p + i * elem_size, &want, sizeof(want));
     return block;
 }
+
+/*
+ * A block that a function of the program hands out (its own pool, a slab)
+ * becomes a T in code compiled for T's first version, which has no con
+ * check. While T is at version 0 every live value of T is, so a nonzero
+ * version field is the block's earlier bytes (a free list's pointer, another
+ * type's data): it is set to 0 here, before the code fills the value in,
+ * rather than taken later for garbage and stamped without a transformer.
+ * Once a patch changed T, that code no longer runs on T's values (a patch
+ * replaces every function that uses a type it changes), and patch code's con
+ * checks see to the rest: nothing is written then.
+ */
+void *grt_first_block(void *block, grt_type *t)
+{
+    unsigned *ver = block;
+
+    if (ver && __atomic_load_n(&t->current, __ATOMIC_ACQUIRE) == 0 && *ver != 0)
+        *ver = 0;
+    return block;
+}

@@ -88,6 +88,11 @@ extern int grt_hold;
  * T *: stamps every element of a fresh block with version `want`. */
 void *grt_stamp(void *block, size_t bytes, size_t elem_size, unsigned want);
 
+/* Called by code compiled for T's first version where the block returned by
+ * a call other than an allocator is converted to T *: while T is at version
+ * 0, sets a nonzero version field (the block's earlier bytes) to 0. */
+void *grt_first_block(void *block, grt_type *t);
+
 /* ---- what a patch.so exports: one `const grt_patch __graft_patch` ---- */
 
 typedef struct grt_func_switch {

@@ -281,6 +281,16 @@ int main(void)
     grt_stamp(arr, sizeof(arr) - 1, sizeof(arr[0]), 5);
     test_cond("grt_stamp stamps only whole elements", arr[0].ver == 5 && arr[1].ver == 5 && arr[2].ver == 0);
 
+    reset_type(0);
+    test_cond("grt_first_block(NULL) returns NULL", grt_first_block(NULL, &ty) == NULL);
+    v = (struct val){ 0x5a5a5a5au, 1, 2, 3 };
+    test_cond("grt_first_block returns the block", grt_first_block(&v, &ty) == &v);
+    test_cond("grt_first_block: at version 0 a block's earlier bytes become version 0", v.ver == 0 && v.a == 1 && v.c == 3);
+    reset_type(2);
+    v = (struct val){ 1, 1, 2, 3 };
+    grt_first_block(&v, &ty);
+    test_cond("grt_first_block writes nothing once the type has changed", v.ver == 1);
+
     reset_type(2);
     v = (struct val){ 2, 1, 2, 3 };
     grt_con_slow(&ty, &v.ver, 2);

@@ -1,0 +1,28 @@
+/* long *hitp = &st.hits in a static initialiser; v1 inserts a field before hits. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "graft.h"
+/* hits' address is taken in a static initialiser; a field is inserted before it. */
+struct stats { long hits; long bytes; };
+static struct stats st;
+static long *hitp = &st.hits;
+
+static void hit(long n) { (*hitp)++; st.bytes += n; }
+static void show(void) { printf("v0 hits=%ld bytes=%ld\n", st.hits, st.bytes); }
+
+int main(void) {
+    char line[128];
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (;;) {
+        GRAFT_UPDATE_POINT();
+        if (!fgets(line, sizeof line, stdin)) {
+            if (ferror(stdin) && errno == EINTR) { clearerr(stdin); continue; }
+            return 0;
+        }
+        if (line[0] == '\n') continue;
+        hit(atol(line));
+        show();
+    }
+}
