@@ -37,7 +37,7 @@ const env = {
 };
 Object.assign(process.env, env);
 
-export const DEBIAN_PACKAGES = ["clang", "libsodium-dev", "chromium", "wrk", "libmemcached-tools", "valgrind", "curl", "csmith", "libcsmith-dev", "autoconf", "automake", "libevent-dev", "libpam0g-dev", "libcap-dev"];
+export const DEBIAN_PACKAGES = ["clang", "libsodium-dev", "chromium", "wrk", "libmemcached-tools", "valgrind", "curl", "csmith", "libcsmith-dev", "autoconf", "automake", "libevent-dev", "libpam0g-dev", "libcap-dev", "bubblewrap"];
 const STAMP_DIR = path.join(root, "node_modules", ".graft-setup");
 
 function say(step, msg) {

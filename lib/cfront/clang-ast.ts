@@ -3,14 +3,12 @@
  * preprocessed text (never the raw source: inside macros the AST ranges point
  * at the macro name), so every offset here is a byte offset into the .i file.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { readFile } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { GraftError } from "../model/diagnostics.js";
+import { runTool } from "../compile/sandbox.js";
 
-const run = promisify(execFile);
 
 /** graft.h comes with Graft: searched after the program's own include paths. */
 const RUNTIME_HEADERS = ["-idirafter", path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../native/runtime/include")];
@@ -76,8 +74,8 @@ export async function preprocess(source: string, iPath: string, cflags: string[]
   // The two are independent: both run at once.
   const stablePath = iPath.replace(/\.i$/, ".stable.i");
   const [real, stable] = await Promise.allSettled([
-    run("gcc", ["-E", "-DGRAFT_UPDATEABLE", ...cflags, ...RUNTIME_HEADERS, source, "-o", iPath], { cwd, maxBuffer: 64 << 20 }),
-    run("gcc", ["-E", "-DGRAFT_UPDATEABLE", "-Wno-builtin-macro-redefined", "-D__LINE__=0", '-D__FILE__=""', ...cflags, ...RUNTIME_HEADERS, source, "-o", stablePath], { cwd, maxBuffer: 64 << 20 }),
+    runTool("gcc", ["-E", "-DGRAFT_UPDATEABLE", ...cflags, ...RUNTIME_HEADERS, source, "-o", iPath], { cwd, maxBuffer: 64 << 20 }),
+    runTool("gcc", ["-E", "-DGRAFT_UPDATEABLE", "-Wno-builtin-macro-redefined", "-D__LINE__=0", '-D__FILE__=""', ...cflags, ...RUNTIME_HEADERS, source, "-o", stablePath], { cwd, maxBuffer: 64 << 20 }),
   ]);
   if (real.status === "rejected") {
     throw new GraftError(`${source}: the preprocessor failed`, [
@@ -89,20 +87,32 @@ export async function preprocess(source: string, iPath: string, cflags: string[]
 }
 
 export async function dumpAst(pre: PreprocessedFile, cwd: string): Promise<AstNode> {
-  let stdout: string;
+  const astPath = pre.iPath.replace(/\.i$/, "") + ".ast.json";
   try {
-    ({ stdout } = await run(
-      "clang",
-      ["-x", "c", "-std=gnu11", "-w", ...CLANG_COMPAT_FLAGS, "-Xclang", "-ast-dump=json", "-fsyntax-only", pre.iPath],
-      { cwd, maxBuffer: 1 << 30 },
-    ));
+    await runTool("clang", ["-x", "c", "-std=gnu11", "-w", ...CLANG_COMPAT_FLAGS, "-Xclang", "-ast-dump=json", "-fsyntax-only", pre.iPath], { cwd, stdoutFile: astPath });
   } catch (e) {
+    await rm(astPath, { force: true });
     throw new GraftError(`${pre.source}: clang could not parse the preprocessed file`, [
       { code: 1002, category: "error", file: pre.source, message: `clang: ${stderrOf(e)}` },
     ]);
   }
-  return normaliseAst(JSON.parse(stdout) as AstNode);
+  try {
+    const bytes = (await stat(astPath)).size;
+    if (bytes > MAX_AST_BYTES) {
+      const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
+      throw new GraftError(`${pre.source}: too big to analyse`, [{
+        code: 1003, category: "error", file: pre.source, line: 1,
+        message: `clang's syntax tree of this unit is ${mb(bytes)}, more than the ${mb(MAX_AST_BYTES)} Graft reads (a source of ${mb(pre.text.length)} after preprocessing): split the file into smaller units`,
+      }]);
+    }
+    return normaliseAst(JSON.parse(await readFile(astPath, "utf8")) as AstNode);
+  } finally {
+    await rm(astPath, { force: true });
+  }
 }
+
+/** The largest JSON AST read: one JavaScript string holds at most about 512 M characters. */
+export const MAX_AST_BYTES = 500_000_000;
 
 /**
  * clang puts the elements of an initialiser with designators under

@@ -16,6 +16,7 @@ import { buildVersionData, staticSymbol, digestOf } from "./version-data-builder
 import { readPublicKeyHex } from "./trust.js";
 import { roomExpr } from "./room.js";
 import { chooseDirectFunctions } from "./direct-calls.js";
+import { readySandbox } from "./sandbox.js";
 
 
 /** GRT_MAX_KEYS of native/runtime/bundle.c. */
@@ -45,6 +46,7 @@ export interface CompileResult {
 }
 
 export async function compileProgram(opts: CompileOptions): Promise<CompileResult> {
+  readySandbox();
   const cwd = path.resolve(opts.cwd ?? process.cwd());
   const outDir = path.resolve(cwd, opts.outDir);
   const work = path.join(outDir, `.graft-build-${opts.name}`);

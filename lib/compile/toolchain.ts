@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { GraftError } from "../model/diagnostics.js";
 import { COMPILER_JOBS, mapConcurrent } from "../cfront/jobs.js";
+import { runTool } from "./sandbox.js";
 
 const run = promisify(execFile);
 
@@ -31,7 +32,7 @@ export async function ensureRuntime(): Promise<string> {
 
 export async function gcc(args: string[], cwd: string, what: string, code = 3011): Promise<string> {
   try {
-    const { stderr } = await run("gcc", args, { cwd, maxBuffer: 64 << 20 });
+    const { stderr } = await runTool("gcc", args, { cwd, maxBuffer: 64 << 20 });
     return stderr;
   } catch (e) {
     const err = e as { stderr?: string; message?: string };
@@ -88,7 +89,7 @@ export async function readSizeProbes(objects: string[]): Promise<Map<string, { d
   const sizes = new Map<string, { data: number; wrapper: number }>();
   if (!objects.length) return sizes;
   // One nm for all: probe names are unique across a build's objects.
-  const { stdout } = await run("nm", ["-S", ...objects], { maxBuffer: 64 << 20 });
+  const { stdout } = await runTool("nm", ["-S", ...objects], { maxBuffer: 64 << 20 });
   for (const line of stdout.split("\n")) {
     const m = /^[0-9a-f]+ ([0-9a-f]+) [bBdD] __graft_size_([dw])_(\w+)$/.exec(line.trim());
     if (!m) continue;
@@ -103,7 +104,7 @@ export async function readSizeProbes(objects: string[]): Promise<Map<string, { d
 export async function undefinedSymbols(objects: string[]): Promise<Set<string>> {
   const names = new Set<string>();
   if (!objects.length) return names;
-  const { stdout } = await run("nm", ["-u", "--format=just-symbols", ...objects], { maxBuffer: 64 << 20 });
+  const { stdout } = await runTool("nm", ["-u", "--format=just-symbols", ...objects], { maxBuffer: 64 << 20 });
   for (const line of stdout.split("\n")) if (/^[A-Za-z_.$][\w.$]*$/.test(line.trim())) names.add(line.trim());
   return names;
 }
@@ -117,7 +118,7 @@ export async function weakenReferences(objects: string[], names: string[], listF
   await writeFile(listFile, names.join("\n") + "\n");
   await mapConcurrent(objects, COMPILER_JOBS, async (o) => {
     try {
-      await run("objcopy", [`--weaken-symbols=${listFile}`, o]);
+      await runTool("objcopy", [`--weaken-symbols=${listFile}`, o]);
     } catch (e) {
       throw new GraftError("objcopy failed", [{ code: 3011, category: "error", file: o, message: `objcopy --weaken-symbols failed: ${String((e as { stderr?: string }).stderr ?? e).trim()}` }]);
     }

@@ -6,8 +6,6 @@
  */
 import { mkdir, readFile, readdir, rm, writeFile, copyFile } from "node:fs/promises";
 import path from "node:path";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { COMPILER_JOBS, mapConcurrent } from "../cfront/jobs.js";
 import { parseProgram } from "../cfront/program.js";
 import { unameOf } from "../cfront/program.js";
@@ -31,8 +29,8 @@ import { readableView } from "./readable.js";
 import type { AstNode } from "../cfront/clang-ast.js";
 import type { TranslationUnit } from "../cfront/translation-unit.js";
 import { directCallees, inheritDirectFunctions } from "../compile/direct-calls.js";
+import { readySandbox, runTool } from "../compile/sandbox.js";
 
-const run = promisify(execFile);
 
 export interface PatchOptions {
   /** Directory holding NAME.vd.json (the running build or the previous patch), or the file itself. */
@@ -109,6 +107,7 @@ function dataBodyOf(plan: PatchPlan, key: string): string | undefined {
 }
 
 export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
+  readySandbox();
   const cwd = path.resolve(opts.cwd ?? process.cwd());
   const outDir = path.resolve(cwd, opts.outDir);
   const buildDir = path.join(outDir, "build");
@@ -492,7 +491,7 @@ export async function checkTransformers(opts: { patchDir: string; xformSource: s
     const tmp = unit.replace(/\.noxform\.i$/, ".check.i");
     await writeFile(tmp, text);
     try {
-      await run("gcc", ["-fsyntax-only", ...check.cflags, "-Wall", tmp], { maxBuffer: 16 << 20 });
+      await runTool("gcc", ["-fsyntax-only", ...check.cflags, "-Wall", tmp], { maxBuffer: 16 << 20 });
     } catch (e) {
       const stderr = String((e as { stderr?: string }).stderr ?? "");
       out.push(...xformDiagnostics(stderr));

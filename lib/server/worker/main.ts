@@ -29,6 +29,16 @@ function log(msg: string) {
   process.stderr.write(`[worker] ${msg}\n`);
 }
 
+/**
+ * Compilers run on uploaded sources inside bubblewrap (lib/compile/sandbox.ts):
+ * they see the job's directory but not its keys, nor the checkout and its
+ * database. GRAFT_SANDBOX=off turns this off, for a machine without user
+ * namespaces where every author is trusted.
+ */
+function sandboxEnv(workDir: string): Record<string, string> {
+  return { GRAFT_SANDBOX: process.env.GRAFT_SANDBOX ?? "bwrap", GRAFT_SANDBOX_WRITABLE: workDir, GRAFT_SANDBOX_HIDE: path.join(workDir, "keys") };
+}
+
 async function runOne(): Promise<boolean> {
   const job = await claimNextJob(workerId);
   if (!job) return false;
@@ -40,7 +50,7 @@ async function runOne(): Promise<boolean> {
     const child = spawn(
       "prlimit",
       [...prlimitArgs(limits), process.execPath, "--conditions=react-server", "--import", "tsx", RUN_JOB, String(job.id), workDir],
-      { cwd: process.cwd(), env: { ...process.env, TMPDIR: workDir }, stdio: ["ignore", "inherit", "inherit"], detached: true },
+      { cwd: process.cwd(), env: { ...process.env, TMPDIR: workDir, ...sandboxEnv(workDir) }, stdio: ["ignore", "inherit", "inherit"], detached: true },
     );
     current = { jobId: job.id, child };
     let timedOut = false;
@@ -82,7 +92,7 @@ async function runOne(): Promise<boolean> {
 }
 
 async function main() {
-  log(`started as ${workerId}`);
+  log(`started as ${workerId}; compilers run ${(process.env.GRAFT_SANDBOX ?? "bwrap") === "off" ? "UNSANDBOXED (GRAFT_SANDBOX=off)" : "in bubblewrap"}`);
   await beat(workerId);
   const timer = setInterval(() => {
     beat(workerId).catch((e) => log(`heartbeat failed: ${e}`));

@@ -1,0 +1,111 @@
+/**
+ * The worker's sandbox for compilers (issue 15): with the environment the
+ * worker gives its jobs (GRAFT_SANDBOX=bwrap, the job's directory writable,
+ * its key directory hidden), uploaded sources cannot read the machine's
+ * files, the checkout or the job's keys through the preprocessor or the
+ * assembler, and an honest program still builds and runs. Without the
+ * sandbox the same source does read the file: the test could fail.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
+import { compileProgram } from "../../lib/compile/index.js";
+import { bwrapArgs, sandboxPolicy } from "../../lib/compile/sandbox.js";
+import { formatDiagnostic, GraftError } from "../../lib/model/diagnostics.js";
+import { GRAFT_INCLUDE_DIR, REPO_ROOT } from "../support/build.js";
+
+const exec = promisify(execFile);
+const CFLAGS = ["-O2", "-std=gnu99", `-I${GRAFT_INCLUDE_DIR}`];
+const haveBwrap = existsSync("/usr/bin/bwrap");
+
+let work = "";
+beforeAll(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), "graft-sandbox-"));
+  await mkdir(path.join(work, "keys"));
+  await writeFile(path.join(work, "keys", "secret.key"), "SECRET-KEY-BYTES\n");
+});
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+afterEach(() => {
+  delete process.env.GRAFT_SANDBOX;
+  delete process.env.GRAFT_SANDBOX_WRITABLE;
+  delete process.env.GRAFT_SANDBOX_HIDE;
+});
+
+function sandboxOn() {
+  process.env.GRAFT_SANDBOX = "bwrap";
+  process.env.GRAFT_SANDBOX_WRITABLE = work;
+  process.env.GRAFT_SANDBOX_HIDE = path.join(work, "keys");
+}
+
+/** Builds `source` as main.c in its own directory under the job's; returns the error text, or "" when it built. */
+async function build(name: string, source: string): Promise<{ error: string; executable?: string }> {
+  const src = path.join(work, name, "src");
+  await mkdir(src, { recursive: true });
+  await writeFile(path.join(src, "main.c"), source);
+  try {
+    const r = await compileProgram({ name, files: ["main.c"], outDir: path.join(work, name, "out"), cflags: CFLAGS, cwd: src, insecureAcceptUnsigned: true });
+    return { error: "", executable: r.executable };
+  } catch (e) {
+    return { error: e instanceof GraftError ? e.diagnostics.map(formatDiagnostic).join("\n") : String(e) };
+  }
+}
+
+const HONEST = `#include <stdio.h>\n#include "graft.h"\nint main(void) { GRAFT_UPDATE_POINT(); puts("built in the sandbox"); return 0; }\n`;
+
+describe.skipIf(!haveBwrap)("compilers in the worker's sandbox", () => {
+  it("reads the policy from the environment; an unknown sandbox is an error, not a silent fallback", () => {
+    expect(sandboxPolicy({})).toBeUndefined();
+    expect(sandboxPolicy({ GRAFT_SANDBOX: "off" })).toBeUndefined();
+    expect(sandboxPolicy({ GRAFT_SANDBOX: "bwrap", GRAFT_SANDBOX_WRITABLE: "/a:/b", GRAFT_SANDBOX_HIDE: "/a/keys" })).toEqual({ writable: ["/a", "/b"], hidden: ["/a/keys"] });
+    expect(() => sandboxPolicy({ GRAFT_SANDBOX: "chroot" })).toThrow(/GRAFT_SANDBOX=chroot: expected bwrap or off/);
+    const args = bwrapArgs({ writable: ["/w"], hidden: ["/w/keys"] }, "gcc", ["-c", "x.c"], "/w/src");
+    expect(args).toEqual(expect.arrayContaining(["--unshare-all", "--clearenv", "--die-with-parent"]));
+    // The keys are hidden after the job's directory is bound, or the bind would show them again.
+    expect(args.lastIndexOf("--tmpfs")).toBeGreaterThan(args.indexOf("--bind"));
+    expect(args[args.lastIndexOf("--tmpfs") + 1]).toBe("/w/keys");
+    expect(args.slice(-3)).toEqual(["gcc", "-c", "x.c"]);
+  });
+
+  it("without the sandbox, #include \"/etc/passwd\" puts the file's lines into the diagnostics (what the sandbox must stop)", async () => {
+    const r = await build("open-passwd", `#include "/etc/passwd"\nint main(void) { return 0; }\n`);
+    expect(r.error).toMatch(/root:/);
+  });
+
+  it("an honest program builds in the sandbox and runs", async () => {
+    sandboxOn();
+    const r = await build("honest", HONEST);
+    expect(r.error).toBe("");
+    const { stdout } = await exec(r.executable!, [], { env: { ...process.env, GRAFT_RUNTIME_DIR: work } });
+    expect(stdout).toBe("built in the sandbox\n");
+  });
+
+  const attacks: { name: string; source: () => string; leak: RegExp; why: RegExp }[] = [
+    { name: "the machine's files (#include \"/etc/passwd\")", source: () => `#include "/etc/passwd"\nint main(void) { return 0; }\n`, leak: /root:/, why: /\/etc\/passwd: No such file/ },
+    { name: "the checkout (#include of its package.json, beside the database)", source: () => `#include "${REPO_ROOT}/package.json"\nint main(void) { return 0; }\n`, leak: /"name": "graft"/, why: /package\.json: No such file/ },
+    { name: "the job's keys (#include \"../../keys/secret.key\")", source: () => `#include "../../keys/secret.key"\nint main(void) { return 0; }\n`, leak: /SECRET-KEY/, why: /secret\.key: No such file/ },
+    { name: "the assembler (.incbin \"/etc/hostname\")", source: () => `__asm__(".section .rodata\\n.incbin \\"/etc/hostname\\"\\n.previous");\nint main(void) { return 0; }\n`, leak: /^$/, why: /hostname/ },
+  ];
+  for (const a of attacks) {
+    it(`uploaded sources cannot read ${a.name}`, async () => {
+      sandboxOn();
+      const r = await build(`attack-${attacks.indexOf(a)}`, a.source());
+      expect(r.error, "the build is refused").not.toBe("");
+      expect(r.error).toMatch(a.why);
+      if (a.leak.source !== "^$") expect(r.error).not.toMatch(a.leak);
+    });
+  }
+
+  it("a sandbox setting that names no known sandbox refuses the build instead of running the compiler unsandboxed", async () => {
+    process.env.GRAFT_SANDBOX = "firejail";
+    const r = await build("unknown-sandbox", HONEST);
+    expect(r.error).toMatch(/GRAFT_SANDBOX=firejail: expected bwrap or off/);
+  });
+});
