@@ -80,7 +80,7 @@ export async function preprocess(source: string, iPath: string, cflags: string[]
   if (real.status === "rejected") {
     throw new GraftError(`${source}: the preprocessor failed`, [
       { code: 1001, category: "error", file: source, message: `gcc -E failed: ${stderrOf(real.reason)}` },
-    ]);
+    ], BAD_INPUT);
   }
   if (stable.status === "rejected") throw stable.reason;
   return { source, iPath, text: await readFile(iPath), stableText: await readFile(stablePath) };
@@ -94,7 +94,7 @@ export async function dumpAst(pre: PreprocessedFile, cwd: string): Promise<AstNo
     await rm(astPath, { force: true });
     throw new GraftError(`${pre.source}: clang could not parse the preprocessed file`, [
       { code: 1002, category: "error", file: pre.source, message: `clang: ${stderrOf(e)}` },
-    ]);
+    ], BAD_INPUT);
   }
   try {
     const bytes = (await stat(astPath)).size;
@@ -103,13 +103,16 @@ export async function dumpAst(pre: PreprocessedFile, cwd: string): Promise<AstNo
       throw new GraftError(`${pre.source}: too big to analyse`, [{
         code: 1003, category: "error", file: pre.source, line: 1,
         message: `clang's syntax tree of this unit is ${mb(bytes)}, more than the ${mb(MAX_AST_BYTES)} Graft reads (a source of ${mb(pre.text.length)} after preprocessing): split the file into smaller units`,
-      }]);
+      }], BAD_INPUT);
     }
     return normaliseAst(JSON.parse(await readFile(astPath, "utf8")) as AstNode);
   } finally {
     await rm(astPath, { force: true });
   }
 }
+
+/** Exit code of a source that does not preprocess, parse or fit (README: bad input). */
+const BAD_INPUT = 2;
 
 /** The largest JSON AST read: one JavaScript string holds at most about 512 M characters. */
 export const MAX_AST_BYTES = 500_000_000;
