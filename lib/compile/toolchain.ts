@@ -73,8 +73,9 @@ static inline __attribute__((unused)) void *__graft_stamp_block(void *p, unsigne
   return p ? grt_stamp(p, malloc_usable_size(p) / esz * esz, esz, v) : p; }
 static inline __attribute__((unused)) void *__graft_zero_block(void *p) {
   if (p) __builtin_memset(p, 0, malloc_usable_size(p)); return p; }
+/* (void *)-1 is MAP_FAILED or sbrk's failure: not a block, not to be read. */
 static inline __attribute__((unused)) void *__graft_first_block(void *p, grt_type *t) {
-  return p && *(unsigned *)p != 0u ? grt_first_block(p, t) : p; }
+  return p && p != (void *)-1 && *(unsigned *)p != 0u ? grt_first_block(p, t) : p; }
 static inline __attribute__((unused)) void *__graft_malloc0(unsigned long n) { return calloc(1, n); }
 static inline __attribute__((unused)) void *__graft_realloc0(void *p, unsigned long n) {
   unsigned long old = p ? malloc_usable_size(p) : 0; char *q = realloc(p, n);
