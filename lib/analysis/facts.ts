@@ -479,9 +479,7 @@ export function collectFacts(program: Program): ProgramFacts {
       return !!u && facts.allocators.has(u);
     };
     const returnsFresh = (tu: TranslationUnit, fn: TuFunction): boolean => {
-      const returns: AstNode[] = [];
-      const visit = (n: AstNode) => { if (n.kind === "ReturnStmt") returns.push(n); for (const c of n.inner ?? []) if (c) visit(c); };
-      visit(fn.body);
+      const returns = returnsOf(fn.body);
       return returns.length > 0 && returns.every((r) => {
         const v = stripCasts(r.inner?.[0]);
         if (isAllocation(tu, v)) return true;
@@ -536,16 +534,21 @@ export function collectFacts(program: Program): ProgramFacts {
         const f = callee?.kind === "DeclRefExpr" && callee.referencedDecl?.kind === "FunctionDecl" ? program.functions.get(resolveFunction(program, u, callee.referencedDecl.name) ?? "") : undefined;
         if (f && !seen.has(`fn:${f.fn.name}`)) {
           seen.add(`fn:${f.fn.name}`);
-          const returns: AstNode[] = [];
-          const collect = (n: AstNode) => { if (n.kind === "ReturnStmt" && n.inner?.[0]) returns.push(n.inner[0]); for (const c of n.inner ?? []) if (c) collect(c); };
-          collect(f.fn.body);
-          if (returns.some((r) => visit(f.tu, r, f.fn.body))) return true;
+          if (returnsOf(f.fn.body).some((r) => visit(f.tu, r.inner?.[0], f.fn.body))) return true;
         }
       }
       return (e.inner ?? []).some((c) => visit(u, c, within));
     };
     const within = fnOf(call);
     return (call.inner ?? []).slice(1).some((a) => visit(tu, a, within));
+  }
+
+  /** The return statements of a function body. */
+  function returnsOf(body: AstNode): AstNode[] {
+    const out: AstNode[] = [];
+    const visit = (n: AstNode) => { if (n.kind === "ReturnStmt") out.push(n); for (const c of n.inner ?? []) if (c) visit(c); };
+    visit(body);
+    return out;
   }
 
   function findDecl(n: AstNode, id: string): AstNode | undefined {
