@@ -12,7 +12,10 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dbFile = process.env.GRAFT_E2E_DB ?? path.join(root, "prisma", "e2e.db");
 for (const suffix of ["", "-journal", "-wal", "-shm"]) fs.rmSync(dbFile + suffix, { force: true });
-const env = { ...process.env, DATABASE_URL: `file:${dbFile}`, CHECKPOINT_DISABLE: "1", NEXT_TELEMETRY_DISABLED: "1" };
+// A sealing secret of its own (lib/server/signing/sealed-key.ts), which the key test reads to unseal the key.
+const secretFile = path.join(root, "prisma", "e2e.signing-secret");
+fs.rmSync(secretFile, { force: true });
+const env = { ...process.env, DATABASE_URL: `file:${dbFile}`, GRAFT_SIGNING_SECRET_FILE: secretFile, CHECKPOINT_DISABLE: "1", NEXT_TELEMETRY_DISABLED: "1" };
 const r = spawnSync(process.execPath, [path.join(root, "node_modules/prisma/build/index.js"), "migrate", "deploy"], {
   cwd: root,
   env,

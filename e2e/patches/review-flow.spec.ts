@@ -6,6 +6,7 @@
  * then answers as the new version with its data kept.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -19,6 +20,17 @@ test.describe.configure({ mode: "serial" });
 
 const CFLAGS = "-std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -O2 -g";
 const E2E_DB = path.join(REPO, "prisma", "e2e.db");
+/** scripts/e2e-server.mjs gives the dashboard and worker this sealing secret. */
+const E2E_SIGNING_SECRET = path.join(REPO, "prisma", "e2e.signing-secret");
+
+/** The format of lib/server/signing/sealed-key.ts, read independently: AES-256-GCM, IV | tag | body, the public key as AAD. */
+function unsealForTest(sealed: string, publicKeyHex: string, secretHex: string): string {
+  const raw = Buffer.from(sealed.slice("graft-sealed-v1:".length), "base64");
+  const d = crypto.createDecipheriv("aes-256-gcm", Buffer.from(secretHex.trim(), "hex"), raw.subarray(0, 12));
+  d.setAAD(Buffer.from(publicKeyHex));
+  d.setAuthTag(raw.subarray(12, 28));
+  return Buffer.concat([d.update(raw.subarray(28)), d.final()]).toString("utf8");
+}
 let patchUrl = "";
 let kvd: ChildProcess | null = null;
 /** Every text body the browser received, to look for key material. */
@@ -185,7 +197,7 @@ test("the author cannot approve their own patch", async ({ page }, testInfo) => 
   await snap(page, testInfo, "author-cannot-approve");
 });
 
-test("a reviewer approves; an edit afterwards makes a new revision and clears the approval", async ({ page }, testInfo) => {
+test("a reviewer approves; an edit afterwards makes a new revision and clears the approval", async ({ page, browser }, testInfo) => {
   watchResponses(page);
   await signIn(page, "reviewer");
   await page.goto(patchUrl);
@@ -243,10 +255,30 @@ test("a reviewer approves; an edit afterwards makes a new revision and clears th
   await expect(page.getByTestId("history").getByRole("row", { name: /^r3 / })).toContainText("reviewer@e2e.test");
   await expect(page.getByTestId("history").getByRole("row", { name: /^r3 / })).toContainText("author@e2e.test");
   await expect(page.getByTestId("approve-form")).toHaveCount(0);
+
+  // An approval is of the content the page showed: the author edits r3 in place while the admin reads it,
+  // and the admin's approval of what they saw is refused.
   await signIn(page, "admin");
   await page.goto(patchUrl);
+  const seen = await page.getByTestId("revision-digest").textContent();
+  expect(seen).toMatch(/^[0-9a-f]{64}$/);
+  const authorPage = await browser.newPage();
+  await signIn(authorPage, "author");
+  await authorPage.goto(patchUrl);
+  const text3b = await getEditorText(authorPage);
+  await setEditorText(authorPage, text3b.replace("/* reviewed thrice. */", "/* reviewed thrice.. */"));
+  await authorPage.getByRole("button", { name: "Save" }).click();
+  await expect(authorPage.getByTestId("check-status")).toContainText("Saved in revision 3");
+  await authorPage.close();
+  await page.getByTestId("approve-form").getByRole("button", { name: "Approve" }).click();
+  await expect(page.getByTestId("approve-form").getByRole("alert")).toContainText("was edited after you loaded it");
+  await page.reload();
+  await expect(page.getByTestId("patch-title")).toContainText("open");
+  const now = await page.getByTestId("revision-digest").textContent();
+  expect(now).not.toBe(seen);
   await page.getByTestId("approve-form").getByRole("button", { name: "Approve" }).click();
   await expect(page.getByTestId("patch-title")).toContainText("approved");
+  await expect(page.getByTestId("review")).toContainText(now!.slice(0, 12));
 });
 
 test("the reviewer builds and downloads the bundle; it verifies and applies to a running server", async ({ page, request }, testInfo) => {
@@ -292,10 +324,15 @@ test("the reviewer builds and downloads the bundle; it verifies and applies to a
 test("the signing key never reaches the browser", async ({ page, request }, testInfo) => {
   watchResponses(page);
   const db = new Database(E2E_DB, { readonly: true });
-  const row = db.prepare("SELECT privateKeyPem, publicKeyHex FROM SigningKey").get() as { privateKeyPem: string; publicKeyHex: string };
+  const row = db.prepare("SELECT privateKeySealed, privateKeyPem, publicKeyHex FROM SigningKey").get() as { privateKeySealed: string; privateKeyPem: string; publicKeyHex: string };
   db.close();
-  expect(row.privateKeyPem).toContain("PRIVATE KEY");
-  const secret = row.privateKeyPem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
+  // At rest the key is sealed with a secret the database does not hold.
+  expect(row.privateKeyPem).toBe("");
+  expect(row.privateKeySealed).toMatch(/^graft-sealed-v1:/);
+  expect(row.privateKeySealed).not.toContain("PRIVATE KEY");
+  const pem = unsealForTest(row.privateKeySealed, row.publicKeyHex, fs.readFileSync(E2E_SIGNING_SECRET, "utf8"));
+  expect(pem).toContain("PRIVATE KEY");
+  const secret = pem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
   // Visit every page once more as an admin, who sees the most.
   await signIn(page, "admin");
   for (const url of ["/programs", "/programs/1", "/versions/1", "/patches", patchUrl, "/keys", "/audit", "/users", "/tokens"]) {

@@ -15,7 +15,7 @@ describe("createBundle", () => {
   it("round-trips patch.so, patch.c, xform.c and manifest.json as summary.json", () => {
     const fx = makePatchFixture({ xform: true });
     const out = join(fx.root, "kvd-4.graft");
-    const created = createBundle({ patchDir: fx.patchDir, keyFile: fx.keys.privateKeyPath, out, created: new Date("2026-11-26T23:50:00.123Z") });
+    const created = createBundle({ patchDir: fx.patchDir, key: fx.keys.privateKeyPath, out, created: new Date("2026-11-26T23:50:00.123Z") });
     expect(created).toMatchObject({ path: out, keyId: fx.keys.publicKey.keyId, diagnostics: [] });
     expect(created.manifest).toMatchObject({ program: "kvd", base: BASE, sequence: 4, created: "2026-11-26T23:50:00Z" });
 
@@ -30,24 +30,24 @@ describe("createBundle", () => {
   it("packs only patch.so and summary.json when the sources are absent", () => {
     const fx = makePatchFixture({ patchC: false });
     const out = join(fx.root, "b.graft");
-    const { manifest } = createBundle({ patchDir: fx.patchDir, keyFile: fx.keys.privateKeyPath, out });
+    const { manifest } = createBundle({ patchDir: fx.patchDir, key: fx.keys.privateKeyPath, out });
     expect(manifest.files.map((f) => f.name)).toEqual(["patch.so", "summary.json"]);
   });
 
   it("lets --sequence override manifest.json", () => {
     const fx = makePatchFixture();
     const out = join(fx.root, "b.graft");
-    createBundle({ patchDir: fx.patchDir, keyFile: fx.keys.privateKeyPath, out, sequence: 17 });
+    createBundle({ patchDir: fx.patchDir, key: fx.keys.privateKeyPath, out, sequence: 17 });
     const shown = readBundleManifest(readFileSync(out));
     expect(shown.ok && shown.manifest.sequence).toBe(17);
-    expect(() => createBundle({ patchDir: fx.patchDir, keyFile: fx.keys.privateKeyPath, out, sequence: -1 })).toThrow(/sequence/);
+    expect(() => createBundle({ patchDir: fx.patchDir, key: fx.keys.privateKeyPath, out, sequence: -1 })).toThrow(/sequence/);
   });
 
   it("replaces an existing bundle atomically and leaves no temporary file", () => {
     const fx = makePatchFixture();
     const out = join(fx.root, "b.graft");
     writeFileSync(out, "old");
-    createBundle({ patchDir: fx.patchDir, keyFile: fx.keys.privateKeyPath, out });
+    createBundle({ patchDir: fx.patchDir, key: fx.keys.privateKeyPath, out });
     expect(readFileSync(out).subarray(0, 8).toString()).toBe("GRAFTB01");
     expect(readdirSync(fx.root).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
@@ -55,7 +55,7 @@ describe("createBundle", () => {
   it("never writes the private key into the bundle", () => {
     const fx = makePatchFixture();
     const out = join(fx.root, "b.graft");
-    createBundle({ patchDir: fx.patchDir, keyFile: fx.keys.privateKeyPath, out });
+    createBundle({ patchDir: fx.patchDir, key: fx.keys.privateKeyPath, out });
     const pem = readFileSync(fx.keys.privateKeyPath, "utf8");
     const der = Buffer.from(pem.split("\n").slice(1, -2).join(""), "base64");
     const seed = der.subarray(der.length - 32);
@@ -65,26 +65,26 @@ describe("createBundle", () => {
   it("refuses a patch dir without patch.so or manifest.json", () => {
     const fx = makePatchFixture();
     rmSync(join(fx.patchDir, "patch.so"));
-    expect(() => createBundle({ patchDir: fx.patchDir, keyFile: fx.keys.privateKeyPath, out: join(fx.root, "b.graft") })).toThrow(/no patch.so/);
+    expect(() => createBundle({ patchDir: fx.patchDir, key: fx.keys.privateKeyPath, out: join(fx.root, "b.graft") })).toThrow(/no patch.so/);
     rmSync(join(fx.patchDir, "manifest.json"));
-    expect(() => createBundle({ patchDir: fx.patchDir, keyFile: fx.keys.privateKeyPath, out: join(fx.root, "b.graft") })).toThrow(/no manifest.json/);
+    expect(() => createBundle({ patchDir: fx.patchDir, key: fx.keys.privateKeyPath, out: join(fx.root, "b.graft") })).toThrow(/no manifest.json/);
   });
 
   it("refuses a manifest.json whose fields the bundle cannot carry", () => {
     const fx = makePatchFixture();
     const file = join(fx.patchDir, "manifest.json");
     writeFileSync(file, JSON.stringify({ program: "kvd", base: "XYZ", target: BASE, sequence: "4" }));
-    expect(() => createBundle({ patchDir: fx.patchDir, keyFile: fx.keys.privateKeyPath, out: join(fx.root, "b.graft") })).toThrow(
+    expect(() => createBundle({ patchDir: fx.patchDir, key: fx.keys.privateKeyPath, out: join(fx.root, "b.graft") })).toThrow(
       /manifest.json: base: expected 64 lowercase hex characters; sequence: /,
     );
     writeFileSync(file, "{");
-    expect(() => createBundle({ patchDir: fx.patchDir, keyFile: fx.keys.privateKeyPath, out: join(fx.root, "b.graft") })).toThrow(/not valid JSON/);
+    expect(() => createBundle({ patchDir: fx.patchDir, key: fx.keys.privateKeyPath, out: join(fx.root, "b.graft") })).toThrow(/not valid JSON/);
   });
 
   it("warns when the private key is readable by others", () => {
     const fx = makePatchFixture();
     chmodSync(fx.keys.privateKeyPath, 0o644);
-    const { diagnostics } = createBundle({ patchDir: fx.patchDir, keyFile: fx.keys.privateKeyPath, out: join(fx.root, "b.graft") });
+    const { diagnostics } = createBundle({ patchDir: fx.patchDir, key: fx.keys.privateKeyPath, out: join(fx.root, "b.graft") });
     expect(diagnostics).toEqual([expect.objectContaining({ code: 5009, category: "warning" })]);
   });
 });

@@ -15,14 +15,14 @@ import type { Diagnostic } from "../model/diagnostics.js";
 
 export function createBundle(options: CreateBundleOptions): CreatedBundle {
   const { manifest: patch, files } = readPatchDir(options.patchDir);
-  const key = readPrivateKey(options.keyFile);
+  const key = typeof options.key === "string" ? readPrivateKey(options.key) : options.key;
   const diagnostics: Diagnostic[] = [];
   if (key.tooOpenMode !== undefined) {
     diagnostics.push(
       createBundleDiagnostic(
         BundleDiagnostics.Private_key_permissions_too_open,
         `private key is readable by others (mode ${key.tooOpenMode.toString(8).padStart(4, "0")}); run chmod 600`,
-        options.keyFile,
+        typeof options.key === "string" ? options.key : undefined,
         "warning",
       ),
     );

@@ -21,7 +21,7 @@ export {
 } from "./constants.js";
 export { createBundle } from "./create.js";
 export { BundleDiagnostics } from "./diagnostics.js";
-export { computeKeyId, formatPublicKeyLine, generateKeyPair, parsePublicKeyHex, readPublicKey } from "./keys.js";
+export { computeKeyId, formatPublicKeyLine, generateKeyPair, generateKeyPairInMemory, parsePublicKeyHex, readPublicKey, signingKeyFromPem, type SigningKey } from "./keys.js";
 export { formatManifest, parseManifest } from "./manifest.js";
 export { readBundleManifest, type UnverifiedBundleManifest } from "./read.js";
 export { verifyBundle } from "./verify.js";

@@ -164,6 +164,16 @@ export function readPrivateKey(file: string): SigningKey {
   } catch (e) {
     failBundle(BundleDiagnostics.Private_key_unreadable, `cannot read private key: ${errnoText(e)}`, file);
   }
+  const key = signingKeyFromPem(pem, file);
+  return { ...key, ...((mode & 0o077) !== 0 ? { tooOpenMode: mode } : {}) };
+}
+
+/**
+ * A signing key from PEM bytes held in memory (the dashboard's key, unsealed
+ * from the database, is never written to a file). The bytes are wiped.
+ * `source` names where they came from in errors, which never quote them.
+ */
+export function signingKeyFromPem(pem: Buffer, source: string): SigningKey {
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey({ key: pem, format: "pem" });
@@ -172,7 +182,7 @@ export function readPrivateKey(file: string): SigningKey {
     failBundle(
       BundleDiagnostics.Private_key_malformed,
       `not a PEM private key; pass the ${PRIVATE_KEY_FILE} written by \`graft keygen\``,
-      file,
+      source,
     );
   } finally {
     pem.fill(0);
@@ -181,13 +191,21 @@ export function readPrivateKey(file: string): SigningKey {
     failBundle(
       BundleDiagnostics.Private_key_malformed,
       `expected an Ed25519 key, found ${privateKey.asymmetricKeyType ?? "an unknown key type"}`,
-      file,
+      source,
     );
   }
   const raw = rawPublicKeyOf(createPublicKey(privateKey));
   const publicKey = parsePublicKeyHex(raw.toString("hex"));
-  if ("error" in publicKey) failBundle(BundleDiagnostics.Private_key_malformed, publicKey.error, file);
-  return { privateKey, publicKey, ...((mode & 0o077) !== 0 ? { tooOpenMode: mode } : {}) };
+  if ("error" in publicKey) failBundle(BundleDiagnostics.Private_key_malformed, publicKey.error, source);
+  return { privateKey, publicKey };
+}
+
+/** A new Ed25519 key pair in memory: the private half as PKCS#8 PEM bytes (the caller wipes them). */
+export function generateKeyPairInMemory(): { pem: Buffer; publicKey: PublicKeyInfo } {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  const info = parsePublicKeyHex(rawPublicKeyOf(publicKey).toString("hex"));
+  if ("error" in info) throw new Error(`generated an unusable public key: ${info.error}`);
+  return { pem: Buffer.from(privateKey.export({ type: "pkcs8", format: "pem" })), publicKey: info };
 }
 
 /**
@@ -206,11 +224,7 @@ export function generateKeyPair(dir: string): GeneratedKeyPair {
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 
-  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
-  const info = parsePublicKeyHex(rawPublicKeyOf(publicKey).toString("hex"));
-  if ("error" in info) throw new Error(`generated an unusable public key: ${info.error}`);
-
-  const pem = Buffer.from(privateKey.export({ type: "pkcs8", format: "pem" }));
+  const { pem, publicKey: info } = generateKeyPairInMemory();
   try {
     writeNewFile(privateKeyPath, pem, PRIVATE_KEY_MODE);
   } finally {

@@ -40,7 +40,7 @@ afterAll(removeTempDirs);
 function makeCases(): { cases: Array<[string, Buffer]>; trustedHex: string } {
   const fx = makePatchFixture({ xform: true });
   const out = join(fx.root, "good.graft");
-  createBundle({ patchDir: fx.patchDir, keyFile: fx.keys.privateKeyPath, out, created: new Date("2026-11-26T23:50:00Z") });
+  createBundle({ patchDir: fx.patchDir, key: fx.keys.privateKeyPath, out, created: new Date("2026-11-26T23:50:00Z") });
   const good = readFileSync(out);
   const cases: Array<[string, Buffer]> = [["good", good]];
   for (const mask of [0x01, 0x80]) {
@@ -54,12 +54,12 @@ function makeCases(): { cases: Array<[string, Buffer]>; trustedHex: string } {
   cases.push(["trailing", Buffer.concat([good, Buffer.from([0])])]);
   for (const sequence of [0, 1]) {
     const o = join(fx.root, `s${sequence}.graft`);
-    createBundle({ patchDir: fx.patchDir, keyFile: fx.keys.privateKeyPath, out: o, sequence });
+    createBundle({ patchDir: fx.patchDir, key: fx.keys.privateKeyPath, out: o, sequence });
     cases.push([`sequence-${sequence}`, readFileSync(o)]);
   }
   const other = generateKeyPair(join(makeTempDir(), "other"));
   const o = join(fx.root, "other.graft");
-  createBundle({ patchDir: fx.patchDir, keyFile: other.privateKeyPath, out: o });
+  createBundle({ patchDir: fx.patchDir, key: other.privateKeyPath, out: o });
   cases.push(["other-key", readFileSync(o)]);
 
   // Properly signed manifests that each reader must judge by its parser.

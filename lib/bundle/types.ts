@@ -6,6 +6,7 @@
  * grows a place for it, and should move there unchanged.
  */
 import type { Diagnostic } from "../model/diagnostics.js";
+import type { SigningKey } from "./keys.js";
 
 /** One `file NAME SIZE SHA256` line of the manifest. */
 export interface BundleFileEntry {
@@ -123,8 +124,8 @@ export interface BundleFile {
 export interface CreateBundleOptions {
   /** Directory written by `graft patch`. */
   patchDir: string;
-  /** PKCS#8 PEM Ed25519 private key (graft.key). */
-  keyFile: string;
+  /** PKCS#8 PEM Ed25519 private key (graft.key), or the key itself, already in memory. */
+  key: string | SigningKey;
   /** Bundle path to write. */
   out: string;
   /** Overrides manifest.json's sequence. */

@@ -27,7 +27,7 @@ let regions: Region[];
 beforeAll(() => {
   fx = makePatchFixture({ xform: true });
   const out = join(fx.root, "p.graft");
-  createBundle({ patchDir: fx.patchDir, keyFile: fx.keys.privateKeyPath, out, created: new Date("2026-11-26T23:50:00Z") });
+  createBundle({ patchDir: fx.patchDir, key: fx.keys.privateKeyPath, out, created: new Date("2026-11-26T23:50:00Z") });
   good = readFileSync(out);
   trusted = [fx.keys.publicKey.hex];
   regions = mapRegions(good);

@@ -26,7 +26,7 @@ export function registerBundle(program: Command, ctx: CliContext): void {
       defineAction(ctx, "bundle", (patchDir: string, opts: BundleOptions) => {
         const created = createBundle({
           patchDir: resolve(ctx.cwd, patchDir),
-          keyFile: resolve(ctx.cwd, opts.key),
+          key: resolve(ctx.cwd, opts.key),
           out: resolve(ctx.cwd, opts.out),
           sequence: opts.sequence,
         });

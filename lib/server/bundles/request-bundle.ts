@@ -4,6 +4,7 @@ import { AppError } from "../errors";
 import { recordAudit } from "../audit/record";
 import { assertCan, type SessionUser } from "../auth/roles";
 import { enqueueJob } from "../jobs/queue";
+import { revisionDigest, staleApprovals } from "../patches/revision-digest";
 
 export interface BuildBundlePayload {
   bundleId: number;
@@ -17,6 +18,9 @@ export async function requestBundle(opts: { user: SessionUser; patchId: number }
     if (!patch) throw new AppError("not-found", "No such patch.");
     const current = await tx.patchRevision.findFirst({ where: { patchId: patch.id }, orderBy: { number: "desc" } });
     if (!current || current.state !== "approved") throw new AppError("not-approved");
+    const stale = staleApprovals(await tx.review.findMany({ where: { revisionId: current.id, active: true }, include: { reviewer: true } }), revisionDigest(current));
+    if (stale.length > 0)
+      throw new AppError("conflict", `Revision ${current.number} is not what ${stale.map((r) => r.reviewer.email).join(", ")} approved (the approval names another digest): it must be reviewed again.`);
     const sequenceBase = await tx.bundle.count({ where: { revision: { patch: { programId: patch.programId } } } });
     const bundle = await tx.bundle.create({
       data: {

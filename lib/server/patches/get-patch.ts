@@ -5,6 +5,7 @@ import { AppError } from "../errors";
 import { can, type SessionUser } from "../auth/roles";
 import type { VersionData } from "../../model/version-data";
 import type { PatchManifest } from "../../model/patch-manifest";
+import { revisionDigest } from "./revision-digest";
 import { buildReviewModel, reviewModelFromManifest, type ReviewModel } from "./review-model";
 
 export interface ReviewDto {
@@ -12,6 +13,8 @@ export interface ReviewDto {
   userId: number;
   name: string;
   decision: "approve" | "reject";
+  /** the revision digest the reviewer approved or rejected */
+  digest: string;
   comment: string;
   at: string;
 }
@@ -51,7 +54,7 @@ export interface PatchReviewDto {
   target: { id: number; label: string };
   author: { id: number; name: string; email: string };
   createdAt: string;
-  revision: (RevisionDto & { xformSource: string; generatedXform: string; patchSource: string; manifest: unknown; checkResult: unknown; checkJobId: number | null; reviews: ReviewDto[] }) | null;
+  revision: (RevisionDto & { digest: string; xformSource: string; generatedXform: string; patchSource: string; manifest: unknown; checkResult: unknown; checkJobId: number | null; reviews: ReviewDto[] }) | null;
   revisions: RevisionDto[];
   model: ReviewModel | null;
   comments: { id: number; author: string; body: string; revision: number; at: string }[];
@@ -192,13 +195,14 @@ export async function getPatchReview(opts: { user: SessionUser; patchId: number 
     revision: current
       ? {
           ...revDto(current),
+          digest: revisionDigest(current),
           xformSource: current.xformSource,
           generatedXform: current.generatedXform,
           patchSource: current.patchSource,
           manifest: parseJson(current.manifest),
           checkResult: parseJson(current.checkResult),
           checkJobId: current.checkJobId,
-          reviews: reviews.map((r) => ({ id: r.id, userId: r.reviewerId, name: r.reviewer.email, decision: r.decision as ReviewDto["decision"], comment: r.comment, at: r.createdAt.toISOString() })),
+          reviews: reviews.map((r) => ({ id: r.id, userId: r.reviewerId, name: r.reviewer.email, decision: r.decision as ReviewDto["decision"], digest: r.digest, comment: r.comment, at: r.createdAt.toISOString() })),
         }
       : null,
     revisions: p.revisions.map(revDto),

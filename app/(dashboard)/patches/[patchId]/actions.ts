@@ -35,6 +35,7 @@ export async function checkTransformersAction(input: { patchId: number; xformSou
 const ReviewSchema = z.object({
   patchId: PatchId,
   revision: z.coerce.number().int().positive(),
+  digest: z.string().regex(/^[0-9a-f]{64}$/, "digest must be 64 hex digits"),
   decision: z.enum(["approve", "reject"]),
   comment: z.string().max(10_000).default(""),
 });
@@ -42,7 +43,7 @@ const ReviewSchema = z.object({
 export async function reviewAction(_prev: unknown, form: FormData): Promise<ActionResult<{ state: string }>> {
   return runAction(async () => {
     const user = await requireUser("patch:review");
-    const v = parseInput(ReviewSchema, { patchId: form.get("patchId"), revision: form.get("revision"), decision: form.get("decision"), comment: form.get("comment") ?? "" });
+    const v = parseInput(ReviewSchema, { patchId: form.get("patchId"), revision: form.get("revision"), digest: form.get("digest"), decision: form.get("decision"), comment: form.get("comment") ?? "" });
     const r = await reviewPatch({ user, ...v });
     revalidatePath(`/patches/${v.patchId}`);
     return r;

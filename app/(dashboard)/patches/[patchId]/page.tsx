@@ -166,10 +166,11 @@ export default async function PatchReviewPage({ params }: { params: Promise<{ pa
       {rev && (
         <div className="card" data-testid="review">
           <h2>Review of revision {rev.number}</h2>
+          <p className="muted">Content digest <code className="mono" data-testid="revision-digest">{rev.digest}</code>: an approval is of exactly this.</p>
           {rev.reviews.length === 0 ? <p className="muted">No reviews of this revision yet.</p> : (
             <ul>
               {rev.reviews.map((r) => (
-                <li key={r.id}><StatusBadge status={r.decision === "approve" ? "approved" : "rejected"} /> {r.name}{r.comment && <>: {r.comment}</>}</li>
+                <li key={r.id}><StatusBadge status={r.decision === "approve" ? "approved" : "rejected"} /> {r.name} <span className="mono muted" title="the revision digest approved">{r.digest.slice(0, 12)}</span>{r.comment && <>: {r.comment}</>}</li>
               ))}
             </ul>
           )}
@@ -178,6 +179,7 @@ export default async function PatchReviewPage({ params }: { params: Promise<{ pa
               <ActionForm action={reviewAction as unknown as FormAction} submit="Approve" success="Recorded." testId="approve-form">
                 <input type="hidden" name="patchId" value={p.id} />
                 <input type="hidden" name="revision" value={rev.number} />
+                <input type="hidden" name="digest" value={rev.digest} />
                 <input type="hidden" name="decision" value="approve" />
                 <label htmlFor="approve-comment">Comment (optional)</label>
                 <textarea id="approve-comment" name="comment" rows={2} />
@@ -185,6 +187,7 @@ export default async function PatchReviewPage({ params }: { params: Promise<{ pa
               <ActionForm action={reviewAction as unknown as FormAction} submit="Reject" success="Recorded." testId="reject-form" danger>
                 <input type="hidden" name="patchId" value={p.id} />
                 <input type="hidden" name="revision" value={rev.number} />
+                <input type="hidden" name="digest" value={rev.digest} />
                 <input type="hidden" name="decision" value="reject" />
                 <label htmlFor="reject-comment">Why (required)</label>
                 <textarea id="reject-comment" name="comment" rows={2} />

@@ -5,7 +5,7 @@ import { prisma } from "../../db";
 import { recordAudit } from "../../audit/record";
 import { compileProgram } from "../../../compile";
 import { formatDiagnostic, type Diagnostic } from "../../../model/diagnostics";
-import { writeSigningKeyFiles } from "../../signing/signing-key";
+import { writePublicKeyFile } from "../../signing/signing-key";
 import type { BuildVersionPayload } from "../../versions/create-version";
 import type { JobContext } from "../handlers";
 import { diagnosticsOf, JobFailure, writeSources } from "./files";
@@ -24,7 +24,7 @@ export async function buildVersionJob(payload: unknown, ctx: JobContext): Promis
   const src = path.join(ctx.workDir, "src");
   const out = path.join(ctx.workDir, "out");
   await writeSources(src, JSON.parse(version.sources));
-  const { pubFile } = await writeSigningKeyFiles(path.join(ctx.workDir, "keys"), { withPrivate: false });
+  const { pubFile } = await writePublicKeyFile(path.join(ctx.workDir, "keys"));
   await ctx.progress(`building ${version.program.name} ${version.label}`);
   try {
     const result = await compileProgram({
