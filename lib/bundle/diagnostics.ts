@@ -32,5 +32,6 @@ export function createBundleDiagnostic(
 /** Throws one error diagnostic: bad input given to the bundle stage. */
 export function failBundle(code: BundleDiagnosticCode, message: string, file?: string): never {
   const d = createBundleDiagnostic(code, message, file);
-  throw new GraftError(file ? `${file}: ${message}` : message, [d], 1);
+  // Every bundle diagnostic is about the caller's input (a key, a bundle, a patch directory): exit 2.
+  throw new GraftError(file ? `${file}: ${message}` : message, [d], 2);
 }

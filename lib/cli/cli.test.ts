@@ -104,10 +104,10 @@ describe("graft (child process)", () => {
     expect(r.stdout).toMatch(/key id [0-9a-f]{16}/);
   });
 
-  it("keygen refuses to overwrite, exit 1, naming the file", async () => {
+  it("keygen refuses to overwrite, exit 2, naming the file", async () => {
     const before = readFileSync(join(root, "keys/graft.key"));
     const r = await graft(["keygen", "-o", "keys"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${join(root, "keys/graft.key")}: error GR5005: refusing to overwrite an existing key file`);
     expect(readFileSync(join(root, "keys/graft.key"))).toEqual(before);
   });
@@ -128,15 +128,15 @@ describe("graft (child process)", () => {
 
   it("bundle: a bad --sequence is a usage error", async () => {
     const r = await graft(["bundle", "patch", "--key", "keys/graft.key", "-o", "x.graft", "--sequence", "-3"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--sequence.*non-negative integer/);
   });
 
-  it("bundle: a patch dir without patch.so, exit 1", async () => {
+  it("bundle: a patch dir without patch.so, exit 2", async () => {
     mkdirSync(join(root, "empty"), { recursive: true });
     writeFileSync(join(root, "empty/manifest.json"), JSON.stringify({ program: "kvd", base: BASE, target: BASE, sequence: 1 }));
     const r = await graft(["bundle", "empty", "--key", "keys/graft.key", "-o", "x.graft"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("no patch.so: the patch was not built");
   });
 
@@ -196,7 +196,7 @@ describe("graft (child process)", () => {
     expect([replay.code, replay.stdout]).toEqual([2, expect.stringMatching(/^refused replay /)]);
     writeFileSync(join(root, "junk.vd.json"), "{}");
     const junk = await graft(["verify", "kvd-4.graft", "--pub", "keys/graft.pub", "--against", "junk.vd.json"]);
-    expect([junk.code, junk.stderr]).toEqual([1, expect.stringContaining("not version data written by `graft compile`")]);
+    expect([junk.code, junk.stderr]).toEqual([2, expect.stringContaining("not version data written by `graft compile`")]);
   });
 
   it("verify: a bare patch directory, exit 2 unsigned", async () => {
@@ -205,48 +205,48 @@ describe("graft (child process)", () => {
     expect(r.stdout).toMatch(/^refused unsigned /);
   });
 
-  it("verify: the private key given as --pub, exit 1 with what to do", async () => {
+  it("verify: the private key given as --pub, exit 2 with what to do", async () => {
     const r = await graft(["verify", "kvd-4.graft", "--pub", "keys/graft.key"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("this is a private key; pass the public key (graft.pub) instead");
   });
 
-  it("verify: a malformed public key file, exit 1 naming it", async () => {
+  it("verify: a malformed public key file, exit 2 naming it", async () => {
     writeFileSync(join(root, "bad.pub"), "graft-ed25519-public 1234\n");
     const r = await graft(["verify", "kvd-4.graft", "--pub", "bad.pub"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${join(root, "bad.pub")}: error GR5002: expected 64 lowercase hex characters, got 4 hex characters`);
   });
 
-  it("verify: a missing bundle, exit 1", async () => {
+  it("verify: a missing bundle, exit 2", async () => {
     const r = await graft(["verify", "nope.graft", "--pub", "keys/graft.pub"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("cannot read bundle: no such file");
   });
 
   it("flags after -- are refused by commands that take none", async () => {
     const r = await graft(["verify", "kvd-4.graft", "--pub", "keys/graft.pub", "--", "-O2"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("graft verify takes no arguments after --: -O2");
   });
 });
 
 describe("graft apply / status", () => {
-  it("apply to a pid that does not exist: clear message, exit 1", async () => {
+  it("apply to a pid that does not exist: clear message, exit 2", async () => {
     const r = await graft(["apply", "--pid", "999999999", "kvd-4.graft"], { GRAFT_RUNTIME_DIR: join(root, "run") });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("no process with pid 999999999");
   });
 
-  it("apply to a live process without a control socket: exit 1, says what to check", async () => {
+  it("apply to a live process without a control socket: exit 2, says what to check", async () => {
     const r = await graft(["apply", "--pid", String(process.pid), "kvd-4.graft"], { GRAFT_RUNTIME_DIR: join(root, "run") });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain(`process ${process.pid} has no control socket at ${join(root, "run", `${process.pid}.sock`)}`);
   });
 
-  it("apply a file that does not exist: exit 1 before connecting", async () => {
+  it("apply a file that does not exist: exit 2 before connecting", async () => {
     const r = await graft(["apply", "--pid", String(process.pid), "missing.graft"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("no such file or directory");
   });
 
@@ -333,7 +333,7 @@ describe("graft apply / status", () => {
     it("no reply: the timeout says the process has not reached an update point since the request", async () => {
       reply = "";
       const r = await graft(["status", "--pid", String(process.pid)], env());
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(2);
       expect(r.stderr).toContain(`process ${process.pid} did not reply within 5000 ms: since the request it has reached no update point`);
     });
 
@@ -345,10 +345,10 @@ describe("graft apply / status", () => {
       expect(requests.at(-1)).toMatch(new RegExp(`^apply ${join(root, "a b.graft")} 0 until=\\d+\n$`));
     });
 
-    it("a path with a newline cannot be sent: exit 1", async () => {
+    it("a path with a newline cannot be sent: exit 2", async () => {
       writeFileSync(join(root, "a\nb.graft"), "x");
       const r = await graft(["apply", "--pid", String(process.pid), "a\nb.graft"], env());
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(2);
       expect(r.stderr).toContain("cannot carry a path with a newline");
     });
   });

@@ -14,5 +14,6 @@ export const CliDiagnostics = {
 type CliDiagnosticCode = (typeof CliDiagnostics)[keyof typeof CliDiagnostics];
 
 export function createCliError(code: CliDiagnosticCode, message: string, file?: string): GraftError {
-  return new GraftError(message, [{ code, category: "error", message, ...(file === undefined ? {} : { file }) }], 1);
+  // All of these are the user's to fix (a pid, a path, a server address, a token): exit 2, never 1.
+  return new GraftError(message, [{ code, category: "error", message, ...(file === undefined ? {} : { file }) }], 2);
 }

@@ -95,14 +95,14 @@ describe("graft compile", () => {
 
   it("refuses a malformed --room before compiling", async () => {
     const ctx = capture();
-    expect(await main(["compile", "-o", "o", "--name", "n", "--room", "conn", "a.c"], ctx)).toBe(1);
+    expect(await main(["compile", "-o", "o", "--name", "n", "--room", "conn", "a.c"], ctx)).toBe(2);
     expect(ctx.stderr.join("\n")).toMatch(/expected TYPE=BYTES/);
     expect(compileProgram).not.toHaveBeenCalled();
   });
 
   it("needs at least one file, -o and --name", async () => {
-    expect(await main(["compile", "-o", "o", "--name", "n"], capture())).toBe(1);
-    expect(await main(["compile", "--name", "n", "a.c"], capture())).toBe(1);
+    expect(await main(["compile", "-o", "o", "--name", "n"], capture())).toBe(2);
+    expect(await main(["compile", "--name", "n", "a.c"], capture())).toBe(2);
     expect(compileProgram).not.toHaveBeenCalled();
   });
 
@@ -177,17 +177,17 @@ describe("splitAtDoubleDash", () => {
 });
 
 describe("usage", () => {
-  it("no arguments prints help and exits 1; --help exits 0", async () => {
+  it("no arguments prints help and exits 2; --help exits 0", async () => {
     const none = capture();
-    expect(await main([], none)).toBe(1);
+    expect(await main([], none)).toBe(2);
     expect(none.stdout.join("\n")).toMatch(/Usage: graft/);
     expect(await main(["--help"], capture())).toBe(0);
     expect(await main(["compile", "--help"], capture())).toBe(0);
   });
 
-  it("an unknown command exits 1", async () => {
+  it("an unknown command exits 2", async () => {
     const ctx = capture();
-    expect(await main(["frobnicate"], ctx)).toBe(1);
+    expect(await main(["frobnicate"], ctx)).toBe(2);
     expect(ctx.stderr.join("\n")).toMatch(/unknown command 'frobnicate'/);
   });
 });

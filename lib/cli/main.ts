@@ -31,7 +31,7 @@ export function createProgram(ctx: CliContext): Command {
     .configureOutput({ writeOut: (s) => ctx.out(s.replace(/\n$/, "")), writeErr: (s) => ctx.err(s.replace(/\n$/, "")) })
     .addHelpText(
       "after",
-      "\nExit codes: 0 ok, 1 error, 2 refused, 3 no change.\nFlags after `--` go to gcc (compile, patch): -l, -L, -Wl, and .a/.so files to the link, the rest to compiling.",
+      "\nExit codes: 0 ok, 1 internal error (a bug in graft), 2 refused or bad input, 3 no change.\nFlags after `--` go to gcc (compile, patch): -l, -L, -Wl, and .a/.so files to the link, the rest to compiling.",
     );
   program.hook("preAction", (_root, action) => {
     ctx.debug = program.opts().debug === true;
@@ -76,14 +76,15 @@ export async function main(argv: readonly string[], ctx?: CliContext): Promise<n
   const program = createProgram(context);
   if (own.length === 0) {
     program.outputHelp();
-    return ExitCode.Error;
+    return ExitCode.Refused;
   }
   try {
     await program.parseAsync(own, { from: "user" });
     return context.exitCode;
   } catch (e) {
-    // Help and --version come here too, with exit code 0.
-    if (e instanceof CommanderError) return e.exitCode;
+    // Help and --version come here too, with exit code 0; everything else commander
+    // rejects (an unknown command or option, a value our parsers refuse) is bad usage: 2.
+    if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.Ok : ExitCode.Refused;
     return reportError(context, own[0] ?? "", e);
   }
 }

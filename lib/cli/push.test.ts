@@ -67,14 +67,14 @@ describe("graft push", () => {
     expect(ctx.stdout.join("\n")).toMatch(/pushed kvd v3: version 7, build job 9 .*\n.*build done/);
   }, 30_000);
 
-  it("exits 2 with the server's reason when the build fails, and 1 with a bad token", async () => {
+  it("exits 2 with the server's reason when the build fails, and 2 with a bad token", async () => {
     const { url } = await fakeDashboard("failed");
     const dir = await sources();
     const failed = capture({ GRAFT_TOKEN: "graft_good" });
     expect(await main(["push", dir, "--program", "kvd", "--label", "v3", "--server", url, "--wait"], failed)).toBe(2);
     expect(failed.stderr.join("\n")).toContain("main.c:3: error");
     const bad = capture({ GRAFT_TOKEN: "graft_bad" });
-    expect(await main(["push", dir, "--program", "kvd", "--label", "v3", "--server", url], bad)).toBe(1);
+    expect(await main(["push", dir, "--program", "kvd", "--label", "v3", "--server", url], bad)).toBe(2);
     expect(bad.stderr.join("\n")).toContain("401 unauthenticated");
   }, 30_000);
 });

@@ -61,7 +61,7 @@ export interface PatchResult {
 export async function loadVersionData(from: string): Promise<{ vd: VersionData; path: string }> {
   let file = from;
   if (!from.endsWith(".json")) {
-    const names = (await readdir(from).catch(() => { throw new GraftError(`--from ${from}: no such directory`, [{ code: 4010, category: "error", file: from, message: "no such directory" }]); }))
+    const names = (await readdir(from).catch(() => { throw new GraftError(`--from ${from}: no such directory`, [{ code: 4010, category: "error", file: from, message: "no such directory" }], 2); }))
       .filter((n) => n.endsWith(".vd.json"));
     if (names.length !== 1) throw new GraftError(`--from ${from}: expected exactly one NAME.vd.json, found ${names.length}`, [{ code: 4011, category: "error", file: from, message: `expected exactly one NAME.vd.json, found ${names.length}` }], 2);
     file = path.join(from, names[0]);

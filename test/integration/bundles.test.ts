@@ -542,7 +542,7 @@ describe("signed bundles against a live kvd", () => {
     const newline = path.join(root, "line\nbreak.graft");
     await writeFile(newline, await readFile(good1));
     const r = await graftHere("apply", "--pid", String(trusting.pid), newline);
-    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(/newline/);
     await expectServing(trusting, held, v0Expected(), KEY_COUNT);

@@ -81,7 +81,7 @@ function readBundleFile(path: string): Buffer {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const what = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
-    throw new GraftError(`cannot read ${path}: ${what}`, [{ code: BundleDiagnostics.Bundle_unreadable, category: "error", file: path, message: `cannot read bundle: ${what}` }]);
+    throw new GraftError(`cannot read ${path}: ${what}`, [{ code: BundleDiagnostics.Bundle_unreadable, category: "error", file: path, message: `cannot read bundle: ${what}` }], 2);
   }
 }
 
@@ -98,12 +98,12 @@ function readRunningVersion(path: string): BundleExpectations {
     json = JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
     const what = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
-    throw new GraftError(`cannot read ${path}: ${what}`, [{ code: BundleDiagnostics.Bundle_unreadable, category: "error", file: path, message: `cannot read version data: ${what}` }]);
+    throw new GraftError(`cannot read ${path}: ${what}`, [{ code: BundleDiagnostics.Bundle_unreadable, category: "error", file: path, message: `cannot read version data: ${what}` }], 2);
   }
   const parsed = RunningVersionSchema.safeParse(json);
   if (!parsed.success) {
     const message = "not version data written by `graft compile` (needs program, digest and sequence)";
-    throw new GraftError(`${path}: ${message}`, [{ code: BundleDiagnostics.Bundle_unreadable, category: "error", file: path, message }]);
+    throw new GraftError(`${path}: ${message}`, [{ code: BundleDiagnostics.Bundle_unreadable, category: "error", file: path, message }], 2);
   }
   return { program: parsed.data.program, base: parsed.data.digest, sequence: parsed.data.sequence };
 }
