@@ -16,6 +16,7 @@ export const BundleDiagnostics = {
   Bundle_refused: 5008,
   Private_key_permissions_too_open: 5009,
   Bundle_unreadable: 5010,
+  Key_dir_unusable: 5011,
 } as const;
 
 export type BundleDiagnosticCode = (typeof BundleDiagnostics)[keyof typeof BundleDiagnostics];

@@ -7,7 +7,8 @@
  * that only Node's crypto reads; nothing in Graft ever prints it.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { INPUT_LIMITS, readInputFile } from "../model/read-input-file.js";
 import { join } from "node:path";
 import {
   KEY_ID_BYTES,
@@ -105,7 +106,7 @@ export function formatPublicKeyLine(key: PublicKeyInfo): string {
 export function readPublicKey(file: string): PublicKeyInfo {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readInputFile(file, INPUT_LIMITS.key).bytes.toString("utf8");
   } catch (e) {
     failBundle(BundleDiagnostics.Public_key_file_unreadable, `cannot read public key: ${errnoText(e)}`, file);
   }
@@ -154,13 +155,7 @@ export function readPrivateKey(file: string): SigningKey {
   let pem: Buffer;
   let mode: number;
   try {
-    const fd = openSync(file, "r");
-    try {
-      mode = fstatSync(fd).mode & 0o777;
-      pem = readFileSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    ({ bytes: pem, mode } = readInputFile(file, INPUT_LIMITS.key));
   } catch (e) {
     failBundle(BundleDiagnostics.Private_key_unreadable, `cannot read private key: ${errnoText(e)}`, file);
   }
@@ -222,7 +217,11 @@ export function generateKeyPair(dir: string): GeneratedKeyPair {
       failBundle(BundleDiagnostics.Key_file_exists, "refusing to overwrite an existing key file", p);
     }
   }
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    failBundle(BundleDiagnostics.Key_dir_unusable, `cannot make the key directory: ${errnoText(e)}`, dir);
+  }
 
   const { pem, publicKey: info } = generateKeyPairInMemory();
   try {

@@ -3,11 +3,12 @@
  * into the bundle. manifest.json is validated only for the fields the bundle
  * manifest repeats; its bytes travel unchanged as summary.json.
  */
-import { readFileSync, statSync } from "node:fs";
+import { INPUT_LIMITS, readInputFile } from "../model/read-input-file.js";
 import { join } from "node:path";
 import { z } from "zod";
 import { REQUIRED_FILE } from "./constants.js";
 import { BundleDiagnostics, failBundle } from "./diagnostics.js";
+import { elfShapeProblem } from "./elf-shape.js";
 import { errnoText } from "./keys.js";
 import type { BundleFile, PatchDirContents, PatchDirManifest } from "./types.js";
 
@@ -30,9 +31,12 @@ export function readPatchDir(patchDir: string): PatchDirContents {
   const manifestBytes = readRequired(manifestPath, `no ${PATCH_MANIFEST_FILE}: is this a directory written by \`graft patch\`?`);
   const manifest = parsePatchManifest(manifestBytes, manifestPath);
 
-  const files: BundleFile[] = [
-    { name: REQUIRED_FILE, content: readRequired(join(patchDir, REQUIRED_FILE), `no ${REQUIRED_FILE}: the patch was not built`) },
-  ];
+  const soPath = join(patchDir, REQUIRED_FILE);
+  const so = readRequired(soPath, `no ${REQUIRED_FILE}: the patch was not built`);
+  // What the runtime would refuse is refused here, before anything is signed.
+  const shape = elfShapeProblem(so);
+  if (shape) failBundle(BundleDiagnostics.Patch_dir_incomplete, `not a whole shared object: ${shape}; build the patch again`, soPath);
+  const files: BundleFile[] = [{ name: REQUIRED_FILE, content: so }];
   for (const name of OPTIONAL_SOURCES) {
     const content = readOptional(join(patchDir, name));
     if (content) files.push({ name, content });
@@ -58,18 +62,16 @@ function parsePatchManifest(bytes: Buffer, file: string): PatchDirManifest {
 
 function readRequired(path: string, missing: string): Buffer {
   try {
-    if (!statSync(path).isFile()) failBundle(BundleDiagnostics.Patch_dir_incomplete, "not a regular file", path);
-    return readFileSync(path);
+    return readInputFile(path, INPUT_LIMITS.bundle).bytes;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") failBundle(BundleDiagnostics.Patch_dir_incomplete, missing, path);
-    if ((e as NodeJS.ErrnoException).code) failBundle(BundleDiagnostics.Patch_dir_incomplete, errnoText(e), path);
-    throw e;
+    failBundle(BundleDiagnostics.Patch_dir_incomplete, errnoText(e), path);
   }
 }
 
 function readOptional(path: string): Buffer | undefined {
   try {
-    return readFileSync(path);
+    return readInputFile(path, INPUT_LIMITS.bundle).bytes;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     failBundle(BundleDiagnostics.Patch_dir_incomplete, errnoText(e), path);

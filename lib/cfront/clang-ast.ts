@@ -134,9 +134,18 @@ function normaliseAst(root: AstNode): AstNode {
   return root;
 }
 
+/**
+ * The compiler's first error, on one line, and how many more there were: a
+ * diagnostic is one line (the rest, often a caret and a quote of binary
+ * junk, is for the compiler's own run, which the message names).
+ */
 function stderrOf(e: unknown): string {
   const err = e as { stderr?: string; message?: string };
-  return (err.stderr || err.message || String(e)).trim().split("\n").slice(0, 12).join("\n");
+  const lines = (err.stderr || err.message || String(e)).trim().split("\n");
+  const errors = lines.filter((l) => /\b(fatal )?error: /.test(l));
+  const first = (errors[0] ?? lines[0] ?? "").replace(/\p{Cc}/gu, "?").slice(0, 300);
+  const more = errors.length - 1;
+  return more > 0 ? `${first} (and ${more} more error${more === 1 ? "" : "s"}: compile the file with gcc to see them all)` : first;
 }
 
 /** Begin offset of a node, following macro locations to where the text is. */

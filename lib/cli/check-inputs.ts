@@ -58,3 +58,14 @@ export function checkInputDir(dir: string, cwd: string, option: string): void {
   if (!st) bad(`${option}: no such directory`, dir);
   if (!st.isDirectory()) bad(`${option}: not a directory`, dir);
 }
+
+/**
+ * The program's name names its executable and version data in the output
+ * directory and travels in every bundle: a file name, never a path.
+ */
+export function checkProgramName(name: string): void {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$/.test(name))
+    throw new GraftError(`--name ${JSON.stringify(name)}: a program name is 1 to 64 letters, digits and _ . + - (it names the executable)`, [
+      { code: BAD_INPUT, category: "error", message: `--name ${JSON.stringify(name)}: a program name is 1 to 64 letters, digits and _ . + - (it names the executable)` },
+    ], 2);
+}

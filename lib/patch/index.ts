@@ -11,6 +11,7 @@ import { parseProgram } from "../cfront/program.js";
 import { unameOf } from "../cfront/program.js";
 import { collectFacts } from "../analysis/facts.js";
 import { GraftError, type Diagnostic } from "../model/diagnostics.js";
+import { INPUT_LIMITS, readInputFile } from "../model/read-input-file.js";
 import type { VersionData } from "../model/version-data.js";
 import type { PatchManifest, ThreadVerdict } from "../model/patch-manifest.js";
 import { threadPoints, threadVerdicts } from "../analysis/thread-entries.js";
@@ -58,6 +59,14 @@ export interface PatchResult {
   diagnostics: Diagnostic[];
 }
 
+function readXform(file: string): string {
+  try {
+    return readInputFile(file, INPUT_LIMITS.source).bytes.toString("utf8");
+  } catch (e) {
+    throw new GraftError(`--xform ${file}: ${(e as Error).message}`, [{ code: 6005, category: "error", file, message: `--xform: ${(e as Error).message}` }], 2);
+  }
+}
+
 export async function loadVersionData(from: string): Promise<{ vd: VersionData; path: string }> {
   let file = from;
   if (!from.endsWith(".json")) {
@@ -68,7 +77,7 @@ export async function loadVersionData(from: string): Promise<{ vd: VersionData; 
   }
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(file, "utf8"));
+    json = JSON.parse(readInputFile(file, INPUT_LIMITS.versionData).bytes.toString("utf8"));
   } catch (e) {
     throw new GraftError(`${file}: cannot read version data`, [{ code: 4012, category: "error", file, message: String((e as Error).message) }], 2);
   }
@@ -164,7 +173,7 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
     }
   }
   const generated = generateTransformerFile(old.program, old.sequence, steps);
-  const xformText = opts.xformFile ? await readFile(path.resolve(cwd, opts.xformFile), "utf8") : generated;
+  const xformText = opts.xformFile ? readXform(path.resolve(cwd, opts.xformFile)) : generated;
   const xformPath = path.join(outDir, "xform.c");
   const read = readTransformerFile(xformText, opts.xformFile ?? xformPath, steps);
   if (read.diagnostics.length) throw new GraftError("the transformers do not match the patch", read.diagnostics, 2);

@@ -9,7 +9,7 @@ import type { CliContext } from "../context.js";
 import { defineAction } from "../define-action.js";
 import { ExitCode } from "../exit-codes.js";
 import { loadStage } from "../load-stage.js";
-import { checkInputFile, checkOutputDir, checkSourceFiles } from "../check-inputs.js";
+import { checkInputFile, checkOutputDir, checkProgramName, checkSourceFiles } from "../check-inputs.js";
 import { collect, collectRoom } from "../parse-args.js";
 import { printDiagnostics } from "../report.js";
 import { splitToolFlags } from "../tool-flags.js";
@@ -39,6 +39,7 @@ export function registerCompile(program: Command, ctx: CliContext): void {
       defineAction(ctx, "compile", async (files: string[], opts: CompileCliOptions) => {
         checkSourceFiles(files, ctx.cwd);
         checkOutputDir(opts.out, ctx.cwd);
+        checkProgramName(opts.name);
         for (const k of opts.trust ?? []) checkInputFile(k, ctx.cwd, "--trust");
         const { cflags, ldflags } = splitToolFlags(ctx.passthrough);
         const insecure = opts.insecureAcceptUnsignedPatches === true;

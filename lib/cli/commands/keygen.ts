@@ -5,6 +5,7 @@ import type { CliContext } from "../context.js";
 import { defineAction } from "../define-action.js";
 import { ExitCode } from "../exit-codes.js";
 import { resolve } from "node:path";
+import { checkOutputDir } from "../check-inputs.js";
 
 interface KeygenOptions {
   out: string;
@@ -17,6 +18,7 @@ export function registerKeygen(program: Command, ctx: CliContext): void {
     .requiredOption("-o, --out <dir>", "directory for the key files (created if missing; existing keys are never overwritten)")
     .action(
       defineAction(ctx, "keygen", (opts: KeygenOptions) => {
+        checkOutputDir(opts.out, ctx.cwd);
         const pair = generateKeyPair(resolve(ctx.cwd, opts.out));
         ctx.out(`wrote ${pair.privateKeyPath} (private key, mode 0600: keep it secret, never commit it)`);
         ctx.out(`wrote ${pair.publicKeyPath}`);

@@ -4,7 +4,8 @@
  * script can compare the two.
  */
 import type { Command } from "commander";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
+import { INPUT_LIMITS, readInputFile } from "../../model/read-input-file.js";
 import { resolve } from "node:path";
 import { BundleDiagnostics, readBundleManifest, readPublicKey, verifyBundle, type BundleExpectations } from "../../bundle/index.js";
 import type { CliContext } from "../context.js";
@@ -77,10 +78,9 @@ function isDirectory(path: string): boolean {
 
 function readBundleFile(path: string): Buffer {
   try {
-    return readFileSync(path);
+    return readInputFile(path, INPUT_LIMITS.bundle).bytes;
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const what = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    const what = (e as Error).message;
     throw new GraftError(`cannot read ${path}: ${what}`, [{ code: BundleDiagnostics.Bundle_unreadable, category: "error", file: path, message: `cannot read bundle: ${what}` }], 2);
   }
 }
@@ -95,9 +95,9 @@ const RunningVersionSchema = z.object({
 function readRunningVersion(path: string): BundleExpectations {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, "utf8"));
+    json = JSON.parse(readInputFile(path, INPUT_LIMITS.versionData).bytes.toString("utf8"));
   } catch (e) {
-    const what = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
+    const what = (e as Error).message;
     throw new GraftError(`cannot read ${path}: ${what}`, [{ code: BundleDiagnostics.Bundle_unreadable, category: "error", file: path, message: `cannot read version data: ${what}` }], 2);
   }
   const parsed = RunningVersionSchema.safeParse(json);
