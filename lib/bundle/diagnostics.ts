@@ -17,6 +17,7 @@ export const BundleDiagnostics = {
   Private_key_permissions_too_open: 5009,
   Bundle_unreadable: 5010,
   Key_dir_unusable: 5011,
+  Output_not_replaceable: 5012,
 } as const;
 
 export type BundleDiagnosticCode = (typeof BundleDiagnostics)[keyof typeof BundleDiagnostics];

@@ -69,3 +69,12 @@ export function checkProgramName(name: string): void {
       { code: BAD_INPUT, category: "error", message: `--name ${JSON.stringify(name)}: a program name is 1 to 64 letters, digits and _ . + - (it names the executable)` },
     ], 2);
 }
+
+/** An output file: not in a pseudo-file system, and, when it exists, a regular file (never a device a rename would replace). */
+export function checkOutputFile(file: string, cwd: string, option = "-o"): void {
+  const p = path.resolve(cwd, file);
+  if (PSEUDO_ROOTS.some((r) => p === r || p.startsWith(`${r}/`))) bad(`${option}: ${p} is in a kernel pseudo-file system, not a place for output`, file);
+  const st = statOf(p);
+  if (st?.isDirectory()) bad(`${option}: is a directory: name the file to write`, file);
+  if (st && !st.isFile()) bad(`${option}: exists and is not a regular file`, file);
+}

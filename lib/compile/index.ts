@@ -205,7 +205,7 @@ const RUNTIME_EXPORTS = ["grt_pending", "grt_update_point", "grt_update_point_re
  * blocking.c). A shared runtime exports them itself; a static one is in the
  * executable, which must export them so that libraries' calls bind there too.
  */
-const RUNTIME_INTERPOSED = ["pthread_create", "epoll_wait", "epoll_pwait", "poll", "ppoll", "select", "pselect", "accept", "accept4"];
+const RUNTIME_INTERPOSED = ["pthread_create", "epoll_wait", "epoll_pwait", "poll", "ppoll", "select", "pselect", "accept", "accept4", "read", "recv", "recvfrom", "recvmsg"];
 
 /** Every symbol a patch may bind to in the executable by index: slots, stable entries, storage of globals, type registrations. */
 export function tableSymbols(vd: VersionData): string[] {

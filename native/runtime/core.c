@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "blocked.h"
 #include "core.h"
 #include "grt_alloc.h"
 #include "thread_gate.h"
@@ -324,6 +325,7 @@ __attribute__((constructor)) static void grt_init(void)
     main_thread = pthread_self();
     main_tid = gettid();
     grt_threads_init();
+    grt_blocked_init();
     /* No stdio here (see control.c, put_str). */
     {
         size_t len = strnlen(grt_version_digest, GRT_DIGEST_HEX);

@@ -26,6 +26,7 @@ typedef struct grt_thread {
     struct {
         unsigned point;
         int why;             /* transition.c's WHY_* */
+        const char *fn;      /* for a blocked thread: the function it waits in */
         unsigned long count; /* how many times */
     } seen[4];               /* the distinct points it reached in that round */
     int nseen;

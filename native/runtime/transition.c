@@ -51,6 +51,7 @@
 #define GRAFT_UPDATEABLE
 #include "graft.h"
 
+#include "blocked.h"
 #include "control.h"
 #include "core.h"
 #include "loader.h"
@@ -62,7 +63,10 @@ int grt_pending;
 int grt_hold;
 
 enum { T_IDLE, T_PENDING, T_APPLYING, T_DONE, T_CANCELLED };
-enum { WHY_NONE, WHY_UNSAFE, WHY_HELD, WHY_PARKED };
+enum { WHY_NONE, WHY_UNSAFE, WHY_HELD, WHY_PARKED, WHY_BLOCKED_UNSAFE, WHY_BLOCKED_UNKNOWN };
+
+/* The point id a thread blocked in a call arrives at (no update point is 0). */
+#define BLOCKED_POINT 0u
 
 #define GRT_TICK_MS 50
 
@@ -120,8 +124,9 @@ static void grt_settle_pending(void)
         __atomic_store_n(&grt_pending, 1, __ATOMIC_SEQ_CST);
 }
 
-/* Under tr.lock: where self has been in this round. */
-static void note(grt_thread *self, unsigned point, int why)
+/* Under tr.lock: where self has been in this round (fn: the function a
+ * blocked thread waits in, else NULL). */
+static void note(grt_thread *self, unsigned point, int why, const char *fn)
 {
     int i;
 
@@ -131,17 +136,21 @@ static void note(grt_thread *self, unsigned point, int why)
         self->more = 0;
     }
     for (i = 0; i < self->nseen; i++)
-        if (self->seen[i].point == point && self->seen[i].why == why)
+        if (self->seen[i].point == point && self->seen[i].why == why && self->seen[i].fn == fn)
             break;
     if (i == self->nseen) {
         if (i == (int)(sizeof(self->seen) / sizeof(self->seen[0]))) {
             self->more++;
             return;
         }
-        if (why != WHY_PARKED)
+        if (why == WHY_BLOCKED_UNSAFE || why == WHY_BLOCKED_UNKNOWN)
+            grt_log("blocked in %s, %s: waiting for an update point", fn ? fn : "a call outside the program",
+                    why == WHY_BLOCKED_UNSAFE ? "unsafe for the pending patch" : "not known to be safe");
+        else if (why != WHY_PARKED)
             grt_log("point %u %s: waiting for the next one", point,
                     why == WHY_HELD ? "reached under a held call of main" : "unsafe for the pending patch");
         self->seen[i].point = point;
+        self->seen[i].fn = fn;
         self->seen[i].why = why;
         self->seen[i].count = 0;
         self->nseen++;
@@ -186,6 +195,7 @@ static void apply_patch(const grt_patch *p, unsigned point_id)
     } else {
         /* Phase 2: the commit. Everything was verified: it only stores. */
         grt_patch_commit(p);
+        grt_blocked_commit(p);
         grt_version_commit(p->target_digest, tr.sequence);
         res.applied = 1;
     }
@@ -204,23 +214,26 @@ static void apply_patch(const grt_patch *p, unsigned point_id)
     pthread_cond_broadcast(&tr.released);
 }
 
-void grt_update_point(unsigned point_id)
+/*
+ * The slow path: a patch may be pending. `blocked` is nonzero for a thread
+ * in a blocking call rather than at an update point (blocking.c): it parks
+ * when the innermost function of the program on its stack is one the patch
+ * lists as safe to be blocked in (blocked.c).
+ */
+static void arrive(unsigned point_id, int blocked)
 {
     const grt_patch *p;
     grt_thread *self;
+    const grt_fn_range *fn = NULL;
     sigset_t block, old;
     unsigned long round;
-    int why;
+    int why, where = GRT_BLOCKED_UNKNOWN;
 
     /* A forked child opens its socket here. */
     if (grt_core_fork_poke()) {
         grt_settle_pending();
         return;
     }
-    /* Acquire: pairs with the (seq_cst, so also release) store of
-     * grt_pending in grt_transition_run(). */
-    if (!__atomic_load_n(&grt_pending, __ATOMIC_ACQUIRE))
-        return;
     /* A client asked (SIGURG): start the control thread, apply nothing. The
      * thread accepts the waiting request; an apply publishes a patch, which
      * a later point takes. */
@@ -235,6 +248,9 @@ void grt_update_point(unsigned point_id)
         grt_settle_pending();
         return;
     }
+    /* Outside the lock: the unwinder takes its own. */
+    if (blocked)
+        where = grt_blocked_where(&fn);
     pthread_mutex_lock(&tr.lock);
     if (tr.state != T_PENDING) {
         pthread_mutex_unlock(&tr.lock);
@@ -242,8 +258,15 @@ void grt_update_point(unsigned point_id)
         return;
     }
     p = tr.patch;
-    why = !self->entry && grt_hold ? WHY_HELD : point_is_unsafe(p, point_id) ? WHY_UNSAFE : WHY_PARKED;
-    note(self, point_id, why);
+    if (!self->entry && grt_hold)
+        why = WHY_HELD;
+    else if (!blocked)
+        why = point_is_unsafe(p, point_id) ? WHY_UNSAFE : WHY_PARKED;
+    else if (where == GRT_BLOCKED_AT)
+        why = grt_blocked_safe(p, fn) ? WHY_PARKED : WHY_BLOCKED_UNSAFE;
+    else
+        why = WHY_BLOCKED_UNKNOWN;
+    note(self, point_id, why, blocked ? (fn ? fn->name : NULL) : NULL);
     if (why != WHY_PARKED) {
         pthread_mutex_unlock(&tr.lock);
         return;
@@ -271,6 +294,22 @@ void grt_update_point(unsigned point_id)
     __atomic_store_n(&self->parked, 0, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&tr.lock);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void grt_update_point(unsigned point_id)
+{
+    /* Acquire: pairs with the (seq_cst, so also release) store of
+     * grt_pending in grt_transition_run(). */
+    if (!__atomic_load_n(&grt_pending, __ATOMIC_ACQUIRE))
+        return;
+    arrive(point_id, 0);
+}
+
+void grt_blocked_call(void)
+{
+    if (!__atomic_load_n(&grt_pending, __ATOMIC_ACQUIRE))
+        return;
+    arrive(BLOCKED_POINT, 1);
 }
 
 void grt_transition_thread_gone(void)
@@ -336,14 +375,24 @@ static void describe(grt_thread *t, void *arg)
     }
     for (i = 0; i < t->nseen; i++)
         if (t->seen[i].why == WHY_PARKED && __atomic_load_n(&t->parked, __ATOMIC_RELAXED)) {
-            put(w, " waiting at point %u", t->seen[i].point);
+            if (t->seen[i].point == BLOCKED_POINT)
+                put(w, " waiting blocked in %s", t->seen[i].fn ? t->seen[i].fn : "a call");
+            else
+                put(w, " waiting at point %u", t->seen[i].point);
             parked = 1;
         }
-    for (i = 0; i < t->nseen; i++)
-        if (t->seen[i].why != WHY_PARKED)
-            put(w, "%s point %u (%s, %lu time%s)", parked || i ? "," : "", t->seen[i].point,
+    for (i = 0; i < t->nseen; i++) {
+        const char *sep = parked || i ? "," : "";
+
+        if (t->seen[i].why == WHY_BLOCKED_UNSAFE || t->seen[i].why == WHY_BLOCKED_UNKNOWN)
+            put(w, "%s blocked in %s (%s)", sep, t->seen[i].fn ? t->seen[i].fn : "a call outside the program",
+                t->seen[i].why == WHY_BLOCKED_UNSAFE ? "unsafe for this patch"
+                                                     : "not known to be safe: a replaced body, a signal handler or no function of the program");
+        else if (t->seen[i].why != WHY_PARKED)
+            put(w, "%s point %u (%s, %lu time%s)", sep, t->seen[i].point,
                 t->seen[i].why == WHY_HELD ? "under a held call of main" : "unsafe for this patch", t->seen[i].count,
                 t->seen[i].count == 1 ? "" : "s");
+    }
     if (t->more)
         put(w, ", and %lu more", t->more);
 }

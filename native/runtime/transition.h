@@ -41,6 +41,11 @@ typedef int (*grt_idle_fn)(void *arg);
 void grt_transition_run(grt_loaded *l, uint64_t sequence, unsigned timeout_ms, uint64_t deadline_us,
                         grt_idle_fn idle, void *idle_arg, grt_result *res);
 
+/* A thread of the program in (or back from) a blocking call: when a patch
+ * is pending, it parks there if the patch lists the function it waits in as
+ * safe (blocked.c). errno is the caller's to keep. */
+void grt_blocked_call(void);
+
 /* After fork(), in the child: drop any transition inherited from the parent. */
 void grt_transition_forget(void);
 

@@ -13,7 +13,7 @@
  * GRAFT_FUZZ_CASES (default 300; `npm run bench` runs more).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, cpSync, readdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, cpSync, readdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -115,17 +115,23 @@ function generate(count: number): FuzzCase[] {
     "missing", "missing.c", "missing.graft", "empty.graft", "garbage.c", "syntax.c", "key-as-pub", "keys/graft.key", "keys/graft.pub",
     "x".repeat(300), `${"d/".repeat(3000)}f`, "", "-", "line\nbreak", "tab\there", "ü.c", "/", "/etc/passwd", "../../../../etc/shadow",
   ];
+  // Where a command writes: never a place outside the work directory that a run as root could change, but the
+  // pseudo-file systems and special files, which must be refused before anything is written.
+  const outputPaths = [
+    "fifo", "fifo.graft", "/dev/null", "/dev/zero", "/proc/self/mem", "/sys/kernel/x", "adir", "loop-a", "zero.graft", "missing", "missing.graft",
+    "empty.graft", "syntax.c", "keys", "keys/graft.key", "x".repeat(300), `${"d/".repeat(3000)}f`, "", "-", "line\nbreak", "ü.graft", "out/nested/deep",
+  ];
   const values = ["-1", "0", "1", "abc", "1e3", "0x10", "99999999999999999999", "4000000000", "NaN", "", " ", "=", "s=4000000000", "s=-1", "conn=8", "=8", "a=b=c", "--", "%n%n"];
   const pid = () => pick([String(srv.pid), "1", "0", "-5", "999999999", "abc", String(process.pid)]);
   const commands: Record<string, () => string[]> = {
-    keygen: () => ["keygen", ...pick([[], ["-o"], ["-o", "keys"], ["-o", pick(specialPaths)], ["--bogus"]])],
-    bundle: () => ["bundle", pick([p1.patchDir, ...specialPaths]), ...pick([[], ["--key", pick(specialPaths)], ["--key", "keys/graft.key"]]), ...pick([[], ["-o", pick(specialPaths)]]), ...pick([[], ["--sequence", pick(values)]])],
+    keygen: () => ["keygen", ...pick([[], ["-o"], ["-o", "keys"], ["-o", pick(outputPaths)], ["--bogus"]])],
+    bundle: () => ["bundle", pick([p1.patchDir, ...specialPaths]), ...pick([[], ["--key", pick(specialPaths)], ["--key", "keys/graft.key"]]), ...pick([[], ["-o", pick(outputPaths)]]), ...pick([[], ["--sequence", pick(values)]])],
     verify: () => ["verify", pick([goodBundle, ...specialPaths]), ...pick([[], ["--pub", pick(specialPaths)], ["--pub", "keys/graft.pub"]]), ...pick([[], ["--against", pick(specialPaths)]])],
     apply: () => ["apply", pick([goodBundle + ".nope", ...specialPaths]), ...pick([[], ["--pid", pid()]]), ...pick([[], ["--timeout", pick(values)]])],
     status: () => ["status", ...pick([[], ["--pid", pid()], ["--pid"]])],
-    compile: () => ["compile", ...pick([[], ["-o", pick(specialPaths)], ["-o", "out-" + Math.floor(r() * 1e6)]]), ...pick([[], ["--name", pick(["a", "../x", "", "a b", "x".repeat(80), "ok"])]]),
+    compile: () => ["compile", ...pick([[], ["-o", pick(outputPaths)], ["-o", "out-" + Math.floor(r() * 1e6)]]), ...pick([[], ["--name", pick(["a", "../x", "", "a b", "x".repeat(80), "ok"])]]),
       ...pick([[], ["--room", pick(values)], ["--trust", pick(specialPaths)]]), ...Array.from({ length: Math.floor(r() * 3) }, () => pick(specialPaths))],
-    patch: () => ["patch", ...pick([[], ["--from", pick(specialPaths)], ["--from", path.join(work, "v0")]]), ...pick([[], ["-o", pick(specialPaths)]]), ...pick([[], ["--xform", pick(specialPaths)]]), pick(specialPaths)],
+    patch: () => ["patch", ...pick([[], ["--from", pick(specialPaths)], ["--from", path.join(work, "v0")]]), ...pick([[], ["-o", pick(outputPaths)]]), ...pick([[], ["--xform", pick(specialPaths)]]), pick(specialPaths)],
     push: () => ["push", pick(specialPaths), ...pick([[], ["--program", pick(["kvd", "", "../x"])]]), ...pick([[], ["--label", pick(values)]]), ...pick([[], ["--server", pick(["http://127.0.0.1:1", "not a url", "ftp://x", "http://[::1"])]])],
     other: () => [pick(["frobnicate", "--frob", "-x", "", "apply --pid", "--help=3", "--debug"]), ...pick([[], [pick(values)]])],
   };
@@ -228,6 +234,8 @@ describe(`graft's command line under ${CASES} malformed inputs (seed ${SEED})`, 
       if (c.args[0] === "apply" && run.code === 0) problems.push(`${JSON.stringify(c.args)}: applied`);
     }
     console.log(`cli-fuzz: ${[...byKind].map(([k, n]) => `${k}: ${n}`).join(", ")}`);
+    // Devices named as outputs are still devices (an atomic rename over /dev/null, as root, once replaced it with a file).
+    for (const dev of ["/dev/null", "/dev/zero"]) expect(statSync(dev).isCharacterDevice(), dev).toBe(true);
     expect(problems, problems.join("\n\n")).toEqual([]);
 
     // Unharmed: the same version, serving, and the good bundle still applies.

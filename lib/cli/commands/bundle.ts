@@ -1,4 +1,5 @@
 /** `graft bundle PATCHDIR --key KEY -o FILE [--sequence N]`: sign a patch. */
+import { checkOutputFile } from "../check-inputs.js";
 import type { Command } from "commander";
 import { resolve } from "node:path";
 import { createBundle } from "../../bundle/index.js";
@@ -24,6 +25,7 @@ export function registerBundle(program: Command, ctx: CliContext): void {
     .option("--sequence <n>", "sequence number, overriding manifest.json (must exceed the running program's)", parseNonNegativeInteger)
     .action(
       defineAction(ctx, "bundle", (patchDir: string, opts: BundleOptions) => {
+        checkOutputFile(opts.out, ctx.cwd);
         const created = createBundle({
           patchDir: resolve(ctx.cwd, patchDir),
           key: resolve(ctx.cwd, opts.key),

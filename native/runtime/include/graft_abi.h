@@ -30,6 +30,14 @@
  *   RET (*__graft_fp_U)(ARGS)            the indirection every call goes through
  *   RET __graft_stub_U(ARGS)             stable entry when F's address is taken
  *
+ * Per program function F, in every unit that defines it (and in patches):
+ *   its code in its own section "graft_f_<H>" (H: 16 hex digits of the
+ *   FNV-1a 64-bit hash of U), and one grt_fn_range in section "graft_fntab"
+ *   giving that section's bounds. The executable's table is
+ *   grt_program_fntab[0..1] (the meta unit); a patch's is in its descriptor.
+ *   The runtime finds with them the innermost function of the program on a
+ *   thread's stack when the thread waits in a blocking call (blocked.c).
+ *
  * A wrapped type T is laid out as
  *   struct T { unsigned __graft_ver; union { struct __graft_d_T __graft_d;
  *              unsigned char __graft_room[GRT_ROOM(sizeof(struct __graft_d_T))];
@@ -44,7 +52,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GRT_ABI_VERSION 2u
+#define GRT_ABI_VERSION 3u
 #define GRT_MAX_TYPE_VERSIONS 64u
 
 /* Spare room of a wrapped type: a quarter of its data, at least 16 bytes,
@@ -93,6 +101,19 @@ void *grt_stamp(void *block, size_t bytes, size_t elem_size, unsigned want);
  * 0, sets a nonzero version field (the block's earlier bytes) to 0. */
 void *grt_first_block(void *block, grt_type *t);
 
+/* One function of the program: the bounds of its section, the hash of its
+ * uname (what a patch's safe_blocked[] lists) and the uname, for messages.
+ * begin and end are 0 when the compiler emitted no code for it. */
+typedef struct grt_fn_range {
+    const char *begin;
+    const char *end;
+    uint64_t id;
+    const char *name;
+} grt_fn_range;
+
+/* The executable's table: [0] its first entry, [1] one past its last. */
+extern const grt_fn_range *const grt_program_fntab[2];
+
 /* ---- what a patch.so exports: one `const grt_patch __graft_patch` ---- */
 
 typedef struct grt_func_switch {
@@ -131,6 +152,13 @@ typedef struct grt_patch {
     const unsigned *unsafe_points;
     size_t nimports;               /* 0 for a patch that binds only by name */
     const grt_import *imports;
+    /* Functions a thread may be blocked in (its innermost function of the
+     * program, while it waits in poll, accept, read, ...) and count as
+     * arrived: everything it runs from there on is safe for this patch. */
+    size_t nsafe_blocked;
+    const uint64_t *safe_blocked;  /* sorted ascending */
+    const grt_fn_range *fn_begin;  /* this patch's own functions (its graft_fntab) */
+    const grt_fn_range *fn_end;
 } grt_patch;
 
 #endif /* GRAFT_ABI_H */

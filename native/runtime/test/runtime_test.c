@@ -1208,10 +1208,11 @@ static void test_lazy(void)
     sleep_ms(100);
     fd = ctl_send(&p, "status");
     r = ctl_recv(fd);
-    test_check("a SIGURG that misses the blocking read(): the request is still answered (wake-up timer)",
+    test_check("a SIGURG that misses the blocking read(): the request is still answered",
                starts(r, "ok program=looper "), "reply: %s", r);
+    /* The read() itself starts the control thread on its way in (blocking.c): no EINTR is needed. */
     r = cmd(&p, "eintr");
-    test_check("  ... the read() that began after the signal returned EINTR", starts(r, "eintr=") && atoi(r + 6) > 0,
+    test_check("  ... and the read() that began after the signal returned normally or with EINTR", starts(r, "eintr="),
                "reply: %s", r);
     test_check("  ... and exits normally", stop_prog(&p) == 0, "see above");
 
@@ -1254,8 +1255,9 @@ static void test_idle_events(void)
     test_check("apply with a 500 ms timeout: refused at the timeout, within a second of it",
                starts(r, "refused timeout ") && now_ms() - t0 < 1500 * (uint64_t)slow, "after %lu ms: %s",
                (unsigned long)(now_ms() - t0), r);
-    test_check("  ... naming the main thread, which reached no update point",
-               strstr(r, "main thread") && strstr(r, "reached no update point"), "reply: %s", r);
+    /* The test program has no table of its functions (graft compile makes one): its wait is in no known function. */
+    test_check("  ... naming the main thread, blocked in a call not known to be safe",
+               strstr(r, "main thread") && strstr(r, "blocked in a call outside the program (not known to be safe"), "reply: %s", r);
     r = cmd(&p, "answer");
     test_check("  ... and the handler's point that comes later applies nothing", strcmp(r, "answer=42") == 0,
                "reply: %s", r);

@@ -1,0 +1,168 @@
+/*
+ * blocked.c - where in the program a thread waits.
+ *
+ * An idle thread waits in a blocking call (epoll_wait inside libevent, say)
+ * and may never reach an update point while the others are parked. It can
+ * count as arrived when everything it will run from there on is safe for
+ * the patch: that is the rest of the innermost function of the program on
+ * its stack and of that function's callers, which `graft patch` judged for
+ * every function (safe_blocked[] in the descriptor). Library frames above
+ * it call back into the program only through function pointers, which lead
+ * to the stable entries and so to the new code.
+ *
+ * Every function of the program has its code in its own section, and a
+ * table gives each section's bounds (graft_abi.h): a return address is in
+ * the program's code exactly when it is inside one of them, whatever else
+ * (libraries linked statically, the runtime, stubs) the executable holds.
+ * The tables are the executable's and one per committed patch, newest last;
+ * an entry is stale once a later table has the same id, since the version
+ * data then describes the later body.
+ *
+ * THREAD SAFETY: tables[] grows only at a commit (every program thread
+ * parked, the reader threads too) and is read by threads of the program
+ * during an update, under the transition's lock; the count is published
+ * with release/acquire.
+ */
+#define _GNU_SOURCE
+#include <execinfo.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "blocked.h"
+#include "graft_abi.h"
+
+/* Weak: the runtime's own test programs have no table. */
+#pragma weak grt_program_fntab
+
+#define MAX_TABLES 256
+#define MAX_FRAMES 64
+
+static struct {
+    const grt_fn_range *begin, *end;
+} tables[MAX_TABLES];
+static int ntables;
+static uintptr_t sigreturn_pc;
+
+static const grt_fn_range *find(uintptr_t pc, int *table)
+{
+    int n = __atomic_load_n(&ntables, __ATOMIC_ACQUIRE), i;
+
+    for (i = n - 1; i >= 0; i--) {
+        const grt_fn_range *e;
+
+        for (e = tables[i].begin; e < tables[i].end; e++) {
+            /* A return address is one past its call: the call's last byte is inside. */
+            if (e->begin && (uintptr_t)e->begin < pc && pc <= (uintptr_t)e->end) {
+                *table = i;
+                return e;
+            }
+        }
+    }
+    return NULL;
+}
+
+static int replaced_after(int table, uint64_t id)
+{
+    int n = __atomic_load_n(&ntables, __ATOMIC_ACQUIRE), i;
+
+    for (i = table + 1; i < n; i++) {
+        const grt_fn_range *e;
+
+        for (e = tables[i].begin; e < tables[i].end; e++)
+            if (e->id == id && e->begin)
+                return 1;
+    }
+    return 0;
+}
+
+int grt_blocked_where(const grt_fn_range **fn)
+{
+    void *frames[MAX_FRAMES];
+    int n, i;
+
+    n = backtrace(frames, MAX_FRAMES);
+    for (i = 1; i < n; i++) {
+        uintptr_t pc = (uintptr_t)frames[i];
+        const grt_fn_range *e;
+        int t;
+
+        /* The unwinder reports the signal trampoline as a frame of its own:
+         * a wait under a handler could have interrupted the program anywhere. */
+        if (sigreturn_pc && pc >= sigreturn_pc - 1 && pc <= sigreturn_pc + 16)
+            return GRT_BLOCKED_SIGNAL;
+        e = find(pc, &t);
+        if (!e)
+            continue;
+        *fn = e;
+        return replaced_after(t, e->id) ? GRT_BLOCKED_STALE : GRT_BLOCKED_AT;
+    }
+    return GRT_BLOCKED_UNKNOWN;
+}
+
+int grt_blocked_safe(const grt_patch *p, const grt_fn_range *fn)
+{
+    size_t lo = 0, hi = p->nsafe_blocked;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (p->safe_blocked[mid] == fn->id)
+            return 1;
+        if (p->safe_blocked[mid] < fn->id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+void grt_blocked_commit(const grt_patch *p)
+{
+    int n = __atomic_load_n(&ntables, __ATOMIC_RELAXED);
+
+    if (!p->fn_begin || p->fn_begin >= p->fn_end)
+        return;
+    if (n == MAX_TABLES) {
+        /* Past 255 patches the oldest tables stay: the newest are not
+         * recorded, and a thread blocked in their code is not taken as
+         * arrived (find() does not see it): refused, never unsafe. */
+        return;
+    }
+    tables[n].begin = p->fn_begin;
+    tables[n].end = p->fn_end;
+    __atomic_store_n(&ntables, n + 1, __ATOMIC_RELEASE);
+}
+
+static void learn_sigreturn(int sig)
+{
+    (void)sig;
+    sigreturn_pc = (uintptr_t)__builtin_return_address(0);
+}
+
+void grt_blocked_init(void)
+{
+    void *frames[2];
+    struct sigaction sa, old;
+    sigset_t set, oldset;
+
+    (void)backtrace(frames, 2);
+    if (&grt_program_fntab != NULL && grt_program_fntab[0] && grt_program_fntab[0] < grt_program_fntab[1]) {
+        tables[0].begin = grt_program_fntab[0];
+        tables[0].end = grt_program_fntab[1];
+        __atomic_store_n(&ntables, 1, __ATOMIC_RELEASE);
+    }
+    /* Where a handler returns to: SIGWINCH is ignored by default, and only
+     * this thread runs while constructors do. */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = learn_sigreturn;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGWINCH, &sa, &old) != 0)
+        return;
+    sigemptyset(&set);
+    sigaddset(&set, SIGWINCH);
+    pthread_sigmask(SIG_UNBLOCK, &set, &oldset);
+    raise(SIGWINCH);
+    pthread_sigmask(SIG_SETMASK, &oldset, NULL);
+    sigaction(SIGWINCH, &old, NULL);
+}

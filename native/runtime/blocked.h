@@ -1,0 +1,33 @@
+/*
+ * blocked.h - where in the program a thread waits (blocked.c).
+ *
+ * THREAD SAFETY: grt_blocked_commit() runs with every thread of the program
+ * parked (the commit); grt_blocked_where() from any thread of the program,
+ * during an update, under the transition's lock.
+ */
+#ifndef GRT_BLOCKED_H
+#define GRT_BLOCKED_H
+
+#include "graft_abi.h"
+
+enum { GRT_BLOCKED_UNKNOWN = 0, GRT_BLOCKED_AT = 1, GRT_BLOCKED_STALE = 2, GRT_BLOCKED_SIGNAL = 3 };
+
+/* The innermost function of the program on the calling thread's stack.
+ * Returns GRT_BLOCKED_AT with *fn set; GRT_BLOCKED_STALE when that code is
+ * a body a later patch replaced (the version data no longer describes it);
+ * GRT_BLOCKED_SIGNAL when the wait is in a signal handler (the code it
+ * interrupted could be anywhere); GRT_BLOCKED_UNKNOWN when no function of
+ * the program is on the stack. */
+int grt_blocked_where(const grt_fn_range **fn);
+
+/* Whether patch p lists fn as safe to be blocked in. */
+int grt_blocked_safe(const grt_patch *p, const grt_fn_range *fn);
+
+/* At the commit of p: its functions become the current code of their ids. */
+void grt_blocked_commit(const grt_patch *p);
+
+/* In the constructor: primes the unwinder (its first use loads libgcc_s)
+ * and learns the address signal handlers return to. */
+void grt_blocked_init(void);
+
+#endif /* GRT_BLOCKED_H */
