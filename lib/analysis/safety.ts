@@ -59,11 +59,15 @@ export function callerIndex(facts: ProgramFacts): Map<string, { ff: FunctionFact
   return callers;
 }
 
-export function analysePoint(facts: ProgramFacts, holder: FunctionFacts, offset: number): PointSafety {
-  const out: PointSafety = { typesUsedAfter: new Map(), functionsCalledAfter: new Set(), globalsUsedAfter: new Map() };
+export function analysePoint(
+  facts: ProgramFacts,
+  holder: FunctionFacts,
+  offset: number,
+  callers: Map<string, { ff: FunctionFacts; site: UseSite }[]> = callerIndex(facts),
+  out: PointSafety = { typesUsedAfter: new Map(), functionsCalledAfter: new Set(), globalsUsedAfter: new Map() },
+): PointSafety {
   // A kept pointer into a field (facts.escapingFields) is no use of the type here: the patch keeps that field where it is (diff-versions.ts).
   usesAfter(holder, offset, out);
-  const callers = callerIndex(facts);
   const seen = new Set<string>([holder.uname]);
   const queue = [holder.uname];
   while (queue.length) {

@@ -7,7 +7,7 @@
  * every function its start routine may call, through function pointers
  * (every address-taken function) included.
  */
-import type { PointVerdict, ThreadVerdict } from "../model/patch-manifest.js";
+import type { BlockedVerdict, PointVerdict, ThreadVerdict } from "../model/patch-manifest.js";
 import type { VdThread } from "../model/version-data.js";
 import type { ProgramFacts } from "./facts.js";
 
@@ -52,7 +52,14 @@ export function threadPoints(facts: ProgramFacts, points: readonly { id: number;
 }
 
 /** The running version's threads and their points, each with a patch's verdict. */
-export function threadVerdicts(threads: readonly VdThread[], safety: readonly PointVerdict[]): ThreadVerdict[] {
+export function threadVerdicts(threads: readonly VdThread[], safety: readonly PointVerdict[], blocked: readonly BlockedVerdict[] = []): ThreadVerdict[] {
   const safe = new Map(safety.map((s) => [s.id, s.safe]));
-  return threads.map((t) => ({ entry: t.entry, file: t.file, line: t.line, points: t.points.map((id) => ({ id, safe: safe.get(id) ?? false })) }));
+  const inEntry = new Map(blocked.map((b) => [b.uname, b]));
+  return threads.map((t) => {
+    const b = inEntry.get(t.uname);
+    return {
+      entry: t.entry, file: t.file, line: t.line, points: t.points.map((id) => ({ id, safe: safe.get(id) ?? false })),
+      ...(b ? { blockedInEntry: { safe: b.safe, reasons: b.reasons } } : {}),
+    };
+  });
 }

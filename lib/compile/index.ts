@@ -251,6 +251,10 @@ const char grt_program_name[] = ${cString(vd.program)};
 const char grt_version_digest[] = ${cString(vd.digest)};
 const char grt_trusted_keys[] = ${cString(keys.map((k) => k + "\n").join(""))};
 const int grt_insecure_unsigned = ${insecure ? 1 : 0};
+/* The bounds of every function of the program (lib/compile/function-sections.ts), for the runtime's blocked.c. */
+extern const grt_fn_range __start_graft_fntab[] __attribute__((weak, visibility("hidden")));
+extern const grt_fn_range __stop_graft_fntab[] __attribute__((weak, visibility("hidden")));
+const grt_fn_range *const grt_program_fntab[2] = { __start_graft_fntab, __stop_graft_fntab };
 ${types}
 ${symtab}
 `;

@@ -13,6 +13,7 @@
  * The same rewrite makes patches (`mode: "patch"`), with the differences in
  * the hooks of RewriteContext.
  */
+import { rangeTable, sectionAttribute } from "./function-sections.js";
 import type { AstNode } from "../cfront/clang-ast.js";
 import { beginOf, endOf } from "../cfront/clang-ast.js";
 import type { Program } from "../cfront/program.js";
@@ -181,16 +182,31 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     return `${head.trim()} { ${fn.returnsVoid ? "" : "return "}${slot(u)}(${fn.params.join(", ")}); }\n`;
   }
 
+  /** The functions whose code this unit emits, each in its own section (function-sections.ts). */
+  const sectioned: string[] = [];
+  const inOwnSection = (fn: TuFunction, u: string) => {
+    edits.insert(fn.begin, sectionAttribute(u), Order.replace - 2);
+    sectioned.push(u);
+  };
   for (const fn of tu.functions) {
-    if (fn.name === "main" || fn.extracted) continue;
+    if (fn.extracted) continue;
+    if (fn.name === "main") {
+      // main is never replaced: only the executable's counts (a patch's copy would make it look replaced).
+      if (ctx.mode === "compile") inOwnSection(fn, "main");
+      continue;
+    }
     const u = unameOf(fn, tu);
     // Another unit's definition is the program's: this inline one stays as it is, for gcc to inline.
-    if (ctx.program.functions.get(u)?.fn !== fn) continue;
+    if (ctx.program.functions.get(u)?.fn !== fn) {
+      inOwnSection(fn, u);
+      continue;
+    }
     const plan = ctx.planFunction(tu, fn, u);
     if (plan.kind === "drop") {
       edits.replace(fn.begin, fn.end, `/* ${fn.name}: unchanged, lives in the running program */`);
       continue;
     }
+    inOwnSection(fn, u);
     if (plan.kind === "copy" || ctx.isDirect(u)) continue; // called directly: no slot
     if (plan.kind === "impl") {
       const [a, b] = nameRange(fn.node);
@@ -504,8 +520,9 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
       if (plan.kind !== "drop") {
         const name = plan.kind === "impl" ? plan.symbol : u;
         const storage = plan.kind === "impl" ? "" : "static ";
+        sectioned.push(u);
         def += `${storage}int ${name}(${envType} *__graft_env);\n` +
-          moved(b, `${storage}int ${name}(${envType} *__graft_env) ${edits.render(b, e - 1)} (void)__graft_env; return 0; }`);
+          moved(b, `${sectionAttribute(u)}${storage}int ${name}(${envType} *__graft_env) ${edits.render(b, e - 1)} (void)__graft_env; return 0; }`);
         if (plan.kind === "keep" || ctx.isNewFunction(u)) def += `int (*${slot(u)})(${envType} *) = ${name};\n`;
       }
       edits.insert(holder.begin, def, Order.hoisted + 1);
@@ -541,6 +558,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
   }
 
   for (const f of deferred) f();
+  edits.insert(text.length, rangeTable(sectioned), Order.after + 1);
   return { text: edits.render(), diagnostics: diags, envFields };
 }
 

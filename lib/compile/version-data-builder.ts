@@ -6,6 +6,7 @@ import { unameOf } from "../cfront/program.js";
 import { sha256, type TranslationUnit, type TuGlobal } from "../cfront/translation-unit.js";
 import type { ProgramFacts } from "../analysis/facts.js";
 import { analysePoint } from "../analysis/safety.js";
+import { blockingSites } from "../analysis/blocked-sites.js";
 import { VERSION_DATA_FORMAT, type VdFunction, type VdGlobal, type VdType, type VdUpdatePoint, type VersionData } from "../model/version-data.js";
 import type { WrappedType } from "./rewrite-unit.js";
 import { roomFor } from "./room.js";
@@ -124,5 +125,6 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
     format: VERSION_DATA_FORMAT, program: i.name, digest: "", sequence: 0,
     files: await Promise.all(i.program.units.map(async (tu) => ({ path: tu.source, sha256: sha256(await readFile(path.resolve(i.cwd, tu.source)).catch(() => Buffer.alloc(0))) }))),
     cflags: i.cflags, functions, types, globals, updatePoints, patches: [],
+    blockingSites: blockingSites(i.facts, i.program.units, i.direct ?? new Set()),
   };
 }

@@ -54,11 +54,25 @@ export interface PointVerdict {
   reasons: string[];
 }
 
+/** Whether a thread blocked in a call made from a function (poll, accept, read...) counts as arrived for this patch. */
+export interface BlockedVerdict {
+  /** functionId(uname) */
+  id: string;
+  uname: string;
+  function: string;
+  file: string;
+  line: number;
+  safe: boolean;
+  reasons: string[];
+}
+
 export interface ThreadVerdict {
   entry: string;
   file: string;
   line: number;
   points: { id: number; safe: boolean }[];
+  /** Whether the thread, blocked in a call made from its entry function (its idle wait), counts as arrived. */
+  blockedInEntry?: { safe: boolean; reasons: string[] };
 }
 
 export interface PatchManifest {

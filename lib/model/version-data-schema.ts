@@ -74,6 +74,10 @@ export const versionDataSchema = z.object({
     uname: z.string(), file: z.string(), line: z.number().int(),
     points: z.array(z.number().int().positive()).describe("the update points the thread may reach"),
   })).optional().describe("an update waits for every thread at a safe update point"),
+  blockingSites: z.array(z.object({
+    uname: z.string(), id: z.string().regex(/^[0-9a-f]{16}$/), function: z.string(), file: z.string(), line: z.number().int(),
+    typesUsedAfter: z.array(z.string()), functionsCalledAfter: z.array(z.string()), globalsUsedAfter: z.array(z.string()),
+  })).optional().describe("what runs after a thread blocked in a call made from each function (native/runtime/blocked.c)"),
 });
 
 /** Parses version data, naming the file and the first bad field. */

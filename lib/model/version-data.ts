@@ -170,6 +170,25 @@ export interface VersionData {
    * for every thread at a safe point (lib/analysis/thread-entries.ts).
    */
   threads?: VdThread[];
+  /**
+   * For every function of the program (functionId: its code's section), what
+   * runs after a thread blocked in a call made from it: a patch lists the
+   * functions where that is all safe, and a thread waiting there counts as
+   * arrived (lib/analysis/blocked-sites.ts, native/runtime/blocked.c).
+   */
+  blockingSites?: VdBlockingSite[];
+}
+
+export interface VdBlockingSite {
+  uname: string;
+  /** functionId(uname): 16 hex digits */
+  id: string;
+  function: string;
+  file: string;
+  line: number;
+  typesUsedAfter: string[];
+  functionsCalledAfter: string[];
+  globalsUsedAfter: string[];
 }
 
 export interface VdThread {

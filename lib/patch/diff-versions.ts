@@ -4,7 +4,7 @@
  * twin and a status, and the passes after this one only read those.
  */
 import type { Diagnostic } from "../model/diagnostics.js";
-import type { FieldChange, FunctionChange, GlobalChange, PointVerdict, TypeChange } from "../model/patch-manifest.js";
+import type { BlockedVerdict, FieldChange, FunctionChange, GlobalChange, PointVerdict, TypeChange } from "../model/patch-manifest.js";
 import type { VdField, VdFunction, VdGlobal, VdType, VersionData } from "../model/version-data.js";
 
 export interface PatchPlan {
@@ -13,6 +13,8 @@ export interface PatchPlan {
   types: Map<string, TypeChange & { wrapped: boolean; old?: VdType; next?: VdType; order?: VdField[] }>;
   globals: Map<string, GlobalChange & { oldSymbol?: string }>;
   safety: PointVerdict[];
+  /** Per function of the running version: whether a thread blocked in a call made from it may count as arrived. */
+  blockedSafety: BlockedVerdict[];
   refusals: Diagnostic[];
   warnings: string[];
   /** New functions main now calls before its loop, to run at the update in this order (they set up only new state). */
@@ -76,7 +78,7 @@ function keptPlaceOrder(o: VdType, t: VdType): VdField[] | undefined {
 }
 
 export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
-  const plan: PatchPlan = { sequence: old.sequence + 1, functions: new Map(), types: new Map(), globals: new Map(), safety: [], refusals: [], warnings: [], setup: [] };
+  const plan: PatchPlan = { sequence: old.sequence + 1, functions: new Map(), types: new Map(), globals: new Map(), safety: [], blockedSafety: [], refusals: [], warnings: [], setup: [] };
   const refuse = (code: number, message: string, file?: string, line?: number) =>
     plan.refusals.push({ code, category: "error", message, ...(file ? { file } : {}), ...(line ? { line } : {}) });
 
@@ -247,23 +249,33 @@ export function diffVersions(old: VersionData, next: VersionData): PatchPlan {
 
   // ---- safety at each update point of the running program ------------------
   const oldAddressTaken = new Set(old.functions.filter((f) => f.addressTaken).map((f) => f.uname));
-  for (const p of old.updatePoints) {
+  /** Why old code that may still run (what `after` lists) would meet this patch's changes; `where` names the moment. */
+  const unsafeReasons = (after: { file: string; typesUsedAfter: string[]; functionsCalledAfter: string[]; globalsUsedAfter?: string[]; typeUseSites?: Record<string, string>; globalUseSites?: Record<string, string> }, where: string): string[] => {
     const reasons: string[] = [];
-    for (const k of p.typesUsedAfter) if (changedTypes.has(k)) {
-      reasons.push(`unsafe: ${plan.types.get(k)!.spelling} is used at ${p.typeUseSites[k] ?? p.file} after this point, by code that keeps running the old layout`);
+    for (const k of after.typesUsedAfter) if (changedTypes.has(k)) {
+      reasons.push(`unsafe: ${plan.types.get(k)!.spelling} is used at ${after.typeUseSites?.[k] ?? after.file} ${where}, by code that keeps running the old layout`);
     }
-    for (const u of p.functionsCalledAfter) {
-      if (sigChanged.has(u)) reasons.push(`unsafe: ${plan.functions.get(u)!.name}() changes signature and is called after this point by code that passes the old arguments`);
+    for (const u of after.functionsCalledAfter) {
+      if (sigChanged.has(u)) reasons.push(`unsafe: ${plan.functions.get(u)!.name}() changes signature and is called ${where} by code that passes the old arguments`);
     }
     // A call through a pointer may reach any function whose address was taken.
-    if (p.functionsCalledAfter.includes("(*)")) {
-      for (const u of sigChanged) if (oldAddressTaken.has(u)) reasons.push(`unsafe: ${plan.functions.get(u)!.name}() changes signature, its address is taken, and a call through a function pointer runs after this point with the old arguments`);
+    if (after.functionsCalledAfter.includes("(*)")) {
+      for (const u of sigChanged) if (oldAddressTaken.has(u)) reasons.push(`unsafe: ${plan.functions.get(u)!.name}() changes signature, its address is taken, and a call through a function pointer runs ${where} with the old arguments`);
     }
-    for (const g of p.globalsUsedAfter ?? []) {
+    for (const g of after.globalsUsedAfter ?? []) {
       const c = plan.globals.get(g) ?? [...plan.globals.values()].find((x) => x.oldSymbol === g || x.id === g);
-      if (c?.status === "retyped") reasons.push(`unsafe: global ${c.name} changes type (${c.oldType} -> ${c.newType}) and is used at ${p.globalUseSites?.[g] ?? p.file} after this point, by code that keeps using the old storage`);
+      if (c?.status === "retyped") reasons.push(`unsafe: global ${c.name} changes type (${c.oldType} -> ${c.newType}) and is used at ${after.globalUseSites?.[g] ?? after.file} ${where}, by code that keeps using the old storage`);
     }
+    return reasons;
+  };
+  for (const p of old.updatePoints) {
+    const reasons = unsafeReasons(p, "after this point");
     plan.safety.push({ id: p.id, file: p.file, line: p.line, function: p.function, safe: reasons.length === 0, reasons });
+  }
+  // As for a point in a function the patch replaces, a thread blocked there goes on in the old body, which is what `b` describes.
+  for (const b of old.blockingSites ?? []) {
+    const reasons = unsafeReasons(b, "after a call that waits in it");
+    plan.blockedSafety.push({ id: b.id, uname: b.uname, function: b.function, file: b.file, line: b.line, safe: reasons.length === 0, reasons });
   }
   if (plan.safety.length && plan.safety.every((s) => !s.safe)) {
     plan.warnings.push("no update point of the running program is safe for this patch: it will be refused at apply time unless the loop that holds the point is moved into its own function");

@@ -48,8 +48,10 @@ export interface PatchOptions {
 
 function describeThreadPoints(t: ThreadVerdict): string {
   const safe = t.points.filter((p) => p.safe).map((p) => p.id);
+  const idle = t.blockedInEntry?.safe ? `, or be waiting in a call made from ${t.entry}() (poll, accept, read...)` : "";
+  if (!safe.length && idle) return `no update point, but it may be waiting in a call made from ${t.entry}() (poll, accept, read...)`;
   if (!safe.length) return t.points.length ? "none is safe for this patch: it will be refused at its timeout" : "it reaches no update point: the update will be refused at its timeout";
-  return `point${safe.length === 1 ? "" : "s"} ${safe.join(", ")}`;
+  return `point${safe.length === 1 ? "" : "s"} ${safe.join(", ")}${idle}`;
 }
 
 export interface PatchResult {
@@ -284,7 +286,7 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
     types: [...plan.types.values()].map(({ wrapped: _w, old: _o, next: _n, ...t }) => ({ ...t, ...(outOfLine.has(t.key) ? { outOfLine: true } : {}) })),
     globals: [...plan.globals.values()].map(({ oldSymbol: _s, ...g }) => g),
     safety: plan.safety,
-    ...(old.threads ? { threads: threadVerdicts(old.threads, plan.safety) } : {}),
+    ...(old.threads ? { threads: threadVerdicts(old.threads, plan.safety, plan.blockedSafety) } : {}),
     transformers: steps.map((s) => ({ type: s.key, from: s.from, to: s.to, function: `graft_xform_${s.key}_${s.from}_${s.to}` })),
     warnings: [...plan.warnings, ...built.warnings],
   };

@@ -92,7 +92,7 @@ export function buildReviewModel(base: VersionData, target: VersionData): Review
     format: "graft-patch/1", program: base.program, base: base.digest, target: target.digest, sequence: plan.sequence, createdAt: "",
     functions: [...plan.functions.values()], types: [...plan.types.values()], globals: [...plan.globals.values()], safety: plan.safety,
     transformers: [], warnings: [...plan.refusals.map((r) => `refused: ${r.message}`), ...plan.warnings],
-    ...(base.threads ? { threads: threadVerdicts(base.threads, plan.safety) } : {}),
+    ...(base.threads ? { threads: threadVerdicts(base.threads, plan.safety, plan.blockedSafety) } : {}),
   };
   return { ...reviewModelFromManifest(manifest), source: "version-data" };
 }
