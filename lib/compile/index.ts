@@ -193,7 +193,7 @@ export function threadsWithoutPoints(threads: readonly VdThread[]): Diagnostic[]
   if (!threads.some((t) => t.points.length)) return [];
   return threads.filter((t) => !t.points.length).map((t) => ({
     code: 3030, category: "warning" as const, file: t.file, line: t.line,
-    message: `the thread started here at ${t.entry}() reaches no update point: an update waits for every thread at one, so while it runs every update is refused at its timeout; put GRAFT_UPDATE_POINT() in its loop`,
+    message: `the thread started here at ${t.entry}() reaches no update point: an update waits for every thread at one (or waiting in poll, accept, read... in a function the patch finds safe), so while it runs elsewhere every update is refused at its timeout; put GRAFT_UPDATE_POINT() in its loop`,
   }));
 }
 
