@@ -65,6 +65,8 @@ export interface ThreadRequirement {
   safePoints: number[];
   /** Its points that are not. */
   unsafePoints: number[];
+  /** Whether it may also wait idle, blocked in a call made from its entry function (and why not, when it may not). */
+  idle?: { safe: boolean; reasons: string[] };
 }
 
 export interface ReviewModel {
@@ -132,6 +134,7 @@ export function reviewModelFromManifest(m: PatchManifest): ReviewModel {
   const threads: ThreadRequirement[] = (m.threads ?? []).map((t) => ({
     entry: t.entry, where: `${t.file}:${t.line}`,
     safePoints: t.points.filter((p) => p.safe).map((p) => p.id), unsafePoints: t.points.filter((p) => !p.safe).map((p) => p.id),
+    ...(t.blockedInEntry ? { idle: t.blockedInEntry } : {}),
   }));
   return {
     source: "manifest",

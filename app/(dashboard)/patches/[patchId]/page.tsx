@@ -64,7 +64,7 @@ export default async function PatchReviewPage({ params }: { params: Promise<{ pa
           </table>
           {m.threads.length > 0 && (
             <table data-testid="threads">
-              <thead><tr><th>Thread</th><th>Started at</th><th>Must wait at</th></tr></thead>
+              <thead><tr><th>Thread</th><th>Started at</th><th>Must wait at</th><th>While waiting in a call</th></tr></thead>
               <tbody>
                 {m.threads.map((t) => (
                   <tr key={`${t.entry}@${t.where}`}>
@@ -73,7 +73,14 @@ export default async function PatchReviewPage({ params }: { params: Promise<{ pa
                     <td>
                       {t.safePoints.length
                         ? `point${t.safePoints.length === 1 ? "" : "s"} ${t.safePoints.join(", ")}`
-                        : <span className="badge unsafe">{t.unsafePoints.length ? "no safe point: refused at the timeout" : "reaches no update point: refused at the timeout"}</span>}
+                        : t.idle?.safe
+                          ? "no update point: it must be waiting in a call"
+                          : <span className="badge unsafe">{t.unsafePoints.length ? "no safe point: refused at the timeout" : "reaches no update point: refused at the timeout"}</span>}
+                    </td>
+                    <td>
+                      {!t.idle ? "—" : t.idle.safe
+                        ? <span className="badge safe">counts as arrived</span>
+                        : <span title={t.idle.reasons.join("; ")}>must reach a point ({t.idle.reasons[0] ?? "unsafe"})</span>}
                     </td>
                   </tr>
                 ))}
