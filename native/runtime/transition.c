@@ -229,24 +229,38 @@ static void arrive(unsigned point_id, int blocked)
     unsigned long round;
     int why, where = GRT_BLOCKED_UNKNOWN;
 
-    /* A forked child opens its socket here. */
-    if (grt_core_fork_poke()) {
-        grt_settle_pending();
-        return;
-    }
-    /* A client asked (SIGURG): start the control thread, apply nothing. The
-     * thread accepts the waiting request; an apply publishes a patch, which
-     * a later point takes. */
-    if (grt_control_poke()) {
-        grt_settle_pending();
-        return;
-    }
-    self = grt_thread_self();
-    /* Not PENDING: nothing published (a spurious wake-up), the round is
-     * ending, or the patch's own init reached a point (APPLYING). */
-    if (!self || __atomic_load_n(&tr.state, __ATOMIC_ACQUIRE) != T_PENDING) {
-        grt_settle_pending();
-        return;
+    /* The rest of a wake-up is an update point's to settle: a blocking call
+     * only starts a wanted control thread, or parks for a pending patch. A
+     * forked child opens its socket at an update point, never in a call: the
+     * child of a server that dropped its privileges (vsftpd's) would report
+     * the failure on whatever its stderr is, a client's socket. */
+    if (blocked) {
+        if (grt_control_wanted()) {
+            grt_control_poke();
+            return;
+        }
+        if (__atomic_load_n(&tr.state, __ATOMIC_ACQUIRE) != T_PENDING || !(self = grt_thread_self()))
+            return;
+    } else {
+        /* A forked child opens its socket here. */
+        if (grt_core_fork_poke()) {
+            grt_settle_pending();
+            return;
+        }
+        /* A client asked (SIGURG): start the control thread, apply nothing.
+         * The thread accepts the waiting request; an apply publishes a
+         * patch, which a later point takes. */
+        if (grt_control_poke()) {
+            grt_settle_pending();
+            return;
+        }
+        self = grt_thread_self();
+        /* Not PENDING: nothing published (a spurious wake-up), the round is
+         * ending, or the patch's own init reached a point (APPLYING). */
+        if (!self || __atomic_load_n(&tr.state, __ATOMIC_ACQUIRE) != T_PENDING) {
+            grt_settle_pending();
+            return;
+        }
     }
     /* Outside the lock: the unwinder takes its own. */
     if (blocked)
@@ -254,7 +268,8 @@ static void arrive(unsigned point_id, int blocked)
     pthread_mutex_lock(&tr.lock);
     if (tr.state != T_PENDING) {
         pthread_mutex_unlock(&tr.lock);
-        grt_settle_pending();
+        if (!blocked)
+            grt_settle_pending();
         return;
     }
     p = tr.patch;

@@ -273,6 +273,8 @@ function reachedPoints(reason: string): { id: number; why: string; count: number
   if (!m) return null;
   if (/: reached no update point$/.test(m[1])) return [];
   const out = [...m[1].matchAll(/ point (\d+) \((unsafe for this patch|under a held call of main), (\d+) times?\)/g)].map((x) => ({ id: Number(x[1]), why: x[2], count: Number(x[3]) }));
+  // A wait in a blocking call: point 0, and only ever unsafe here (a safe one would have parked).
+  for (const x of m[1].matchAll(/ blocked in \S+ \(([^)]*)\)/g)) out.push({ id: 0, why: x[1], count: 1 });
   return out.length ? out : null;
 }
 
@@ -455,7 +457,8 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
       expect(reply.kind).toBe("refused");
       if (reply.kind !== "refused") return;
       expect(reply.code).toBe("timeout");
-      expect(reply.reason).toMatch(new RegExp(`^not every thread reached a safe update point within 800 ms \\(0 of 1 waiting\\); main thread \\(tid \\d+\\): point ${tick.id} \\(unsafe for this patch, \\d+ times\\)$`));
+      // Its wait for the next line (read() from next_line(), whose caller's loop uses the type) is unsafe too.
+      expect(reply.reason).toMatch(new RegExp(`^not every thread reached a safe update point within 800 ms \\(0 of 1 waiting\\); main thread \\(tid \\d+\\):( blocked in \\w+ \\(unsafe for this patch\\),)? point ${tick.id} \\(unsafe for this patch, \\d+ times\\)$`));
       expect(waited).toBeGreaterThanOrEqual(800);
       expect(p.stderrText).toContain(`refused timeout: not every thread reached a safe update point within 800 ms`);
       // Unharmed: same version, same code, same state.
@@ -464,8 +467,10 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
       expect(await p.next(/^done 3 /)).toBe("done 3 v0 result=20");
       p.send("STATUS");
       expect(await p.next(/^status /)).toBe("status jobs=3 total=54 version=v0");
-      // The same point takes a patch that leaves struct job alone.
-      expect(await apply(p, bodyP.patchDir, 5000)).toMatchObject({ kind: "applied", point: tick.id, sequence: 1 });
+      // A patch that leaves struct job alone applies: at the same point, or while the loop waits for its next line (point 0).
+      const body = await apply(p, bodyP.patchDir, 5000);
+      expect(body).toMatchObject({ kind: "applied", sequence: 1 });
+      expect(body.kind === "applied" && [tick.id, 0]).toContain(body.kind === "applied" ? body.point : -1);
       p.send("JOB 4 10");
       expect(await p.next(/^done 4 /)).toBe("done 4 v2 result=50");
       p.send("STATUS");
@@ -554,7 +559,7 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
       const uTotal = N_REQUESTS - N_STEPS - nStruct;
       const uCount = (v: number) => Math.floor(uTotal / N_STEPS) + (v <= uTotal % N_STEPS ? 1 : 0);
       const st = {
-        requests: 0, applied: 0, appliedAtHead: 0, appliedAtOp: 0, appliedAtOpStructStep: 0,
+        requests: 0, applied: 0, appliedAtHead: 0, appliedBlocked: 0, appliedAtOp: 0, appliedAtOpStructStep: 0,
         refusedUnsafeVariant: 0, refusedSafeStepShortTimeout: 0, refusedNothingReached: 0, unsafeHitsInRefusals: 0,
         pausesUs: [] as number[],
       };
@@ -568,7 +573,7 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
         const reached = reachedPoints(r.reason);
         expect(reached, `${what}: ${r.raw}`).not.toBeNull();
         for (const q of reached!) {
-          expect(unsafe.has(q.id) && q.why === "unsafe for this patch", `${what}: point ${q.id} reached but the manifest says it is safe: ${r.raw}`).toBe(true);
+          expect((q.id === 0 || unsafe.has(q.id)) && q.why === "unsafe for this patch", `${what}: point ${q.id} reached but the manifest says it is safe: ${r.raw}`).toBe(true);
           st.unsafeHitsInRefusals += q.count;
         }
         if (!reached!.length) st.refusedNothingReached++;
@@ -621,11 +626,13 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
         expect(r.kind, `step ${v}: ${r.raw}`).toBe("applied");
         if (r.kind !== "applied") return;
         expect(sUnsafe.has(r.point), `step ${v} applied at point ${r.point}, which its manifest says is unsafe`).toBe(false);
-        expect(known.has(r.point), `step ${v} applied at point ${r.point}, not a point of the running version`).toBe(true);
+        // Point 0: the main thread waiting in poll/read in command(), which only a step that leaves struct rec alone finds safe (hold() uses the record after it).
+        expect(known.has(r.point) || (r.point === 0 && !structStep(v)), `step ${v} applied at point ${r.point}, not a point of the running version nor a safe wait`).toBe(true);
         expect([r.sequence, r.version]).toEqual([v, s.manifest.target]);
         st.applied++;
         st.pausesUs.push(r.pauseUs);
         if (r.point === head.id) st.appliedAtHead++;
+        else if (r.point === 0) st.appliedBlocked++;
         else {
           st.appliedAtOp++;
           if (structStep(v)) st.appliedAtOpStructStep++;
@@ -658,7 +665,7 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
       timings.push(`stress: ${N_STEPS} step patches (chained), ${q(sMs)}; ${N_STEPS} unsafe variants, ${q(uMs)}; whole chain ${secs(built)} (2 builds at a time, alongside the run)`);
       console.log(
         `safety stress (seed ${seed}): ${st.requests} requests in ${secs(runMs)}: ` +
-          `${st.applied} applied (${st.appliedAtHead} at the loop head, ${st.appliedAtOp} in op(), none of them a struct rec step), ` +
+          `${st.applied} applied (${st.appliedAtHead} at the loop head, ${st.appliedAtOp} in op(), none of them a struct rec step, ${st.appliedBlocked} while waiting in command()), ` +
           `${st.refusedUnsafeVariant} unsafe variants refused, ${st.refusedSafeStepShortTimeout} struct rec steps refused within a long job, ` +
           `${st.refusedNothingReached} refusals with no point reached; unsafe point hits named in refusals ${st.unsafeHitsInRefusals}, ` +
           `skips logged by the runtime ${p.errCounts.get("skipped") ?? 0}; pause median ${pauses[Math.floor(pauses.length / 2)]} us, max ${pauses.at(-1)} us; ` +
