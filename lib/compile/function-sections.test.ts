@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { functionId, rangeTable, sectionAttribute } from "./function-sections.js";
+import { functionId, linkerScript, rangeTable, sectionAttribute } from "./function-sections.js";
 
 describe("function sections", () => {
   it("ids are FNV-1a 64 of the uname (the published test vectors), 16 hex digits", () => {
@@ -11,9 +11,13 @@ describe("function sections", () => {
 
   it("one section per function, one table entry per id in a unit", () => {
     expect(sectionAttribute("worker")).toBe(`__attribute__((section("graft_f_${functionId("worker")}"))) `);
-    const t = rangeTable(["worker", "worker", "main"]);
-    expect(t.match(/section\("graft_fntab"\)/g)).toHaveLength(2);
-    expect(t).toContain(`0x${functionId("main")}ull, "main" }`);
+    const t = rangeTable(["worker", "worker", "main"], (u) => u === "main");
+    // Read-only, offsets from the entry itself: no relocation at load.
+    expect(t.match(/pushsection graft_fntab,\\"a\\",@progbits/g)).toHaveLength(2);
+    expect(t).toContain(`.quad 0x${functionId("main")}`);
+    expect(t).toContain(`.L__graft_fn_${functionId("main")}: .asciz \\"main\\"`);
+    expect(t).not.toContain(`.asciz \\"worker\\"`);
     expect(rangeTable([])).toBe("");
+    expect(linkerScript(["worker", "main"])).toMatch(/HIDDEN\(__graft_fb_[0-9a-f]{16} = \.\);\n {4}\*\(graft_f_[0-9a-f]{16}\)\n {4}HIDDEN\(__graft_fe_/);
   });
 });

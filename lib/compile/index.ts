@@ -2,6 +2,7 @@
  * `graft compile`: from a C program's sources to an updateable executable and
  * its version data. Reads as the list of its passes.
  */
+import { linkerScript } from "./function-sections.js";
 import { copyFile, mkdir, readFile, rename, writeFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { parseProgram } from "../cfront/program.js";
@@ -102,6 +103,7 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
   const firstDefiner = new Map<string, number>();
   program.units.forEach((tu, i) => tu.records.forEach((r) => { if (wrapped.has(r.key) && !firstDefiner.has(r.key)) firstDefiner.set(r.key, i); }));
   const envFields = new Map<string, string[]>();
+  const sectioned = new Set<string>();
   // Each unit goes to gcc as soon as it is rewritten, a few at a time; a
   // unit the rewrite refused is not compiled, and Graft's own diagnostics are
   // reported before any of gcc's.
@@ -111,6 +113,7 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
     const r = rewriteUnit(tu, ctx, prelude);
     diagnostics.push(...r.diagnostics);
     for (const [u, f] of r.envFields) envFields.set(u, f);
+    for (const u of r.sectioned) sectioned.add(u);
     if (hasErrors(r.diagnostics)) return null;
     // Size probes: read back with nm, so the version data records real layouts.
     let probes = "";
@@ -162,7 +165,9 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
     runtime = [LIBGRAFT_SO, "-Wl,-rpath,$ORIGIN"];
   }
   // DT_RELR: the table's relative relocations, and the slots' initialisers, in a few words instead of 24 bytes each.
-  await gcc([`-Wl,--dynamic-list=${exportsList}`, "-Wl,-z,pack-relative-relocs", "-o", exe, ...objects, metaObj, ...runtime, ...(opts.ldflags ?? []), "-lpthread", "-ldl"], cwd, `linking ${opts.name}`);
+  const script = path.join(work, "graft-text.ld");
+  await writeFile(script, linkerScript(sectioned));
+  await gcc([`-Wl,--dynamic-list=${exportsList}`, "-Wl,-z,pack-relative-relocs", `-Wl,-T,${script}`, "-o", exe, ...objects, metaObj, ...runtime, ...(opts.ldflags ?? []), "-lpthread", "-ldl"], cwd, `linking ${opts.name}`);
   const vdPath = path.join(outDir, `${opts.name}.vd.json`);
   await writeFile(vdPath, JSON.stringify(vd, null, 2) + "\n");
   const shown = path.relative(cwd, exe).startsWith("..") ? exe : path.relative(cwd, exe);

@@ -70,6 +70,8 @@ export interface RewrittenUnit {
   diagnostics: Diagnostic[];
   /** Locals each extracted loop body reaches in its holder, "name: type", by uname. */
   envFields: Map<string, string[]>;
+  /** The functions whose code the unit puts in sections of their own (function-sections.ts): the link's script names them. */
+  sectioned: string[];
 }
 
 export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: string): RewrittenUnit {
@@ -558,8 +560,8 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
   }
 
   for (const f of deferred) f();
-  edits.insert(text.length, rangeTable(sectioned), Order.after + 1);
-  return { text: edits.render(), diagnostics: diags, envFields };
+  edits.insert(text.length, rangeTable(sectioned, (u) => u === "main" || ctx.facts.threadEntries.has(u)), Order.after + 1);
+  return { text: edits.render(), diagnostics: diags, envFields, sectioned };
 }
 
 /** Text on one line: gcc's line markers inside it (a system macro's tokens) become spaces, so that it may be put mid-line. */

@@ -1,5 +1,4 @@
 /** gcc invocations and the location of libgraft, shared by compile and patch. */
-import { FN_RANGE_STRUCT } from "./function-sections.js";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { existsSync } from "node:fs";
@@ -50,7 +49,6 @@ export async function gcc(args: string[], cwd: string, what: string, code = 3011
 export async function abiPrelude(): Promise<string> {
   return `/* ---- graft: runtime entry points (see native/runtime/include/graft_abi.h) ---- */
 typedef struct grt_type grt_type;
-${FN_RANGE_STRUCT}
 extern void grt_con_slow(grt_type *t, unsigned *ver, unsigned want);
 extern void *grt_first_block(void *block, grt_type *t);
 extern void *grt_stamp(void *block, unsigned long bytes, unsigned long elem_size, unsigned want);

@@ -12,6 +12,7 @@ import { unameOf } from "../cfront/program.js";
 import { collectFacts } from "../analysis/facts.js";
 import { GraftError, type Diagnostic } from "../model/diagnostics.js";
 import { INPUT_LIMITS, readInputFile } from "../model/read-input-file.js";
+import { linkerScript } from "../compile/function-sections.js";
 import type { VersionData } from "../model/version-data.js";
 import type { PatchManifest, ThreadVerdict } from "../model/patch-manifest.js";
 import { threadPoints, threadVerdicts } from "../analysis/thread-entries.js";
@@ -277,7 +278,9 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   await gcc(["-c", "-fPIC", "-O2", "-Wall", "-I", RUNTIME_INCLUDE, descPath, "-o", descObj], cwd, "the patch descriptor", 4020);
   await weakenReferences([...built.objects, descObj], imports.map((i) => i.name), path.join(buildDir, "imports.list"));
   const soPath = path.join(outDir, "patch.so");
-  await gcc(["-shared", "-fPIC", "-o", soPath, ...built.objects, descObj, ...(opts.ldflags ?? [])], cwd, "linking patch.so", 4021);
+  const script = path.join(buildDir, "graft-text.ld");
+  await writeFile(script, linkerScript(built.sectioned));
+  await gcc(["-shared", "-fPIC", `-Wl,-T,${script}`, "-o", soPath, ...built.objects, descObj, ...(opts.ldflags ?? [])], cwd, "linking patch.so", 4021);
 
   // ---- write the patch directory --------------------------------------------
   const manifest: PatchManifest = {
@@ -330,6 +333,8 @@ interface BuildInput {
 
 interface BuiltObjects {
   envFields: Map<string, string[]>;
+  /** Functions the patch's units put in sections of their own (function-sections.ts). */
+  sectioned: Set<string>;
   objects: string[];
   sizes: Map<string, number>;
   pointIds: Map<AstNode, number>;
@@ -399,6 +404,7 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
   const stateFunctions: string[] = [];
   const unitTexts: string[] = [], unitFiles: string[] = [], objects: string[] = [];
   const envFields = new Map<string, string[]>();
+  const sectioned = new Set<string>();
   const optFlags = [...b.cflags.filter((f) => !/^-(D|U|I|include)/.test(f)), "-fPIC", "-fno-strict-aliasing"];
 
   // Units go to gcc a few at a time. What each job does before its first
@@ -407,6 +413,7 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
     const r = rewriteUnit(tu, ctx, prelude);
     if (r.diagnostics.length) throw new GraftError(`${tu.source}: cannot rewrite for the patch`, r.diagnostics, 2);
     for (const [u, f] of r.envFields) envFields.set(u, f);
+    for (const u of r.sectioned) sectioned.add(u);
     let tail = "";
     let xforms = "";
     const stepKeys: string[] = [];
@@ -458,7 +465,7 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
 
   const built = objects.filter((o) => o !== undefined);
   const sizes = new Map([...(await readSizeProbes(built))].map(([k, v]) => [k, v.data]));
-  return { envFields, objects: built, sizes, pointIds, stateFunctions, warnings, unitTexts, unitFiles, placement, compileFlags: optFlags };
+  return { envFields, sectioned, objects: built, sizes, pointIds, stateFunctions, warnings, unitTexts, unitFiles, placement, compileFlags: optFlags };
 }
 
 /**

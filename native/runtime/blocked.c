@@ -44,6 +44,11 @@ static struct {
 static int ntables;
 static uintptr_t sigreturn_pc;
 
+static uintptr_t at(const grt_fn_range *e, int32_t off)
+{
+    return (uintptr_t)e + (uintptr_t)(intptr_t)off;
+}
+
 static const grt_fn_range *find(uintptr_t pc, int *table)
 {
     int n = __atomic_load_n(&ntables, __ATOMIC_ACQUIRE), i;
@@ -53,7 +58,7 @@ static const grt_fn_range *find(uintptr_t pc, int *table)
 
         for (e = tables[i].begin; e < tables[i].end; e++) {
             /* A return address is one past its call: the call's last byte is inside. */
-            if (e->begin && (uintptr_t)e->begin < pc && pc <= (uintptr_t)e->end) {
+            if (e->begin != e->end && at(e, e->begin) < pc && pc <= at(e, e->end)) {
                 *table = i;
                 return e;
             }
@@ -70,7 +75,7 @@ static int replaced_after(int table, uint64_t id)
         const grt_fn_range *e;
 
         for (e = tables[i].begin; e < tables[i].end; e++)
-            if (e->id == id && e->begin)
+            if (e->id == id && e->begin != e->end)
                 return 1;
     }
     return 0;
@@ -98,6 +103,11 @@ int grt_blocked_where(const grt_fn_range **fn)
         return replaced_after(t, e->id) ? GRT_BLOCKED_STALE : GRT_BLOCKED_AT;
     }
     return GRT_BLOCKED_UNKNOWN;
+}
+
+const char *grt_blocked_name(const grt_fn_range *fn)
+{
+    return fn->name ? (const char *)at(fn, fn->name) : NULL;
 }
 
 int grt_blocked_safe(const grt_patch *p, const grt_fn_range *fn)

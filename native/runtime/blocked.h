@@ -20,6 +20,9 @@ enum { GRT_BLOCKED_UNKNOWN = 0, GRT_BLOCKED_AT = 1, GRT_BLOCKED_STALE = 2, GRT_B
  * the program is on the stack. */
 int grt_blocked_where(const grt_fn_range **fn);
 
+/* fn's uname, when its entry carries one (main and thread entries), else NULL. */
+const char *grt_blocked_name(const grt_fn_range *fn);
+
 /* Whether patch p lists fn as safe to be blocked in. */
 int grt_blocked_safe(const grt_patch *p, const grt_fn_range *fn);
 

@@ -144,7 +144,7 @@ static void note(grt_thread *self, unsigned point, int why, const char *fn)
             return;
         }
         if (why == WHY_BLOCKED_UNSAFE || why == WHY_BLOCKED_UNKNOWN)
-            grt_log("blocked in %s, %s: waiting for an update point", fn ? fn : "a call outside the program",
+            grt_log("blocked in %s, %s: waiting for an update point", fn ? fn : "a call",
                     why == WHY_BLOCKED_UNSAFE ? "unsafe for the pending patch" : "not known to be safe");
         else if (why != WHY_PARKED)
             grt_log("point %u %s: waiting for the next one", point,
@@ -281,7 +281,8 @@ static void arrive(unsigned point_id, int blocked)
         why = grt_blocked_safe(p, fn) ? WHY_PARKED : WHY_BLOCKED_UNSAFE;
     else
         why = WHY_BLOCKED_UNKNOWN;
-    note(self, point_id, why, blocked ? (fn ? fn->name : NULL) : NULL);
+    note(self, point_id, why,
+         blocked && fn ? (grt_blocked_name(fn) ? grt_blocked_name(fn) : "a function of the program") : NULL);
     if (why != WHY_PARKED) {
         pthread_mutex_unlock(&tr.lock);
         return;
@@ -400,7 +401,7 @@ static void describe(grt_thread *t, void *arg)
         const char *sep = parked || i ? "," : "";
 
         if (t->seen[i].why == WHY_BLOCKED_UNSAFE || t->seen[i].why == WHY_BLOCKED_UNKNOWN)
-            put(w, "%s blocked in %s (%s)", sep, t->seen[i].fn ? t->seen[i].fn : "a call outside the program",
+            put(w, "%s blocked in %s (%s)", sep, t->seen[i].fn ? t->seen[i].fn : "a call",
                 t->seen[i].why == WHY_BLOCKED_UNSAFE ? "unsafe for this patch"
                                                      : "not known to be safe: a replaced body, a signal handler or no function of the program");
         else if (t->seen[i].why != WHY_PARKED)

@@ -31,9 +31,10 @@
  *   RET __graft_stub_U(ARGS)             stable entry when F's address is taken
  *
  * Per program function F, in every unit that defines it (and in patches):
- *   its code in its own section "graft_f_<H>" (H: 16 hex digits of the
- *   FNV-1a 64-bit hash of U), and one grt_fn_range in section "graft_fntab"
- *   giving that section's bounds. The executable's table is
+ *   its code in its own input section "graft_f_<H>" (H: 16 hex digits of the
+ *   FNV-1a 64-bit hash of U), gathered by the link's script into the output
+ *   section graft_text between the symbols __graft_fb_<H> and __graft_fe_<H>,
+ *   and one grt_fn_range in section "graft_fntab" giving those bounds. The executable's table is
  *   grt_program_fntab[0..1] (the meta unit); a patch's is in its descriptor.
  *   The runtime finds with them the innermost function of the program on a
  *   thread's stack when the thread waits in a blocking call (blocked.c).
@@ -101,14 +102,18 @@ void *grt_stamp(void *block, size_t bytes, size_t elem_size, unsigned want);
  * 0, sets a nonzero version field (the block's earlier bytes) to 0. */
 void *grt_first_block(void *block, grt_type *t);
 
-/* One function of the program: the bounds of its section, the hash of its
- * uname (what a patch's safe_blocked[] lists) and the uname, for messages.
- * begin and end are 0 when the compiler emitted no code for it. */
+/* One function of the program: the bounds of its code, the hash of its
+ * uname (what a patch's safe_blocked[] lists) and, for main and thread entry
+ * functions, the uname, for messages. begin, end and name are byte offsets
+ * from the entry itself (the static link resolves them: the table needs no
+ * relocation); begin == end when the compiler emitted no code for it; name
+ * is 0 when there is none. */
 typedef struct grt_fn_range {
-    const char *begin;
-    const char *end;
+    int32_t begin;
+    int32_t end;
     uint64_t id;
-    const char *name;
+    int32_t name;
+    int32_t reserved;
 } grt_fn_range;
 
 /* The executable's table: [0] its first entry, [1] one past its last. */
