@@ -8,6 +8,10 @@
  * rest of every caller (analysePoint). The runtime takes a thread blocked in
  * such a function as arrived when the patch finds all of it safe
  * (native/runtime/blocked.c). An extracted loop body counts as its holder.
+ *
+ * Only functions that can be the innermost function of the program on a
+ * waiting thread's stack get a site (waitCandidates): the runtime takes a
+ * thread in any other code of the program for one it cannot judge.
  */
 import type { TranslationUnit } from "../cfront/translation-unit.js";
 import { unameOf } from "../cfront/program.js";
@@ -16,7 +20,34 @@ import { functionId } from "../compile/function-sections.js";
 import type { FunctionFacts, ProgramFacts } from "./facts.js";
 import { analysePoint, callerIndex, type PointSafety } from "./safety.js";
 
-export function blockingSites(facts: ProgramFacts, units: readonly TranslationUnit[], direct: ReadonlySet<string>): VdBlockingSite[] {
+/** The calls native/runtime/blocking.c defines in front of the C library's: where a thread can be seen waiting. */
+export const WAITING_CALLS: ReadonlySet<string> = new Set(["epoll_wait", "epoll_pwait", "poll", "ppoll", "select", "pselect", "accept", "accept4", "read", "recv", "recvfrom", "recvmsg"]);
+
+/**
+ * The functions a waiting thread's innermost frame of the program can be in:
+ * main; those that call one of WAITING_CALLS, a function outside the C
+ * library (another library may wait in one of them), or through a pointer
+ * (it may be one of them); those into which such a function may be inlined
+ * (its direct callers); every extracted loop body.
+ */
+export function waitCandidates(facts: ProgramFacts, units: readonly TranslationUnit[], direct: ReadonlySet<string>, libc: ReadonlySet<string>): Set<string> {
+  const all: FunctionFacts[] = [...facts.functions.values(), ...facts.mains];
+  const out = new Set<string>();
+  for (const ff of all) {
+    if (ff.uname === "main" || ff.indirectCalls.length > 0 || [...ff.externalCalls].some((n) => WAITING_CALLS.has(n) || !libc.has(n))) out.add(ff.uname);
+  }
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const ff of all) {
+      if (out.has(ff.uname)) continue;
+      if ([...ff.calls.keys()].some((c) => direct.has(c) && out.has(c))) { out.add(ff.uname); grew = true; }
+    }
+  }
+  for (const tu of units) for (const fn of tu.functions) if (fn.extracted) out.add(unameOf(fn, tu));
+  return out;
+}
+
+export function blockingSites(facts: ProgramFacts, units: readonly TranslationUnit[], direct: ReadonlySet<string>, candidates: ReadonlySet<string>): VdBlockingSite[] {
   const callers = callerIndex(facts);
   const all: FunctionFacts[] = [...facts.functions.values(), ...facts.mains];
   const byUname = new Map(all.map((ff) => [ff.uname, ff]));
@@ -51,10 +82,10 @@ export function blockingSites(facts: ProgramFacts, units: readonly TranslationUn
     };
   };
   const out: VdBlockingSite[] = [];
-  for (const [uname, ff] of byUname) out.push(site(uname, ff));
+  for (const [uname, ff] of byUname) if (candidates.has(uname)) out.push(site(uname, ff));
   for (const tu of units) {
     for (const fn of tu.functions) {
-      if (!fn.extracted) continue;
+      if (!fn.extracted || !candidates.has(unameOf(fn, tu))) continue;
       const holder = fn.extracted.holder.name === "main" ? facts.mains.find((m) => m.fn === fn.extracted!.holder) : facts.functions.get(unameOf(fn.extracted.holder, tu));
       if (holder) out.push({ ...site(holder.uname, holder), uname: unameOf(fn, tu), id: functionId(unameOf(fn, tu)) });
     }

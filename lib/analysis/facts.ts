@@ -28,6 +28,8 @@ export interface FunctionFacts {
   typeUses: Map<string, UseSite[]>;
   /** Offsets of calls through function pointers. */
   indirectCalls: UseSite[];
+  /** Functions called here that the program does not define (the C library's, other libraries'). */
+  externalCalls: Set<string>;
   /** Globals (by version-data id) this function reads or writes. */
   globalUses: Map<string, UseSite[]>;
   /** Addresses of fields of named types taken here: the pointer may be used later without a field access. */
@@ -156,7 +158,7 @@ export function collectFacts(program: Program): ProgramFacts {
     const add = (m: Map<string, UseSite[]>, k: string, s: UseSite) => m.set(k, [...(m.get(k) ?? []), s]);
 
     for (const fn of tu.functions) {
-      const ff: FunctionFacts = { uname: fn.name === "main" ? "main" : unameOf(fn, tu), fn, tu, calls: new Map(), typeUses: new Map(), indirectCalls: [], loops: [], globalUses: new Map(), fieldAliases: new Map(), held: new Map() };
+      const ff: FunctionFacts = { uname: fn.name === "main" ? "main" : unameOf(fn, tu), fn, tu, calls: new Map(), typeUses: new Map(), indirectCalls: [], externalCalls: new Set(), loops: [], globalUses: new Map(), fieldAliases: new Map(), held: new Map() };
       if (fn.name === "main") facts.mains.push(ff); else facts.functions.set(ff.uname, ff);
       walk(fn.body, ff);
     }
@@ -223,6 +225,7 @@ export function collectFacts(program: Program): ProgramFacts {
           const uname = resolveFunction(program, tu, n.referencedDecl.name);
           if (!uname) {
             if (n.referencedDecl.name && n.referencedDecl.name !== "main" && !isCallee(tu, n)) libraryAddressTaken.add(n.referencedDecl.name);
+            else if (ff && n.referencedDecl.name && isCallee(tu, n)) ff.externalCalls.add(n.referencedDecl.name);
             break;
           }
           if (isCallee(tu, n)) {

@@ -2,6 +2,7 @@
  * `graft compile`: from a C program's sources to an updateable executable and
  * its version data. Reads as the list of its passes.
  */
+import { waitCandidates } from "../analysis/blocked-sites.js";
 import { linkerScript } from "./function-sections.js";
 import { copyFile, mkdir, readFile, rename, writeFile, rm } from "node:fs/promises";
 import path from "node:path";
@@ -10,7 +11,7 @@ import { collectFacts } from "../analysis/facts.js";
 import { GraftError, hasErrors, type Diagnostic } from "../model/diagnostics.js";
 import type { VdThread, VersionData } from "../model/version-data.js";
 import { threadPoints } from "../analysis/thread-entries.js";
-import { abiPrelude, ensureRuntime, gcc, LIBGRAFT_SO, LIBGRAFT_SONAME, readSizeProbes, RUNTIME_INCLUDE } from "./toolchain.js";
+import { abiPrelude, ensureRuntime, gcc, libcExports, LIBGRAFT_SO, LIBGRAFT_SONAME, readSizeProbes, RUNTIME_INCLUDE } from "./toolchain.js";
 import { COMPILER_JOBS, mapConcurrent } from "../cfront/jobs.js";
 import { rewriteUnit, type RewriteContext, type WrappedType } from "./rewrite-unit.js";
 import { buildVersionData, staticSymbol, digestOf } from "./version-data-builder.js";
@@ -90,10 +91,12 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
   for (const tu of program.units) for (const p of tu.updatePoints) pointIds.set(p.call, nextPoint++);
 
   const direct = chooseDirectFunctions(program, facts);
+  const candidates = waitCandidates(facts, program.units, direct, await libcExports());
   const ctx: RewriteContext = {
     mode: "compile", program, facts, wrapped, pointIds: pointIds as RewriteContext["pointIds"],
     globalSymbol: (tu, g) => (g.isStatic ? staticSymbol(tu, g) : g.name), planFunction: () => ({ kind: "keep" }), isExistingGlobal: () => false, isNewFunction: () => false,
     isDirect: (u) => direct.has(u),
+    isWaitCandidate: (u) => candidates.has(u),
     dataName: (key) => `__graft_d_${key}_v0`,
   };
 
@@ -103,7 +106,8 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
   const firstDefiner = new Map<string, number>();
   program.units.forEach((tu, i) => tu.records.forEach((r) => { if (wrapped.has(r.key) && !firstDefiner.has(r.key)) firstDefiner.set(r.key, i); }));
   const envFields = new Map<string, string[]>();
-  const sectioned = new Set<string>();
+  // By unit, in unit order: the link keeps the functions in the order of the sources.
+  const sectionedByUnit: string[][] = [];
   // Each unit goes to gcc as soon as it is rewritten, a few at a time; a
   // unit the rewrite refused is not compiled, and Graft's own diagnostics are
   // reported before any of gcc's.
@@ -113,7 +117,7 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
     const r = rewriteUnit(tu, ctx, prelude);
     diagnostics.push(...r.diagnostics);
     for (const [u, f] of r.envFields) envFields.set(u, f);
-    for (const u of r.sectioned) sectioned.add(u);
+    sectionedByUnit[i] = r.sectioned;
     if (hasErrors(r.diagnostics)) return null;
     // Size probes: read back with nm, so the version data records real layouts.
     let probes = "";
@@ -138,7 +142,7 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
 
   // ---- version data, then the meta unit that embeds its digest ------------
   const sizes = await readSizeProbes([...new Set(firstDefiner.values())].map((i) => objects[i]));
-  const vd = await buildVersionData({ name: opts.name, program, facts, wrapped, pointIds, sizes, cflags, cwd, rooms: opts.rooms ?? {}, envFields, direct });
+  const vd = await buildVersionData({ name: opts.name, program, facts, wrapped, pointIds, sizes, cflags, cwd, rooms: opts.rooms ?? {}, envFields, direct, waitCandidates: candidates });
   vd.exeSymbols = tableSymbols(vd);
   vd.threads = threadPoints(facts, vd.updatePoints);
   diagnostics.push(...threadsWithoutPoints(vd.threads));
@@ -166,7 +170,7 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
   }
   // DT_RELR: the table's relative relocations, and the slots' initialisers, in a few words instead of 24 bytes each.
   const script = path.join(work, "graft-text.ld");
-  await writeFile(script, linkerScript(sectioned));
+  await writeFile(script, linkerScript(sectionedByUnit.flat()));
   await gcc([`-Wl,--dynamic-list=${exportsList}`, "-Wl,-z,pack-relative-relocs", `-Wl,-T,${script}`, "-o", exe, ...objects, metaObj, ...runtime, ...(opts.ldflags ?? []), "-lpthread", "-ldl"], cwd, `linking ${opts.name}`);
   const vdPath = path.join(outDir, `${opts.name}.vd.json`);
   await writeFile(vdPath, JSON.stringify(vd, null, 2) + "\n");
@@ -259,7 +263,8 @@ const int grt_insecure_unsigned = ${insecure ? 1 : 0};
 /* The bounds of every function of the program (lib/compile/function-sections.ts), for the runtime's blocked.c. */
 extern const grt_fn_range __start_graft_fntab[] __attribute__((weak, visibility("hidden")));
 extern const grt_fn_range __stop_graft_fntab[] __attribute__((weak, visibility("hidden")));
-const grt_fn_range *const grt_program_fntab[2] = { __start_graft_fntab, __stop_graft_fntab };
+extern const char __graft_text_begin[] __attribute__((visibility("hidden"))), __graft_text_end[] __attribute__((visibility("hidden")));
+const grt_fn_table grt_program_fntab = { __start_graft_fntab, __stop_graft_fntab, __graft_text_begin, __graft_text_end };
 ${types}
 ${symtab}
 `;

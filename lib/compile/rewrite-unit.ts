@@ -57,6 +57,8 @@ export interface RewriteContext {
   isExistingGlobal(tu: TranslationUnit, g: TuGlobal): boolean;
   /** Functions called directly, without a slot (direct-calls.ts). */
   isDirect(uname: string): boolean;
+  /** Functions a waiting thread may be in (blocked-sites.ts): they get an entry in the table of function bounds. */
+  isWaitCandidate(uname: string): boolean;
   /** Slots the executable does not have yet (functions new in a patch): defined by the patch. */
   isNewFunction(uname: string): boolean;
   /** Version stamp for data created by this code. */
@@ -560,7 +562,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
   }
 
   for (const f of deferred) f();
-  edits.insert(text.length, rangeTable(sectioned, (u) => u === "main" || ctx.facts.threadEntries.has(u)), Order.after + 1);
+  edits.insert(text.length, rangeTable(sectioned.filter((u) => ctx.isWaitCandidate(u)), (u) => u === "main" || ctx.facts.threadEntries.has(u)), Order.after + 1);
   return { text: edits.render(), diagnostics: diags, envFields, sectioned };
 }
 

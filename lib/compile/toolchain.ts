@@ -125,3 +125,25 @@ export async function weakenReferences(objects: string[], names: string[], listF
     }
   });
 }
+
+let libcNames: Promise<Set<string>> | undefined;
+
+/**
+ * The functions the C library exports. A call the program makes to one of
+ * them does not wait in a call the runtime sees (the library's own calls to
+ * read or poll do not go through the runtime's; native/runtime/blocking.c),
+ * unless it is one of those calls itself. Empty when the library cannot be
+ * read: every external call then counts as one that may wait.
+ */
+export function libcExports(): Promise<Set<string>> {
+  libcNames ??= (async () => {
+    try {
+      const { stdout: file } = await runTool("gcc", ["-print-file-name=libc.so.6"], {});
+      const { stdout } = await runTool("nm", ["-D", "--defined-only", "--format=just-symbols", file.trim()], { maxBuffer: 16 << 20 });
+      return new Set(stdout.split("\n").map((l) => l.trim().replace(/@.*$/, "")).filter(Boolean));
+    } catch {
+      return new Set<string>();
+    }
+  })();
+  return libcNames;
+}

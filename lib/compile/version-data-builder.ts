@@ -35,6 +35,8 @@ export interface BuildVdInput {
   envFields?: Map<string, string[]>;
   /** Functions called directly, without a slot (direct-calls.ts). */
   direct?: ReadonlySet<string>;
+  /** Functions a waiting thread may be in (blocked-sites.ts, waitCandidates): each gets a blocking site. */
+  waitCandidates?: ReadonlySet<string>;
 }
 
 export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
@@ -125,6 +127,6 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
     format: VERSION_DATA_FORMAT, program: i.name, digest: "", sequence: 0,
     files: await Promise.all(i.program.units.map(async (tu) => ({ path: tu.source, sha256: sha256(await readFile(path.resolve(i.cwd, tu.source)).catch(() => Buffer.alloc(0))) }))),
     cflags: i.cflags, functions, types, globals, updatePoints, patches: [],
-    blockingSites: blockingSites(i.facts, i.program.units, i.direct ?? new Set()),
+    blockingSites: blockingSites(i.facts, i.program.units, i.direct ?? new Set(), i.waitCandidates ?? new Set()),
   };
 }

@@ -78,6 +78,8 @@ static const unsigned unsafe_points[] = { ${[...unsafe, 0].join(", ")} };
 static const uint64_t safe_blocked[] = { ${[...safeBlocked.map((id) => `0x${id}ull`), "0"].join(", ")} };
 extern const grt_fn_range __start_graft_fntab[] __attribute__((weak, visibility("hidden")));
 extern const grt_fn_range __stop_graft_fntab[] __attribute__((weak, visibility("hidden")));
+extern const char __graft_text_begin[] __attribute__((visibility("hidden"))), __graft_text_end[] __attribute__((visibility("hidden")));
+static const grt_fn_table fns = { __start_graft_fntab, __stop_graft_fntab, __graft_text_begin, __graft_text_end };
 
 /* The executable's symbols this patch uses, by their index in its __graft_symtab. */
 static const grt_import imports[] = {
@@ -108,7 +110,7 @@ __attribute__((visibility("protected"))) const grt_patch __graft_patch = {
     ${unsafe.length}, unsafe_points,
     ${imports.length}, imports,
     ${safeBlocked.length}, safe_blocked,
-    __start_graft_fntab, __stop_graft_fntab,
+    &fns,
 };
 `;
 }

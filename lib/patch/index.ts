@@ -17,7 +17,8 @@ import type { VersionData } from "../model/version-data.js";
 import type { PatchManifest, ThreadVerdict } from "../model/patch-manifest.js";
 import { threadPoints, threadVerdicts } from "../analysis/thread-entries.js";
 import { parseVersionData } from "../model/version-data-schema.js";
-import { abiPrelude, gcc, readSizeProbes, RUNTIME_INCLUDE, undefinedSymbols, weakenReferences } from "../compile/toolchain.js";
+import { waitCandidates } from "../analysis/blocked-sites.js";
+import { abiPrelude, libcExports, gcc, readSizeProbes, RUNTIME_INCLUDE, undefinedSymbols, weakenReferences } from "../compile/toolchain.js";
 import { rewriteUnit, type RewriteContext, type WrappedType } from "../compile/rewrite-unit.js";
 import { buildVersionData, digestOf, staticSymbol } from "../compile/version-data-builder.js";
 import { roomExpr, roomFor } from "../compile/room.js";
@@ -142,7 +143,8 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   for (const tu of program.units) for (const p of tu.updatePoints) draftIds.set(p.call, n++);
   // Functions the running program calls directly stay direct: they have no slot to switch.
   const { direct, refusals: directRefusals } = inheritDirectFunctions(old, program, facts);
-  const draft = await buildVersionData({ name: old.program, program, facts, wrapped: draftWrapped, pointIds: draftIds, sizes: new Map(), cflags, cwd, rooms: {}, direct });
+  const candidates = waitCandidates(facts, program.units, direct, await libcExports());
+  const draft = await buildVersionData({ name: old.program, program, facts, wrapped: draftWrapped, pointIds: draftIds, sizes: new Map(), cflags, cwd, rooms: {}, direct, waitCandidates: candidates });
 
   // ---- correlate and compare; after this point we only read the plan -----
   const plan = diffVersions(old, draft);
@@ -184,7 +186,7 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   // ---- rewrite, build; a type that outgrows its room moves out of line -----
   // Data that an earlier patch moved out of line stays there, whether this patch changes its type or not.
   const outOfLine = new Set([...plan.types.values()].filter((t) => t.wrapped && t.old?.versions.at(-1)?.outOfLine).map((t) => t.key));
-  let built = await buildPatchObjects({ old, plan, program, facts, direct, outOfLine, sections: read.sections, buildDir, cflags, cwd });
+  let built = await buildPatchObjects({ old, plan, program, facts, direct, candidates, outOfLine, sections: read.sections, buildDir, cflags, cwd });
   const grew = changedTypes.filter((t) => !outOfLine.has(t.key) && (built.sizes.get(t.key) ?? 0) > (t.old?.roomBytes ?? Infinity));
   // Out-of-line data has one owner: a whole-value copy in the new code would share it, and a free would leave the copy dangling.
   const shared = [...new Set([...outOfLine, ...grew.map((t) => t.key)])].filter((k) => facts.copies.has(k));
@@ -206,7 +208,7 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   }
   if (grew.length) {
     for (const t of grew) { outOfLine.add(t.key); progress(`${t.spelling} outgrows its room (${built.sizes.get(t.key)} > ${t.old?.roomBytes} bytes): its data moves out of line`); }
-    built = await buildPatchObjects({ old, plan, program, facts, direct, outOfLine, sections: read.sections, buildDir, cflags, cwd });
+    built = await buildPatchObjects({ old, plan, program, facts, direct, candidates, outOfLine, sections: read.sections, buildDir, cflags, cwd });
   }
 
   // ---- the next version's data -------------------------------------------
@@ -324,6 +326,8 @@ interface BuildInput {
   program: Awaited<ReturnType<typeof parseProgram>>;
   facts: ReturnType<typeof collectFacts>;
   direct: ReadonlySet<string>;
+  /** Functions a waiting thread may be in (blocked-sites.ts). */
+  candidates: ReadonlySet<string>;
   outOfLine: Set<string>;
   sections: TransformerSection[];
   buildDir: string;
@@ -333,8 +337,8 @@ interface BuildInput {
 
 interface BuiltObjects {
   envFields: Map<string, string[]>;
-  /** Functions the patch's units put in sections of their own (function-sections.ts). */
-  sectioned: Set<string>;
+  /** Functions the patch's units put in sections of their own (function-sections.ts), in unit order. */
+  sectioned: string[];
   objects: string[];
   sizes: Map<string, number>;
   pointIds: Map<AstNode, number>;
@@ -348,7 +352,7 @@ interface BuiltObjects {
 }
 
 async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
-  const { old, plan, program, facts, direct } = b;
+  const { old, plan, program, facts, direct, candidates } = b;
   // Patch code calls direct functions by name: it carries a copy of each it reaches, changed or not.
   const included = [...plan.functions.values()].filter((f) => f.include).map((f) => f.uname);
   const copies = directCallees(facts, direct, included);
@@ -394,6 +398,7 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
       : direct.has(u) ? (copies.has(u) ? { kind: "copy" } : { kind: "drop" })
       : plan.functions.get(u)?.include ? { kind: "impl", symbol: implSymbol(u, seq) } : { kind: "drop" }),
     isDirect: (u) => direct.has(u),
+    isWaitCandidate: (u) => candidates.has(u),
     isNewFunction: (u) => plan.functions.get(u)?.status === "added",
     dataName: (key) => `__graft_d_${key}_v${wrapped.get(key)?.version ?? 0}`,
     dataBody: (key) => dataBodyOf(plan, key),
@@ -404,7 +409,8 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
   const stateFunctions: string[] = [];
   const unitTexts: string[] = [], unitFiles: string[] = [], objects: string[] = [];
   const envFields = new Map<string, string[]>();
-  const sectioned = new Set<string>();
+  // By unit, in unit order: the link keeps the functions in the order of the sources.
+  const sectionedByUnit: string[][] = [];
   const optFlags = [...b.cflags.filter((f) => !/^-(D|U|I|include)/.test(f)), "-fPIC", "-fno-strict-aliasing"];
 
   // Units go to gcc a few at a time. What each job does before its first
@@ -413,7 +419,7 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
     const r = rewriteUnit(tu, ctx, prelude);
     if (r.diagnostics.length) throw new GraftError(`${tu.source}: cannot rewrite for the patch`, r.diagnostics, 2);
     for (const [u, f] of r.envFields) envFields.set(u, f);
-    for (const u of r.sectioned) sectioned.add(u);
+    sectionedByUnit[i] = r.sectioned;
     let tail = "";
     let xforms = "";
     const stepKeys: string[] = [];
@@ -465,7 +471,7 @@ async function buildPatchObjects(b: BuildInput): Promise<BuiltObjects> {
 
   const built = objects.filter((o) => o !== undefined);
   const sizes = new Map([...(await readSizeProbes(built))].map(([k, v]) => [k, v.data]));
-  return { envFields, sectioned, objects: built, sizes, pointIds, stateFunctions, warnings, unitTexts, unitFiles, placement, compileFlags: optFlags };
+  return { envFields, sectioned: sectionedByUnit.flat(), objects: built, sizes, pointIds, stateFunctions, warnings, unitTexts, unitFiles, placement, compileFlags: optFlags };
 }
 
 /**

@@ -10,10 +10,12 @@
  * it call back into the program only through function pointers, which lead
  * to the stable entries and so to the new code.
  *
- * Every function of the program has its code in its own section, and a
- * table gives each section's bounds (graft_abi.h): a return address is in
- * the program's code exactly when it is inside one of them, whatever else
- * (libraries linked statically, the runtime, stubs) the executable holds.
+ * Every function of the program has its code in its own section, all of
+ * them gathered in graft_text, and a table gives the bounds of each function
+ * a waiting thread can be in (graft_abi.h): a return address is in the
+ * program's code exactly when it is inside graft_text, whatever else
+ * (libraries linked statically, the runtime, stubs) the executable holds,
+ * and a frame there that no entry covers ends the search (not judged).
  * The tables are the executable's and one per committed patch, newest last;
  * an entry is stale once a later table has the same id, since the version
  * data then describes the later body.
@@ -38,9 +40,7 @@
 #define MAX_TABLES 256
 #define MAX_FRAMES 64
 
-static struct {
-    const grt_fn_range *begin, *end;
-} tables[MAX_TABLES];
+static grt_fn_table tables[MAX_TABLES];
 static int ntables;
 static uintptr_t sigreturn_pc;
 
@@ -49,20 +49,27 @@ static uintptr_t at(const grt_fn_range *e, int32_t off)
     return (uintptr_t)e + (uintptr_t)(intptr_t)off;
 }
 
-static const grt_fn_range *find(uintptr_t pc, int *table)
+/* The entry covering pc, or NULL; *program is set when pc is in the
+ * program's code at all (an uncovered frame there is not judged). */
+static const grt_fn_range *find(uintptr_t pc, int *table, int *program)
 {
     int n = __atomic_load_n(&ntables, __ATOMIC_ACQUIRE), i;
 
+    *program = 0;
     for (i = n - 1; i >= 0; i--) {
         const grt_fn_range *e;
 
-        for (e = tables[i].begin; e < tables[i].end; e++) {
-            /* A return address is one past its call: the call's last byte is inside. */
+        /* A return address is one past its call: the call's last byte is inside. */
+        if (!((uintptr_t)tables[i].text_begin < pc && pc <= (uintptr_t)tables[i].text_end))
+            continue;
+        *program = 1;
+        for (e = tables[i].begin; e && e < tables[i].end; e++) {
             if (e->begin != e->end && at(e, e->begin) < pc && pc <= at(e, e->end)) {
                 *table = i;
                 return e;
             }
         }
+        return NULL;
     }
     return NULL;
 }
@@ -74,7 +81,7 @@ static int replaced_after(int table, uint64_t id)
     for (i = table + 1; i < n; i++) {
         const grt_fn_range *e;
 
-        for (e = tables[i].begin; e < tables[i].end; e++)
+        for (e = tables[i].begin; e && e < tables[i].end; e++)
             if (e->id == id && e->begin != e->end)
                 return 1;
     }
@@ -90,13 +97,15 @@ int grt_blocked_where(const grt_fn_range **fn)
     for (i = 1; i < n; i++) {
         uintptr_t pc = (uintptr_t)frames[i];
         const grt_fn_range *e;
-        int t;
+        int t, program;
 
         /* The unwinder reports the signal trampoline as a frame of its own:
          * a wait under a handler could have interrupted the program anywhere. */
         if (sigreturn_pc && pc >= sigreturn_pc - 1 && pc <= sigreturn_pc + 16)
             return GRT_BLOCKED_SIGNAL;
-        e = find(pc, &t);
+        e = find(pc, &t, &program);
+        if (!e && program)
+            return GRT_BLOCKED_UNKNOWN; /* a function of the program that no entry judges */
         if (!e)
             continue;
         *fn = e;
@@ -131,7 +140,7 @@ void grt_blocked_commit(const grt_patch *p)
 {
     int n = __atomic_load_n(&ntables, __ATOMIC_RELAXED);
 
-    if (!p->fn_begin || p->fn_begin >= p->fn_end)
+    if (!p->fns || !p->fns->text_begin || p->fns->text_begin >= p->fns->text_end)
         return;
     if (n == MAX_TABLES) {
         /* Past 255 patches the oldest tables stay: the newest are not
@@ -139,8 +148,7 @@ void grt_blocked_commit(const grt_patch *p)
          * arrived (find() does not see it): refused, never unsafe. */
         return;
     }
-    tables[n].begin = p->fn_begin;
-    tables[n].end = p->fn_end;
+    tables[n] = *p->fns;
     __atomic_store_n(&ntables, n + 1, __ATOMIC_RELEASE);
 }
 
@@ -157,9 +165,8 @@ void grt_blocked_init(void)
     sigset_t set, oldset;
 
     (void)backtrace(frames, 2);
-    if (&grt_program_fntab != NULL && grt_program_fntab[0] && grt_program_fntab[0] < grt_program_fntab[1]) {
-        tables[0].begin = grt_program_fntab[0];
-        tables[0].end = grt_program_fntab[1];
+    if (&grt_program_fntab != NULL && grt_program_fntab.text_begin && grt_program_fntab.text_begin < grt_program_fntab.text_end) {
+        tables[0] = grt_program_fntab;
         __atomic_store_n(&ntables, 1, __ATOMIC_RELEASE);
     }
     /* Where a handler returns to: SIGWINCH is ignored by default, and only

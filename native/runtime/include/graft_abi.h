@@ -116,8 +116,19 @@ typedef struct grt_fn_range {
     int32_t reserved;
 } grt_fn_range;
 
-/* The executable's table: [0] its first entry, [1] one past its last. */
-extern const grt_fn_range *const grt_program_fntab[2];
+/* A table of function bounds, and the bounds of all the code of the program
+ * it belongs to (the executable's or a patch's graft_text): code there that
+ * no entry covers is code the table does not judge (only the functions a
+ * waiting thread can be in have entries). */
+typedef struct grt_fn_table {
+    const grt_fn_range *begin;
+    const grt_fn_range *end;
+    const char *text_begin;
+    const char *text_end;
+} grt_fn_table;
+
+/* The executable's table. */
+extern const grt_fn_table grt_program_fntab;
 
 /* ---- what a patch.so exports: one `const grt_patch __graft_patch` ---- */
 
@@ -162,8 +173,7 @@ typedef struct grt_patch {
      * arrived: everything it runs from there on is safe for this patch. */
     size_t nsafe_blocked;
     const uint64_t *safe_blocked;  /* sorted ascending */
-    const grt_fn_range *fn_begin;  /* this patch's own functions (its graft_fntab) */
-    const grt_fn_range *fn_end;
+    const grt_fn_table *fns;       /* this patch's own functions (its graft_fntab, graft_text) */
 } grt_patch;
 
 #endif /* GRAFT_ABI_H */

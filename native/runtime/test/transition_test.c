@@ -49,7 +49,7 @@ static int init_ok(const char **msg)
 static const grt_func_switch funcs[] = { { "f", (void **)&fp, (void *)f_new } };
 static const unsigned unsafe_pts[] = { 9 };
 static const grt_patch patch = { GRT_ABI_VERSION, "transition_test", grt_version_digest, target, init_ok, 1, funcs,
-                                 0, NULL, 1, unsafe_pts, 0, NULL, 0, NULL, NULL, NULL };
+                                 0, NULL, 1, unsafe_pts, 0, NULL, 0, NULL, NULL };
 
 struct run {
     unsigned timeout_ms;

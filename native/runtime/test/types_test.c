@@ -236,7 +236,7 @@ static void test_patch(void)
     grt_func_switch funcs[1] = { { "target", (void **)&fp_target, (void *)new_impl } };
     grt_type_step steps[2] = { { &ty, 0, step01 }, { &ty, 1, step12 } };
     grt_patch p = { GRT_ABI_VERSION, "types_test", grt_version_digest, grt_version_digest, NULL, 1, funcs,
-                    2, steps, 0, NULL, 0, NULL, 0, NULL, NULL, NULL };
+                    2, steps, 0, NULL, 0, NULL, 0, NULL, NULL };
     grt_refusal r;
 
     memset(&ty, 0, sizeof(ty));
