@@ -160,11 +160,13 @@ static void learn_sigreturn(int sig)
 
 void grt_blocked_init(void)
 {
-    void *frames[2];
     struct sigaction sa, old;
     sigset_t set, oldset;
 
-    (void)backtrace(frames, 2);
+    /* Not backtrace() here: its first call loads libgcc_s, which every
+     * process (vsftpd forks one per session) would then carry. The first
+     * update that looks at a waiting thread loads it, in that thread, in an
+     * ordinary context; no parked thread holds the loader's lock. */
     if (&grt_program_fntab != NULL && grt_program_fntab.text_begin && grt_program_fntab.text_begin < grt_program_fntab.text_end) {
         tables[0] = grt_program_fntab;
         __atomic_store_n(&ntables, 1, __ATOMIC_RELEASE);

@@ -29,8 +29,7 @@ int grt_blocked_safe(const grt_patch *p, const grt_fn_range *fn);
 /* At the commit of p: its functions become the current code of their ids. */
 void grt_blocked_commit(const grt_patch *p);
 
-/* In the constructor: primes the unwinder (its first use loads libgcc_s)
- * and learns the address signal handlers return to. */
+/* In the constructor: learns the address signal handlers return to. */
 void grt_blocked_init(void);
 
 #endif /* GRT_BLOCKED_H */
