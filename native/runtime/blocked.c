@@ -37,8 +37,12 @@
 /* Weak: the runtime's own test programs have no table. */
 #pragma weak grt_program_fntab
 
+/* thread_gate.c's trampoline, where every thread of the program but main starts. */
+extern const char __start_grt_trampoline_text[] __attribute__((weak, visibility("hidden")));
+extern const char __stop_grt_trampoline_text[] __attribute__((weak, visibility("hidden")));
+
 #define MAX_TABLES 256
-#define MAX_FRAMES 64
+#define MAX_FRAMES 128
 
 static grt_fn_table tables[MAX_TABLES];
 static int ntables;
@@ -88,10 +92,29 @@ static int replaced_after(int table, uint64_t id)
     return 0;
 }
 
-int grt_blocked_where(const grt_fn_range **fn)
+static int is_sigreturn(uintptr_t pc)
+{
+    return sigreturn_pc && pc >= sigreturn_pc - 1 && pc <= sigreturn_pc + 16;
+}
+
+/* The frame a thread's walk ends at: main's in the executable for the main
+ * thread, the runtime's trampoline for the others. */
+static int is_base(uintptr_t pc, int main_thread)
+{
+    const grt_fn_range *e;
+    int t, program;
+
+    if (!main_thread)
+        return __start_grt_trampoline_text && (uintptr_t)__start_grt_trampoline_text < pc &&
+               pc <= (uintptr_t)__stop_grt_trampoline_text;
+    e = find(pc, &t, &program);
+    return e && t == 0 && grt_blocked_name(e) && strcmp(grt_blocked_name(e), "main") == 0;
+}
+
+int grt_blocked_where(const grt_fn_range **fn, int main_thread)
 {
     void *frames[MAX_FRAMES];
-    int n, i;
+    int n, i, result = GRT_BLOCKED_UNKNOWN;
 
     n = backtrace(frames, MAX_FRAMES);
     for (i = 1; i < n; i++) {
@@ -101,7 +124,7 @@ int grt_blocked_where(const grt_fn_range **fn)
 
         /* The unwinder reports the signal trampoline as a frame of its own:
          * a wait under a handler could have interrupted the program anywhere. */
-        if (sigreturn_pc && pc >= sigreturn_pc - 1 && pc <= sigreturn_pc + 16)
+        if (is_sigreturn(pc))
             return GRT_BLOCKED_SIGNAL;
         e = find(pc, &t, &program);
         if (!e && program)
@@ -109,7 +132,22 @@ int grt_blocked_where(const grt_fn_range **fn)
         if (!e)
             continue;
         *fn = e;
-        return replaced_after(t, e->id) ? GRT_BLOCKED_STALE : GRT_BLOCKED_AT;
+        result = replaced_after(t, e->id) ? GRT_BLOCKED_STALE : GRT_BLOCKED_AT;
+        break;
+    }
+    if (i >= n)
+        return GRT_BLOCKED_UNKNOWN;
+    /* The rest of the stack, to the thread's start: a handler's frame below
+     * the function found would mean the wait is inside a signal handler
+     * after all. A walk that stops short (a frame the unwinder cannot pass,
+     * a stack deeper than MAX_FRAMES) proves nothing: not judged. */
+    for (; i < n; i++) {
+        uintptr_t pc = (uintptr_t)frames[i];
+
+        if (is_sigreturn(pc))
+            return GRT_BLOCKED_SIGNAL;
+        if (is_base(pc, main_thread))
+            return result;
     }
     return GRT_BLOCKED_UNKNOWN;
 }

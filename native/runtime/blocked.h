@@ -17,8 +17,9 @@ enum { GRT_BLOCKED_UNKNOWN = 0, GRT_BLOCKED_AT = 1, GRT_BLOCKED_STALE = 2, GRT_B
  * a body a later patch replaced (the version data no longer describes it);
  * GRT_BLOCKED_SIGNAL when the wait is in a signal handler (the code it
  * interrupted could be anywhere); GRT_BLOCKED_UNKNOWN when no function of
- * the program is on the stack. */
-int grt_blocked_where(const grt_fn_range **fn);
+ * the program is on the stack, or the walk does not reach the thread's start
+ * (main's frame, or thread_gate.c's trampoline). */
+int grt_blocked_where(const grt_fn_range **fn, int main_thread);
 
 /* fn's uname, when its entry carries one (main and thread entries), else NULL. */
 const char *grt_blocked_name(const grt_fn_range *fn);

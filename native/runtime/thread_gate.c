@@ -116,7 +116,9 @@ static void gone(void *p)
     grt_transition_thread_gone();
 }
 
-static void *trampoline(void *p)
+/* In a section of its own: blocked.c knows a thread's stack is walked to
+ * its start when it meets a return address in here. */
+__attribute__((noinline, section("grt_trampoline_text"))) static void *trampoline(void *p)
 {
     struct start s = *(struct start *)p;
     void *ret;

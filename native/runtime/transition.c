@@ -264,7 +264,7 @@ static void arrive(unsigned point_id, int blocked)
     }
     /* Outside the lock: the unwinder takes its own. */
     if (blocked)
-        where = grt_blocked_where(&fn);
+        where = grt_blocked_where(&fn, !self->entry);
     pthread_mutex_lock(&tr.lock);
     if (tr.state != T_PENDING) {
         pthread_mutex_unlock(&tr.lock);
