@@ -111,43 +111,39 @@ static int is_base(uintptr_t pc, int main_thread)
     return e && t == 0 && grt_blocked_name(e) && strcmp(grt_blocked_name(e), "main") == 0;
 }
 
-int grt_blocked_where(const grt_fn_range **fn, int main_thread)
+int grt_blocked_where(grt_blocked_frames *w, int main_thread)
 {
     void *frames[MAX_FRAMES];
-    int n, i, result = GRT_BLOCKED_UNKNOWN;
+    int n, i;
 
+    w->n = 0;
     n = backtrace(frames, MAX_FRAMES);
+    /* Frame 0 is this function. Every frame to the thread's start is looked
+     * at: a signal frame anywhere means the wait is inside a handler, and
+     * every function of the program on the way must be one the patch can
+     * judge (a callback a library called, say qsort's comparator, returns
+     * into its caller's old code, which its own callers' analysis does not
+     * see). A walk that stops short (a frame the unwinder cannot pass, a
+     * stack deeper than MAX_FRAMES) proves nothing: not judged. */
     for (i = 1; i < n; i++) {
         uintptr_t pc = (uintptr_t)frames[i];
         const grt_fn_range *e;
         int t, program;
 
-        /* The unwinder reports the signal trampoline as a frame of its own:
-         * a wait under a handler could have interrupted the program anywhere. */
         if (is_sigreturn(pc))
             return GRT_BLOCKED_SIGNAL;
         e = find(pc, &t, &program);
         if (!e && program)
             return GRT_BLOCKED_UNKNOWN; /* a function of the program that no entry judges */
-        if (!e)
-            continue;
-        *fn = e;
-        result = replaced_after(t, e->id) ? GRT_BLOCKED_STALE : GRT_BLOCKED_AT;
-        break;
-    }
-    if (i >= n)
-        return GRT_BLOCKED_UNKNOWN;
-    /* The rest of the stack, to the thread's start: a handler's frame below
-     * the function found would mean the wait is inside a signal handler
-     * after all. A walk that stops short (a frame the unwinder cannot pass,
-     * a stack deeper than MAX_FRAMES) proves nothing: not judged. */
-    for (; i < n; i++) {
-        uintptr_t pc = (uintptr_t)frames[i];
-
-        if (is_sigreturn(pc))
-            return GRT_BLOCKED_SIGNAL;
-        if (is_base(pc, main_thread))
-            return result;
+        if (e) {
+            if (replaced_after(t, e->id))
+                return GRT_BLOCKED_STALE;
+            if (w->n == GRT_BLOCKED_MAX)
+                return GRT_BLOCKED_UNKNOWN;
+            w->fn[w->n++] = e;
+        }
+        if (w->n && is_base(pc, main_thread))
+            return GRT_BLOCKED_AT;
     }
     return GRT_BLOCKED_UNKNOWN;
 }
@@ -155,6 +151,16 @@ int grt_blocked_where(const grt_fn_range **fn, int main_thread)
 const char *grt_blocked_name(const grt_fn_range *fn)
 {
     return fn->name ? (const char *)at(fn, fn->name) : NULL;
+}
+
+int grt_blocked_all_safe(const grt_patch *p, const grt_blocked_frames *w)
+{
+    int i;
+
+    for (i = 0; i < w->n; i++)
+        if (!grt_blocked_safe(p, w->fn[i]))
+            return 0;
+    return w->n > 0;
 }
 
 int grt_blocked_safe(const grt_patch *p, const grt_fn_range *fn)

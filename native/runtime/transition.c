@@ -214,6 +214,20 @@ static void apply_patch(const grt_patch *p, unsigned point_id)
     pthread_cond_broadcast(&tr.released);
 }
 
+/* For messages: the innermost function of a waiting thread that has a name
+ * (main, thread entries), else a description; NULL when none was found. */
+static const char *blocked_name(int where, const grt_blocked_frames *w)
+{
+    int i;
+
+    if (where != GRT_BLOCKED_AT)
+        return NULL;
+    for (i = 0; i < w->n; i++)
+        if (grt_blocked_name(w->fn[i]))
+            return grt_blocked_name(w->fn[i]);
+    return "a function of the program";
+}
+
 /*
  * The slow path: a patch may be pending. `blocked` is nonzero for a thread
  * in a blocking call rather than at an update point (blocking.c): it parks
@@ -224,7 +238,7 @@ static void arrive(unsigned point_id, int blocked)
 {
     const grt_patch *p;
     grt_thread *self;
-    const grt_fn_range *fn = NULL;
+    grt_blocked_frames frames;
     sigset_t block, old;
     unsigned long round;
     int why, where = GRT_BLOCKED_UNKNOWN;
@@ -264,7 +278,7 @@ static void arrive(unsigned point_id, int blocked)
     }
     /* Outside the lock: the unwinder takes its own. */
     if (blocked)
-        where = grt_blocked_where(&fn, !self->entry);
+        where = grt_blocked_where(&frames, !self->entry);
     pthread_mutex_lock(&tr.lock);
     if (tr.state != T_PENDING) {
         pthread_mutex_unlock(&tr.lock);
@@ -278,11 +292,10 @@ static void arrive(unsigned point_id, int blocked)
     else if (!blocked)
         why = point_is_unsafe(p, point_id) ? WHY_UNSAFE : WHY_PARKED;
     else if (where == GRT_BLOCKED_AT)
-        why = grt_blocked_safe(p, fn) ? WHY_PARKED : WHY_BLOCKED_UNSAFE;
+        why = grt_blocked_all_safe(p, &frames) ? WHY_PARKED : WHY_BLOCKED_UNSAFE;
     else
         why = WHY_BLOCKED_UNKNOWN;
-    note(self, point_id, why,
-         blocked && fn ? (grt_blocked_name(fn) ? grt_blocked_name(fn) : "a function of the program") : NULL);
+    note(self, point_id, why, blocked ? blocked_name(where, &frames) : NULL);
     if (why != WHY_PARKED) {
         pthread_mutex_unlock(&tr.lock);
         return;
