@@ -24,11 +24,12 @@ import { analysePoint, callerIndex, type PointSafety } from "./safety.js";
 export const WAITING_CALLS: ReadonlySet<string> = new Set(["epoll_wait", "epoll_pwait", "poll", "ppoll", "select", "pselect", "accept", "accept4", "read", "recv", "recvfrom", "recvmsg"]);
 
 /**
- * The functions a waiting thread's innermost frame of the program can be in:
- * main; those that call one of WAITING_CALLS, a function outside the C
- * library (another library may wait in one of them), or through a pointer
- * (it may be one of them); those into which such a function may be inlined
- * (its direct callers); every extracted loop body.
+ * The functions that can be on a waiting thread's stack (the runtime wants
+ * every one of them judged): main; those that call one of WAITING_CALLS, a
+ * function outside the C library (another library may wait in one of them),
+ * or through a pointer (it may be one of them); every function that calls
+ * one of these (their callers are on the stack below them, or have them
+ * inlined); every extracted loop body.
  */
 export function waitCandidates(facts: ProgramFacts, units: readonly TranslationUnit[], direct: ReadonlySet<string>, libc: ReadonlySet<string>): Set<string> {
   const all: FunctionFacts[] = [...facts.functions.values(), ...facts.mains];
@@ -40,7 +41,7 @@ export function waitCandidates(facts: ProgramFacts, units: readonly TranslationU
     grew = false;
     for (const ff of all) {
       if (out.has(ff.uname)) continue;
-      if ([...ff.calls.keys()].some((c) => direct.has(c) && out.has(c))) { out.add(ff.uname); grew = true; }
+      if ([...ff.calls.keys()].some((c) => out.has(c))) { out.add(ff.uname); grew = true; }
     }
   }
   for (const tu of units) for (const fn of tu.functions) if (fn.extracted) out.add(unameOf(fn, tu));
