@@ -50,6 +50,9 @@ export function sandboxPolicy(env: Record<string, string | undefined> = process.
   return { writable: dirs(env.GRAFT_SANDBOX_WRITABLE), hidden: dirs(env.GRAFT_SANDBOX_HIDE) };
 }
 
+/** Processes a sandboxed tool may have at once: gcc's driver, cc1, as and collect2 with room to spare. */
+export const SANDBOX_PROCESSES = 64;
+
 const BWRAP = ["/usr/bin/bwrap", "/bin/bwrap"].find((p) => existsSync(p));
 
 /** bwrap's arguments for one run of `cmd` under `policy`. */
@@ -68,7 +71,11 @@ export function bwrapArgs(policy: SandboxPolicy, cmd: string, args: string[], cw
     "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LC_ALL", "C", "--setenv", "TMPDIR", "/tmp",
   );
   if (cwd) out.push("--chdir", path.resolve(cwd));
-  out.push("--", cmd, ...args);
+  // A tool that forks without end (a compromised compiler) runs out of
+  // processes in its own user namespace, not the machine's pids. The kernel
+  // does not hold root to RLIMIT_NPROC: a worker run as root is bounded by the
+  // pid namespace dying with the job (its wall clock) alone.
+  out.push("--", "/usr/bin/prlimit", `--nproc=${SANDBOX_PROCESSES}`, "--", cmd, ...args);
   return out;
 }
 

@@ -83,12 +83,49 @@ export const versionDataSchema = z.object({
 /** Parses version data, naming the file and the first bad field. */
 export function parseVersionData(json: unknown, file: string): VersionData {
   const r = versionDataSchema.safeParse(json);
+  const bad = (at: string, message: string) => new GraftError(`${file}: not valid version data`, [{ code: 4013, category: "error", file, message: `field ${at}: ${message}` }], 2);
   if (!r.success) {
     const issue = r.error.issues[0];
-    const at = issue.path.join(".") || "(top level)";
-    throw new GraftError(`${file}: not valid version data`, [{ code: 4013, category: "error", file, message: `field ${at}: ${issue.message}` }], 2);
+    throw bad(issue.path.join(".") || "(top level)", issue.message);
   }
-  return r.data as VersionData;
+  const vd = r.data as VersionData;
+  const wrong = strayPath(vd);
+  if (wrong) throw bad(wrong.at, wrong.message);
+  return vd;
+}
+
+/**
+ * The places version data names are labels (messages, the review page), never
+ * opened: what matters is that they are file names, listed once, and that no
+ * place is a path into the machine's system directories, which no
+ * declaration of the program comes from. A name with control characters
+ * would rewrite the operator's terminal when a message quotes it.
+ */
+const SYSTEM_DIRS = /^\/(etc|proc|sys|dev|boot|usr\/include|usr\/lib)\//;
+
+function strayPath(vd: VersionData): { at: string; message: string } | undefined {
+  const units = new Set<string>();
+  const controls = /\p{Cc}/u;
+  for (const [i, f] of vd.files.entries()) {
+    if (!f.path || controls.test(f.path)) return { at: `files.${i}.path`, message: `${JSON.stringify(f.path)} is not a file name` };
+    if (SYSTEM_DIRS.test(f.path)) return { at: `files.${i}.path`, message: `${f.path} is a system file, not one of the program's sources` };
+    if (units.has(f.path)) return { at: `files.${i}.path`, message: `${f.path} is listed twice` };
+    units.add(f.path);
+  }
+  const places: [string, string | undefined][] = [
+    ...vd.functions.map((f, i) => [`functions.${i}.file`, f.file] as [string, string]),
+    ...vd.types.flatMap((t, i) => [[`types.${i}.file`, t.file], [`types.${i}.fixed.file`, t.fixed?.file], ...(t.escapingFields ?? []).map((e, j) => [`types.${i}.escapingFields.${j}.file`, e.file])] as [string, string | undefined][]),
+    ...vd.globals.flatMap((g, i) => [[`globals.${i}.file`, g.file], [`globals.${i}.addressKept.file`, g.addressKept?.file]] as [string, string | undefined][]),
+    ...vd.updatePoints.map((p, i) => [`updatePoints.${i}.file`, p.file] as [string, string]),
+    ...(vd.threads ?? []).map((t, i) => [`threads.${i}.file`, t.file] as [string, string]),
+    ...(vd.blockingSites ?? []).map((s, i) => [`blockingSites.${i}.file`, s.file] as [string, string]),
+  ];
+  for (const [at, p] of places) {
+    if (p === undefined) continue;
+    if (controls.test(p)) return { at, message: `${JSON.stringify(p)} is not a file name` };
+    if (SYSTEM_DIRS.test(p)) return { at, message: `${p} is a system file, not one of the program's sources` };
+  }
+  return undefined;
 }
 
 export function versionDataJsonSchema(): unknown {

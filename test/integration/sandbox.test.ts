@@ -16,7 +16,7 @@ import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { compileProgram } from "../../lib/compile/index.js";
-import { bwrapArgs, sandboxPolicy } from "../../lib/compile/sandbox.js";
+import { bwrapArgs, SANDBOX_PROCESSES, sandboxPolicy } from "../../lib/compile/sandbox.js";
 import { formatDiagnostic, GraftError } from "../../lib/model/diagnostics.js";
 import { GRAFT_INCLUDE_DIR, REPO_ROOT } from "../support/build.js";
 
@@ -72,6 +72,7 @@ describe.skipIf(!haveBwrap)("compilers in the worker's sandbox", () => {
     expect(args.lastIndexOf("--tmpfs")).toBeGreaterThan(args.indexOf("--bind"));
     expect(args[args.lastIndexOf("--tmpfs") + 1]).toBe("/w/keys");
     expect(args.slice(-3)).toEqual(["gcc", "-c", "x.c"]);
+    expect(args).toContain(`--nproc=${SANDBOX_PROCESSES}`);
   });
 
   it("without the sandbox, #include \"/etc/passwd\" reads the file (the compiler reports an error inside it: what the sandbox must stop)", async () => {
@@ -144,6 +145,22 @@ describe.skipIf(!haveBwrap)("compilers in the worker's sandbox", () => {
     // No network namespace but loopback: nothing to connect to, not even the dashboard on this machine.
     const net = await exec("/usr/bin/bwrap", bwrapArgs(sandboxPolicy(process.env)!, "/usr/bin/cat", ["/proc/net/dev"], work));
     expect(net.stdout.split("\n").filter((l) => /:/.test(l)).map((l) => l.split(":")[0].trim())).toEqual(["lo"]);
+  });
+
+  it("a fork bomb in the sandbox runs out of processes, and nothing it started outlives the sandbox", async () => {
+    sandboxOn();
+    // The kernel does not hold root to RLIMIT_NPROC: run the sandbox as the unprivileged user a worker should be.
+    const asWorker = process.getuid?.() === 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"] : [];
+    const bomb = `n=0; while [ $n -lt 1000 ]; do sleep 30 & n=$((n+1)); echo $n; done`;
+    const args = bwrapArgs({ writable: [], hidden: [] }, "/bin/sh", ["-c", bomb], undefined);
+    const r = await exec(asWorker[0] ?? "/usr/bin/bwrap", [...asWorker.slice(1), ...(asWorker.length ? ["/usr/bin/bwrap"] : []), ...args]).catch((e: { stdout: string; stderr: string }) => e);
+    expect(r.stderr).toMatch(/Cannot fork/);
+    const started = Number(r.stdout.trim().split("\n").pop());
+    expect(started).toBeGreaterThan(SANDBOX_PROCESSES / 2);
+    expect(started).toBeLessThan(SANDBOX_PROCESSES);
+    // The shell was the sandbox's first process: when it ended, the kernel ended every sleep it started.
+    const left = await exec("/usr/bin/pgrep", ["-f", "^sleep 30$"]).then((x) => x.stdout.trim(), () => "");
+    expect(left).toBe("");
   });
 
   it("a sandbox setting that names no known sandbox refuses the build instead of running the compiler unsandboxed", async () => {

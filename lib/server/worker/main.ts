@@ -93,6 +93,9 @@ async function runOne(): Promise<boolean> {
 
 async function main() {
   log(`started as ${workerId}; compilers run ${(process.env.GRAFT_SANDBOX ?? "bwrap") === "off" ? "UNSANDBOXED (GRAFT_SANDBOX=off)" : "in bubblewrap"}`);
+  if (process.getuid?.() === 0 && (process.env.GRAFT_SANDBOX ?? "bwrap") !== "off") {
+    log("running as root: the kernel does not limit root's processes (RLIMIT_NPROC), so a sandboxed tool's process count is bounded only by its job's time; run the worker as a user of its own");
+  }
   await beat(workerId);
   const timer = setInterval(() => {
     beat(workerId).catch((e) => log(`heartbeat failed: ${e}`));
