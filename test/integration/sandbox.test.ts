@@ -8,7 +8,7 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -103,6 +103,19 @@ describe.skipIf(!haveBwrap)("compilers in the worker's sandbox", () => {
       if (a.leak.source !== "^$") expect(r.error).not.toMatch(a.leak);
     });
   }
+
+  it("a symbolic link in the job's directory (made by an earlier step of the build) leads nowhere outside it", async () => {
+    sandboxOn();
+    const src = path.join(work, "symlink", "src");
+    await mkdir(src, { recursive: true });
+    await symlink(path.join(REPO_ROOT, "package.json"), path.join(src, "leak.h"));
+    await symlink("/etc/passwd", path.join(src, "passwd.h"));
+    for (const header of ["leak.h", "passwd.h"]) {
+      const r = await build(`symlink-${header}`, `#include "${path.join(src, header)}"\nint main(void) { return 0; }\n`);
+      expect(r.error).toMatch(/No such file/);
+      expect(r.error).not.toMatch(/"name"|"scripts"|root:x:/);
+    }
+  });
 
   it("__has_include cannot probe for files outside: the sandbox sees no /etc/passwd", async () => {
     const probe = `#if __has_include("/etc/passwd") || __has_include("${REPO_ROOT}/package.json")\n#error "OUTSIDE-VISIBLE"\n#endif\nint main(void) { return 0; }\n`;
