@@ -15,7 +15,9 @@ for (const suffix of ["", "-journal", "-wal", "-shm"]) fs.rmSync(dbFile + suffix
 // A sealing secret of its own (lib/server/signing/sealed-key.ts), which the key test reads to unseal the key.
 const secretFile = path.join(root, "prisma", "e2e.signing-secret");
 fs.rmSync(secretFile, { force: true });
-const env = { ...process.env, DATABASE_URL: `file:${dbFile}`, GRAFT_SIGNING_SECRET_FILE: secretFile, CHECKPOINT_DISABLE: "1", NEXT_TELEMETRY_DISABLED: "1" };
+// A canary in the worker's environment, which no build may read (e2e/support/canaries.json).
+const canaries = JSON.parse(fs.readFileSync(path.join(root, "e2e", "support", "canaries.json"), "utf8"));
+const env = { ...process.env, DATABASE_URL: `file:${dbFile}`, GRAFT_SIGNING_SECRET_FILE: secretFile, GRAFT_E2E_CANARY: canaries.env, CHECKPOINT_DISABLE: "1", NEXT_TELEMETRY_DISABLED: "1" };
 const r = spawnSync(process.execPath, [path.join(root, "node_modules/prisma/build/index.js"), "migrate", "deploy"], {
   cwd: root,
   env,
@@ -33,6 +35,11 @@ for (const [key, a] of Object.entries(accounts)) {
   });
   if (c.status !== 0) process.exit(1);
 }
-const child = spawn(process.execPath, [path.join(root, "scripts/start.mjs")], { cwd: root, env, stdio: "inherit" });
+// The dashboard's and the worker's output, also kept in a file that the tests search for leaked secrets.
+const logFile = path.join(root, "prisma", "e2e.server.log");
+const log = fs.createWriteStream(logFile, { flags: "w" });
+const child = spawn(process.execPath, [path.join(root, "scripts/start.mjs")], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+child.stdout.on("data", (d) => { process.stdout.write(d); log.write(d); });
+child.stderr.on("data", (d) => { process.stderr.write(d); log.write(d); });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
 child.on("exit", (code) => process.exit(code ?? 0));

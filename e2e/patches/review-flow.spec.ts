@@ -357,3 +357,91 @@ test("the audit log records every step", async ({ page }, testInfo) => {
     await expect(audit).toContainText(action);
   await snap(page, testInfo, "audit-log");
 });
+
+const CANARIES = JSON.parse(fs.readFileSync(path.join(REPO, "e2e", "support", "canaries.json"), "utf8")) as { env: string; db: string };
+const E2E_LOG = path.join(REPO, "prisma", "e2e.server.log");
+
+/** A .tar.gz of one main.c. */
+async function sourceArchive(name: string, source: string): Promise<string> {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "graft-e2e-attack-")), name);
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, "main.c"), source);
+  return archiveOf(dir);
+}
+
+test("sources that reach for the server's secrets get none: canaries in the database, the key and the worker's environment appear in no log, page, response or artefact", async ({ page }, testInfo) => {
+  test.setTimeout(300_000);
+  watchResponses(page);
+  // The database's canary, in a column no page shows (a disabled account's password hash).
+  const db = new Database(E2E_DB);
+  db.prepare("INSERT INTO User (email, name, role, passwordHash, disabled, createdAt) SELECT 'canary@e2e.invalid', 'canary', 'author', ?, 1, createdAt FROM User LIMIT 1").run(CANARIES.db);
+  const key = db.prepare("SELECT privateKeySealed, publicKeyHex FROM SigningKey").get() as { privateKeySealed: string; publicKeyHex: string };
+  db.close();
+  const sealingSecret = fs.readFileSync(E2E_SIGNING_SECRET, "utf8").trim();
+  const pem = unsealForTest(key.privateKeySealed, key.publicKeyHex, sealingSecret);
+  const keyBody = pem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
+  const canaries = { env: CANARIES.env, db: CANARIES.db, "sealing secret": sealingSecret, "private key": keyBody, "private key's last line": pem.split("\n").filter((l) => l && !l.startsWith("-----")).pop()! };
+
+  await signIn(page, "author");
+  const create = page.getByTestId("create-program");
+  await create.getByLabel("Name").fill("hostile");
+  await create.getByLabel("Description").fill("sources that try to read the server");
+  await create.getByRole("button", { name: "Create program" }).click();
+  await page.getByRole("link", { name: "hostile", exact: true }).click();
+  const programUrl = page.url();
+  const attacks: { label: string; source: string; builds: boolean }[] = [
+    { label: "include-db", source: `#include "${E2E_DB}"\nint main(void) { return 0; }\n`, builds: false },
+    { label: "include-secret", source: `#include "${E2E_SIGNING_SECRET}"\nint main(void) { return 0; }\n`, builds: false },
+    { label: "include-environ", source: `#include "/proc/self/environ"\nint main(void) { return 0; }\n`, builds: false },
+    { label: "include-parent-environ", source: `#include "/proc/1/environ"\nint main(void) { return 0; }\n`, builds: false },
+    { label: "incbin-db", source: `__asm__(".section .rodata\\n.incbin \\"${E2E_DB}\\"\\n.previous");\nint main(void) { return 0; }\n`, builds: false },
+    { label: "asm-include-secret", source: `__asm__(".include \\"${E2E_SIGNING_SECRET}\\"");\nint main(void) { return 0; }\n`, builds: false },
+    { label: "has-include-db", source: `#if __has_include("${E2E_DB}")\n#error "the database is visible"\n#endif\n#include <stdio.h>\nint main(void) { puts("honest"); return 0; }\n`, builds: true },
+  ];
+  for (const a of attacks) {
+    await page.goto(programUrl);
+    await uploadVersion(page, a.label, await sourceArchive(a.label, a.source));
+    await expect(page.getByTestId("upload-version").locator("[data-job-status]")).toHaveAttribute("data-job-status", a.builds ? "done" : "failed", { timeout: 120_000 });
+    if (!a.builds) await expect(page.getByTestId("upload-version")).toContainText(/No such file|not found|does not compile/);
+  }
+  await page.goto(programUrl);
+  await expect(page.getByTestId("versions").locator('tr[data-version="has-include-db"] [data-status]')).toHaveText("ready");
+
+  // Everything a user can see, as an admin, who sees the most.
+  await signIn(page, "admin");
+  const hrefs = new Set<string>(["/programs", programUrl.replace(/^https?:\/\/[^/]+/, ""), "/patches", patchUrl, "/keys", "/audit", "/users", "/tokens"]);
+  for (const url of ["/programs", programUrl]) {
+    await page.goto(url);
+    for (const h of await page.locator('a[href^="/versions/"], a[href^="/programs/"], a[href^="/patches/"]').evaluateAll((as) => as.map((a) => a.getAttribute("href")!))) hrefs.add(h);
+  }
+  const texts: { where: string; text: string }[] = [];
+  for (const url of hrefs) {
+    await page.goto(url);
+    texts.push({ where: url, text: await page.content() });
+  }
+  // Every job's record and every bundle's bytes, through the API.
+  for (let id = 1; ; id++) {
+    const res = await page.request.get(`/api/jobs/${id}`);
+    if (res.status() === 404) break;
+    expect(res.status()).toBe(200);
+    texts.push({ where: `/api/jobs/${id}`, text: await res.text() });
+  }
+  let bundles = 0;
+  for (let id = 1; ; id++) {
+    const res = await page.request.get(`/api/bundles/${id}`);
+    if (res.status() === 404) break;
+    if (res.status() !== 200) continue;
+    bundles++;
+    texts.push({ where: `/api/bundles/${id}`, text: (await res.body()).toString("latin1") });
+  }
+  expect(bundles).toBeGreaterThan(0);
+  texts.push({ where: "the dashboard's and worker's output", text: fs.readFileSync(E2E_LOG, "utf8") });
+  texts.push(...seenBodies.map((text, i) => ({ where: `response ${i} the browser received`, text })));
+  await snap(page, testInfo, "hostile-program");
+
+  for (const { where, text } of texts) {
+    for (const [what, canary] of Object.entries(canaries)) {
+      expect(text.includes(canary), `the ${what} appears in ${where}`).toBe(false);
+    }
+  }
+});

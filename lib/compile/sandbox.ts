@@ -97,16 +97,22 @@ export function readySandbox(env: Record<string, string | undefined> = process.e
 export async function runTool(cmd: string, args: string[], opts: ToolOptions = {}): Promise<{ stdout: string; stderr: string }> {
   const policy = readySandbox();
   const [file, argv, cwd] = policy ? [BWRAP!, bwrapArgs(policy, cmd, args, opts.cwd), undefined] : [cmd, args, opts.cwd];
-  if (opts.stdoutFile) return toFile(file, argv, cwd, opts.stdoutFile);
-  return exec(file, argv, { cwd, maxBuffer: opts.maxBuffer });
+  // bwrap itself gets no environment: it stays in the sandbox as its first
+  // process, whose /proc/1/environ the tool can read (--clearenv clears only
+  // the tool's), and the worker's holds the database's address and secrets.
+  const env = policy ? SANDBOX_HOST_ENV : undefined;
+  if (opts.stdoutFile) return toFile(file, argv, cwd, opts.stdoutFile, env);
+  return exec(file, argv, { cwd, maxBuffer: opts.maxBuffer, env });
 }
 
+const SANDBOX_HOST_ENV: NodeJS.ProcessEnv = {};
+
 /** Runs with stdout into `out`; rejects like execFile (with `stderr`) when the tool fails. */
-async function toFile(file: string, argv: string[], cwd: string | undefined, out: string): Promise<{ stdout: string; stderr: string }> {
+async function toFile(file: string, argv: string[], cwd: string | undefined, out: string, env: NodeJS.ProcessEnv | undefined): Promise<{ stdout: string; stderr: string }> {
   const fh = await open(out, "w");
   try {
     return await new Promise((resolve, reject) => {
-      const child = spawn(file, argv, { cwd, stdio: ["ignore", fh.fd, "pipe"] });
+      const child = spawn(file, argv, { cwd, env, stdio: ["ignore", fh.fd, "pipe"] });
       let stderr = "";
       child.stderr!.on("data", (d: Buffer) => { if (stderr.length < 1 << 20) stderr += d.toString(); });
       child.on("error", reject);

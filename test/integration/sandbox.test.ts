@@ -16,7 +16,7 @@ import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { compileProgram } from "../../lib/compile/index.js";
-import { bwrapArgs, SANDBOX_PROCESSES, sandboxPolicy } from "../../lib/compile/sandbox.js";
+import { bwrapArgs, runTool, SANDBOX_PROCESSES, sandboxPolicy } from "../../lib/compile/sandbox.js";
 import { formatDiagnostic, GraftError } from "../../lib/model/diagnostics.js";
 import { GRAFT_INCLUDE_DIR, REPO_ROOT } from "../support/build.js";
 
@@ -144,6 +144,23 @@ describe.skipIf(!haveBwrap)("compilers in the worker's sandbox", () => {
       expect(stdout.split("\0").filter(Boolean).map((v) => v.split("=")[0]).sort()).toEqual(["LC_ALL", "PATH", "PWD", "TMPDIR"]);
     } finally {
       delete process.env.GRAFT_CANARY_ENV;
+    }
+  });
+
+  it("bubblewrap's own process in the sandbox (pid 1) holds none of the worker's environment", async () => {
+    sandboxOn();
+    process.env.GRAFT_TEST_CANARY = "canary-in-the-workers-environment";
+    try {
+      // What it would see if bwrap were started with the worker's environment: the test could fail.
+      const leaky = await exec("/usr/bin/bwrap", bwrapArgs(sandboxPolicy(process.env)!, "/usr/bin/cat", ["/proc/1/environ"], work));
+      expect(leaky.stdout).toContain("canary-in-the-workers-environment");
+      const { stdout } = await runTool("/usr/bin/cat", ["/proc/1/environ"]);
+      expect(stdout).not.toContain("canary");
+      expect(stdout).not.toMatch(/GRAFT_|DATABASE_URL/);
+      const r = await build("pid1-environ", `#include "/proc/1/environ"\nint main(void) { return 0; }\n`);
+      expect(r.error).not.toContain("canary");
+    } finally {
+      delete process.env.GRAFT_TEST_CANARY;
     }
   });
 
