@@ -105,7 +105,7 @@ export async function runTool(cmd: string, args: string[], opts: ToolOptions = {
   return exec(file, argv, { cwd, maxBuffer: opts.maxBuffer, env });
 }
 
-const SANDBOX_HOST_ENV: NodeJS.ProcessEnv = {};
+const SANDBOX_HOST_ENV = {} as NodeJS.ProcessEnv;
 
 /** Runs with stdout into `out`; rejects like execFile (with `stderr`) when the tool fails. */
 async function toFile(file: string, argv: string[], cwd: string | undefined, out: string, env: NodeJS.ProcessEnv | undefined): Promise<{ stdout: string; stderr: string }> {
