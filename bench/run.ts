@@ -44,6 +44,7 @@ import { generatePatch } from "../lib/patch/index.js";
 import { parseProgram, unameOf } from "../lib/cfront/program.js";
 import { collectFacts } from "../lib/analysis/facts.js";
 import { analysePoint } from "../lib/analysis/safety.js";
+import { libcExports } from "../lib/compile/toolchain.js";
 import { curl, missingTools, runMemslap, runWrk, type MemslapResult, type WrkResult } from "../test/support/drivers.js";
 import { freePort, startServer, type RunningServer } from "../test/support/server.js";
 import { makeDocroot } from "../test/support/examples.js";
@@ -786,13 +787,14 @@ async function analysisCost(program: Program, work: string, opts: Options): Prom
   const { value: prog, ms: parseMs } = await timed(() =>
     parseProgram({ files: PROGRAMS[program].files, cflags: CFLAGS, cwd, workDir: path.join(work, `${program}-analysis`) }),
   );
+  const libc = await libcExports();
   const factsMs: number[] = [];
   const pointsMs: number[] = [];
   const totalMs: number[] = [];
   let points = 0;
   for (let k = 0; k < opts.analysisReps; k++) {
     const t0 = performance.now();
-    const facts = collectFacts(prog);
+    const facts = collectFacts(prog, libc);
     const t1 = performance.now();
     points = 0;
     // As the version-data builder does for each update point.

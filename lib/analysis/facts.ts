@@ -5,6 +5,7 @@
  * where), which functions have their address taken, and why a type cannot be
  * wrapped. It never writes onto cfront's nodes.
  */
+import { mayCallBack } from "./callbacks.js";
 import type { AstNode } from "../cfront/clang-ast.js";
 import { beginOf, endOf } from "../cfront/clang-ast.js";
 import type { Program } from "../cfront/program.js";
@@ -30,6 +31,8 @@ export interface FunctionFacts {
   indirectCalls: UseSite[];
   /** Functions called here that the program does not define (the C library's, other libraries'). */
   externalCalls: Set<string>;
+  /** Calls of those that may call back into the program before they return (callbacks.ts): like calls through pointers. */
+  callbackCalls: UseSite[];
   /** Globals (by version-data id) this function reads or writes. */
   globalUses: Map<string, UseSite[]>;
   /** Addresses of fields of named types taken here: the pointer may be used later without a field access. */
@@ -122,7 +125,11 @@ export function resolveFunction(program: Program, tu: TranslationUnit, name: str
   return program.externByName.get(name);
 }
 
-export function collectFacts(program: Program): ProgramFacts {
+/**
+ * `libc`: the C library's functions (toolchain.ts libcExports); a call to any
+ * other function the program does not define is taken to call back into it.
+ */
+export function collectFacts(program: Program, libc: ReadonlySet<string>): ProgramFacts {
   const facts: ProgramFacts = { functions: new Map(), mains: [], addressTaken: new Set(), threadEntries: new Map(), fixed: new Map(), escapingFields: new Map(), pinned: new Map(), allocators: new Set(), copies: new Map(), keptGlobals: new Map() };
   /** References to each declaration, by function: built once per function that a pointer is followed into. */
   const refIndex = new Map<TuFunction, Map<string, AstNode[]>>();
@@ -158,7 +165,7 @@ export function collectFacts(program: Program): ProgramFacts {
     const add = (m: Map<string, UseSite[]>, k: string, s: UseSite) => m.set(k, [...(m.get(k) ?? []), s]);
 
     for (const fn of tu.functions) {
-      const ff: FunctionFacts = { uname: fn.name === "main" ? "main" : unameOf(fn, tu), fn, tu, calls: new Map(), typeUses: new Map(), indirectCalls: [], externalCalls: new Set(), loops: [], globalUses: new Map(), fieldAliases: new Map(), held: new Map() };
+      const ff: FunctionFacts = { uname: fn.name === "main" ? "main" : unameOf(fn, tu), fn, tu, calls: new Map(), typeUses: new Map(), indirectCalls: [], externalCalls: new Set(), callbackCalls: [], loops: [], globalUses: new Map(), fieldAliases: new Map(), held: new Map() };
       if (fn.name === "main") facts.mains.push(ff); else facts.functions.set(ff.uname, ff);
       walk(fn.body, ff);
     }
@@ -225,7 +232,10 @@ export function collectFacts(program: Program): ProgramFacts {
           const uname = resolveFunction(program, tu, n.referencedDecl.name);
           if (!uname) {
             if (n.referencedDecl.name && n.referencedDecl.name !== "main" && !isCallee(tu, n)) libraryAddressTaken.add(n.referencedDecl.name);
-            else if (ff && n.referencedDecl.name && isCallee(tu, n)) ff.externalCalls.add(n.referencedDecl.name);
+            else if (ff && n.referencedDecl.name && isCallee(tu, n)) {
+              ff.externalCalls.add(n.referencedDecl.name);
+              if (mayCallBack(n.referencedDecl.name, libc)) ff.callbackCalls.push(site(n));
+            }
             break;
           }
           if (isCallee(tu, n)) {

@@ -5,7 +5,8 @@
  * there. That code is the rest of the function holding the point (the whole
  * enclosing loop, if the point is in one: the next iteration runs old code
  * too) and, up the call graph, the rest of every caller that may be on the
- * stack. Calls through function pointers make every address-taken function's
+ * stack. Calls through function pointers, and calls of a library that may
+ * call the program back (callbacks.ts), make every address-taken function's
  * possible callers count.
  */
 import type { FunctionFacts, ProgramFacts, UseSite } from "./facts.js";
@@ -39,7 +40,7 @@ function usesAfter(ff: FunctionFacts, offset: number, into: PointSafety) {
   for (const [key, sites] of ff.fieldAliases) if (!into.typesUsedAfter.has(key)) into.typesUsedAfter.set(key, sites[0]);
 }
 
-/** Callers of each function: direct call sites, plus indirect call sites for address-taken functions. */
+/** Callers of each function: direct call sites, plus, for address-taken functions, calls through pointers and calls of libraries that call back. */
 export function callerIndex(facts: ProgramFacts): Map<string, { ff: FunctionFacts; site: UseSite }[]> {
   const all = [...facts.functions.values(), ...facts.mains];
   const callers = new Map<string, { ff: FunctionFacts; site: UseSite }[]>();
@@ -50,7 +51,8 @@ export function callerIndex(facts: ProgramFacts): Map<string, { ff: FunctionFact
       l.push({ ff, site });
       callers.set(callee, l);
     }
-    for (const site of ff.indirectCalls) for (const callee of facts.addressTaken) {
+    // A library that calls back (callbacks.ts) is on the stack between this call and the callback, as a pointer call is not.
+    for (const site of [...ff.indirectCalls, ...ff.callbackCalls.filter((s) => !ff.held.has(s.offset))]) for (const callee of facts.addressTaken) {
       const l = callers.get(callee) ?? [];
       l.push({ ff, site });
       callers.set(callee, l);

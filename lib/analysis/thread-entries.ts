@@ -31,7 +31,7 @@ export function threadPoints(facts: ProgramFacts, points: readonly { id: number;
       const u = queue.shift()!;
       const ff = facts.functions.get(u) ?? facts.mains.find((m) => m.uname === u);
       if (!ff) continue;
-      const next = [...ff.calls.keys(), ...(ff.indirectCalls.length ? facts.addressTaken : [])];
+      const next = [...ff.calls.keys(), ...(ff.indirectCalls.length || ff.callbackCalls.length ? facts.addressTaken : [])];
       for (const u of next) if (!seen.has(u)) { seen.add(u); queue.push(u); }
     }
     return seen;

@@ -69,7 +69,7 @@ export async function compileProgram(opts: CompileOptions): Promise<CompileResul
 
   progress(`parsing ${opts.files.length} file(s)`);
   const program = await parseProgram({ files: opts.files, cflags, cwd, workDir: work, onProgress: progress });
-  const facts = collectFacts(program);
+  const facts = collectFacts(program, await libcExports());
   const diagnostics: Diagnostic[] = [...program.diagnostics];
 
   // ---- which types are wrapped, and their room --------------------------

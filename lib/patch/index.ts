@@ -133,7 +133,7 @@ export async function generatePatch(opts: PatchOptions): Promise<PatchResult> {
   // ---- parse the next version and draft its version data -------------------
   const previous = { functions: old.functions.map((f) => ({ uname: f.uname, name: f.name, file: f.file, isStatic: f.isStatic })) };
   const program = await parseProgram({ files: opts.files, cflags, cwd, workDir: buildDir, onProgress: progress, previous });
-  const facts = collectFacts(program);
+  const facts = collectFacts(program, await libcExports());
   const draftWrapped = new Map<string, WrappedType>();
   for (const [key, defs] of program.types) if (!facts.fixed.has(key) && defs[0].rec.kind === "struct") {
     draftWrapped.set(key, { key, spelling: defs[0].rec.spelling, version: 0, roomExpr: "", outOfLine: false });

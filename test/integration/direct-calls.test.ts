@@ -5,6 +5,7 @@
  * program answers with the new code; a new version that would need a slot for
  * such a function is refused with file, line and reason.
  */
+import { libcExports } from "../../lib/compile/toolchain.js";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { execFile } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
@@ -94,7 +95,7 @@ describe("direct calls", () => {
     await mkdir(dir, { recursive: true });
     await copyFile(path.join(FIXTURES_DIR, "safety", "jobq", "v0.c"), path.join(dir, "jobq.c"));
     const program = await parseProgram({ files: ["jobq.c"], cflags: CFLAGS, cwd: dir, workDir: path.join(dir, "parse") });
-    const direct = chooseDirectFunctions(program, collectFacts(program));
+    const direct = chooseDirectFunctions(program, collectFacts(program, await libcExports()));
     // process() holds an update point in the middle of a job and calls score() after it: a body-only patch
     // to score() must reach that frame, so score() keeps its slot, and so does everything process() calls.
     expect([...direct].filter((u) => /score|process|work_for/.test(u))).toEqual([]);

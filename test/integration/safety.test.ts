@@ -24,6 +24,7 @@
  *
  * Skipped where gcc, clang or libsodium is missing.
  */
+import { libcExports } from "../../lib/compile/toolchain.js";
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -692,7 +693,7 @@ describe.skipIf(!haveToolchain())("updateability analysis (issue 5)", () => {
       const t0 = performance.now();
       const program = await parseProgram({ files: prog.files, cflags: [...CFLAGS, "-D_POSIX_C_SOURCE=200809L"], cwd: prog.cwd, workDir: path.join(work, "analysis", prog.name.replace(/\W/g, "_")) });
       const t1 = performance.now();
-      const facts = collectFacts(program);
+      const facts = collectFacts(program, await libcExports());
       const t2 = performance.now();
       let points = 0;
       for (const tu of program.units) {
