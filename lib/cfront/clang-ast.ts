@@ -3,11 +3,22 @@
  * preprocessed text (never the raw source: inside macros the AST ranges point
  * at the macro name), so every offset here is a byte offset into the .i file.
  */
+import { createReadStream } from "node:fs";
 import { readFile, rm, stat } from "node:fs/promises";
+import { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { getHeapStatistics } from "node:v8";
+import streamJson from "stream-json";
+import pickFilter from "stream-json/filters/Pick.js";
+import streamArrayStreamer from "stream-json/streamers/StreamArray.js";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { GraftError } from "../model/diagnostics.js";
 import { runTool } from "../compile/sandbox.js";
+
+const { parser } = streamJson;
+const { pick } = pickFilter;
+const { streamArray } = streamArrayStreamer;
 
 
 /** graft.h comes with Graft: searched after the program's own include paths. */
@@ -98,24 +109,51 @@ export async function dumpAst(pre: PreprocessedFile, cwd: string): Promise<AstNo
   }
   try {
     const bytes = (await stat(astPath)).size;
-    if (bytes > MAX_AST_BYTES) {
-      const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
-      throw new GraftError(`${pre.source}: too big to analyse`, [{
-        code: 1003, category: "error", file: pre.source, line: 1,
-        message: `clang's syntax tree of this unit is ${mb(bytes)}, more than the ${mb(MAX_AST_BYTES)} Graft reads (a source of ${mb(pre.text.length)} after preprocessing): split the file into smaller units`,
-      }], BAD_INPUT);
-    }
-    return normaliseAst(JSON.parse(await readFile(astPath, "utf8")) as AstNode);
+    checkMemoryFor(bytes, pre);
+    const root = bytes <= STRING_PARSE_MAX ? (JSON.parse(await readFile(astPath, "utf8")) as AstNode) : await streamAst(astPath);
+    return normaliseAst(root);
   } finally {
     await rm(astPath, { force: true });
   }
 }
 
+/**
+ * One JavaScript string holds at most about 512 M characters: a tree bigger
+ * than this is read as a stream of its top-level declarations (stream-json),
+ * which is slower than JSON.parse but limited only by memory.
+ */
+export const STRING_PARSE_MAX = 256_000_000;
+
+/** Bytes of heap a tree takes per byte of its JSON (measured: 1.55 on clang 14's trees), with room for the passes after. */
+const HEAP_PER_AST_BYTE = 2;
+
+/** A tree that will not fit in the heap this process may grow to is refused before it is read, with what to do. */
+function checkMemoryFor(bytes: number, pre: PreprocessedFile): void {
+  const room = getHeapStatistics().heap_size_limit - process.memoryUsage().heapUsed;
+  const need = bytes * HEAP_PER_AST_BYTE;
+  if (need <= room) return;
+  const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
+  throw new GraftError(`${pre.source}: too big to analyse`, [{
+    code: 1003, category: "error", file: pre.source, line: 1,
+    message: `clang's syntax tree of this unit is ${mb(bytes)} (a source of ${mb(pre.text.length)} after preprocessing); reading it needs about ${mb(need)} of memory, and ${mb(room)} is free in Graft's heap: split the file into smaller units, or give Node a larger heap (NODE_OPTIONS=--max-old-space-size=${Math.ceil((need + 512e6) / 1048576)})`,
+  }], BAD_INPUT);
+}
+
+/** The translation unit with its top-level declarations read one at a time from the file. */
+export async function streamAst(file: string): Promise<AstNode> {
+  const inner: AstNode[] = [];
+  await pipeline(createReadStream(file), parser(), pick({ filter: "inner" }), streamArray(), new Writable({
+    objectMode: true,
+    write(item: { value: AstNode }, _enc, done) {
+      inner.push(item.value);
+      done();
+    },
+  }));
+  return { id: "0", kind: "TranslationUnitDecl", inner };
+}
+
 /** Exit code of a source that does not preprocess, parse or fit (README: bad input). */
 const BAD_INPUT = 2;
-
-/** The largest JSON AST read: one JavaScript string holds at most about 512 M characters. */
-export const MAX_AST_BYTES = 500_000_000;
 
 /**
  * clang puts the elements of an initialiser with designators under
