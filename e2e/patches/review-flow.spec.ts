@@ -388,6 +388,7 @@ test("sources that reach for the server's secrets get none: canaries in the data
   await create.getByLabel("Description").fill("sources that try to read the server");
   await create.getByRole("button", { name: "Create program" }).click();
   await page.getByRole("link", { name: "hostile", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "hostile" })).toBeVisible();
   const programUrl = page.url();
   const attacks: { label: string; source: string; builds: boolean }[] = [
     { label: "include-db", source: `#include "${E2E_DB}"\nint main(void) { return 0; }\n`, builds: false },
