@@ -18,7 +18,7 @@ import { unameOf } from "../cfront/program.js";
 import type { VdBlockingSite } from "../model/version-data.js";
 import { functionId } from "../compile/function-sections.js";
 import type { FunctionFacts, ProgramFacts } from "./facts.js";
-import { analysePoint, callerIndex, type PointSafety } from "./safety.js";
+import { analysePoint, continuations, type PointSafety } from "./safety.js";
 
 /** The calls native/runtime/blocking.c defines in front of the C library's: where a thread can be seen waiting. */
 export const WAITING_CALLS: ReadonlySet<string> = new Set(["epoll_wait", "epoll_pwait", "poll", "ppoll", "select", "pselect", "accept", "accept4", "read", "recv", "recvfrom", "recvmsg"]);
@@ -49,7 +49,7 @@ export function waitCandidates(facts: ProgramFacts, units: readonly TranslationU
 }
 
 export function blockingSites(facts: ProgramFacts, units: readonly TranslationUnit[], direct: ReadonlySet<string>, candidates: ReadonlySet<string>): VdBlockingSite[] {
-  const callers = callerIndex(facts);
+  const after = continuations(facts);
   const all: FunctionFacts[] = [...facts.functions.values(), ...facts.mains];
   const byUname = new Map(all.map((ff) => [ff.uname, ff]));
   const memo = new Map<string, PointSafety>();
@@ -64,7 +64,7 @@ export function blockingSites(facts: ProgramFacts, units: readonly TranslationUn
       const g = todo.pop()!;
       if (seen.has(g)) continue;
       seen.add(g);
-      analysePoint(facts, g, -1, callers, out);
+      analysePoint(facts, g, -1, after, out);
       for (const callee of g.calls.keys()) {
         const c = direct.has(callee) ? facts.functions.get(callee) : undefined;
         if (c) todo.push(c);

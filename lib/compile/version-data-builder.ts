@@ -5,7 +5,7 @@ import type { Program } from "../cfront/program.js";
 import { unameOf } from "../cfront/program.js";
 import { sha256, type TranslationUnit, type TuGlobal } from "../cfront/translation-unit.js";
 import type { ProgramFacts } from "../analysis/facts.js";
-import { analysePoint } from "../analysis/safety.js";
+import { analysePoint, continuations } from "../analysis/safety.js";
 import { blockingSites } from "../analysis/blocked-sites.js";
 import { VERSION_DATA_FORMAT, type VdFunction, type VdGlobal, type VdType, type VdUpdatePoint, type VersionData } from "../model/version-data.js";
 import type { WrappedType } from "./rewrite-unit.js";
@@ -106,12 +106,13 @@ export async function buildVersionData(i: BuildVdInput): Promise<VersionData> {
   }
 
   const updatePoints: VdUpdatePoint[] = [];
+  const after = continuations(i.facts);
   for (const tu of i.program.units) {
     for (const p of tu.updatePoints) {
       const holder = p.fn.name === "main" ? i.facts.mains.find((m) => m.fn === p.fn) : i.facts.functions.get(unameOf(p.fn, tu));
       if (!holder) continue;
       // A restarting point leaves nothing of its body to run: only the callers' rest counts.
-      const s = analysePoint(i.facts, holder, p.restarts ? p.fn.end : p.call.range?.begin.offset ?? 0);
+      const s = analysePoint(i.facts, holder, p.restarts ? p.fn.end : p.call.range?.begin.offset ?? 0, after);
       updatePoints.push({
         id: i.pointIds.get(p.call)!, file: p.pos.file, line: p.pos.line, function: p.fn.name, uname: holder.uname, restarts: !!p.restarts,
         typesUsedAfter: [...s.typesUsedAfter.keys()].sort(),
