@@ -117,10 +117,22 @@ const SIZED_NOT_READ = new Set(["realloc", "reallocarray", "free", "memset", "__
 const RETURNS_ARGUMENT = new Set(["memcpy", "memmove", "strcpy", "strncpy", "strcat", "strncat", "memchr", "strchr", "strrchr", "strstr", "strpbrk", "strtok", "strtok_r", "stpcpy", "__builtin_memcpy", "__builtin_memmove", "__builtin___memcpy_chk", "__builtin___memmove_chk", "__builtin___strcpy_chk", "__builtin___strncpy_chk"]);
 const BYTE_COPIES = new Set(["memcpy", "memmove", "__builtin_memcpy", "__builtin_memmove", "__builtin___memcpy_chk", "__builtin___memmove_chk"]);
 
+const staticFunctions = new WeakMap<TranslationUnit, Map<string, TuFunction>>();
+/** The unit's static functions by name (the first of a name), built once per unit: references are resolved by the thousand. */
+function staticsOf(tu: TranslationUnit): Map<string, TuFunction> {
+  let m = staticFunctions.get(tu);
+  if (!m) {
+    m = new Map();
+    for (const f of tu.functions) if (f.isStatic && !m.has(f.name)) m.set(f.name, f);
+    staticFunctions.set(tu, m);
+  }
+  return m;
+}
+
 /** Resolves a reference to a function declaration to its program-unique name, if the program defines it. */
 export function resolveFunction(program: Program, tu: TranslationUnit, name: string | undefined): string | undefined {
   if (!name || name === "main") return undefined;
-  const local = tu.functions.find((f) => f.name === name && f.isStatic);
+  const local = staticsOf(tu).get(name);
   if (local) return unameOf(local, tu);
   return program.externByName.get(name);
 }

@@ -202,6 +202,12 @@ export function scanTranslationUnit(
   link(root);
 
   const top = root.inner ?? [];
+  /** The unit's declarations of each function, by name (a unit may declare one many times). */
+  const declsByName = new Map<string, AstNode[]>();
+  for (const t of top) if (t.kind === "FunctionDecl" && t.name) {
+    const l = declsByName.get(t.name);
+    if (l) l.push(t); else declsByName.set(t.name, [t]);
+  }
   for (const d of top) {
     if (d.kind === "TypedefDecl" && d.name) {
       const owned = d.inner?.[0]?.ownedTagDecl;
@@ -317,7 +323,7 @@ export function scanTranslationUnit(
     const parms = (d.inner ?? []).filter((c) => c.kind === "ParmVarDecl");
     const canonicalSignature = tu.canon.signature(fnType, parms.map((p) => p.type?.qualType ?? ""), variadic);
     const meaning = meaningOf(d);
-    const decls = top.filter((t) => t.kind === "FunctionDecl" && t.name === d.name);
+    const decls = declsByName.get(d.name) ?? [];
     const inlineOnly = d.storageClass !== "static" && (dialect.gnu89Inline
       ? !!d.inline && d.storageClass === "extern"
       : decls.every((t) => !!t.inline && t.storageClass !== "extern"));

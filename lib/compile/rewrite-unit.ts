@@ -162,6 +162,9 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     return s + "\n";
   }
 
+  // By node: a unit may hold tens of thousands of functions and globals, each looked up once.
+  const fnOfNode = new Map(tu.functions.map((f) => [f.node, f]));
+  const globalOfNode = new Map(tu.globals.map((g) => [g.node, g]));
   for (const d of top) {
     if (d.kind !== "FunctionDecl" || !d.name || !isOwn(d) && !definedHere.has(d.name)) continue;
     const u = resolveFunction(ctx.program, tu, d.name);
@@ -170,7 +173,7 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
     declaredAt.set(u, beginOf(d) ?? 0);
     const isDef = d.inner?.some((c) => c.kind === "CompoundStmt");
     if (isDef) {
-      const fn = tu.functions.find((f) => f.node === d)!;
+      const fn = fnOfNode.get(d)!;
       edits.insert(fn.begin, `${moved(fn.begin, `${slice(fn.begin, fn.bodyBegin).trim()};`)}${slotDeclarations(d.name, u)}`, Order.prototypes);
     } else {
       edits.insert(afterSemicolon(endOf(d)!), `\n${slotDeclarations(d.name, u)}`, Order.after);
@@ -556,7 +559,8 @@ export function rewriteUnit(tu: TranslationUnit, ctx: RewriteContext, prelude: s
   for (const d of top) {
     if (!isOwn(d) && !(d.kind === "FunctionDecl" && d.name && definedHere.get(d.name)?.node === d)) continue;
     // The initialiser of storage the running program already has is dropped: nothing inside it is rewritten.
-    if (d.kind === "VarDecl" && tu.globals.some((g) => g.node === d && ctx.isExistingGlobal(tu, g))) continue;
+    const g = d.kind === "VarDecl" ? globalOfNode.get(d) : undefined;
+    if (g && ctx.isExistingGlobal(tu, g)) continue;
     topDecl = d;
     walk(d, 0, undefined);
   }
