@@ -56,7 +56,7 @@ export function callerIndex(facts: ProgramFacts): Map<string, { ff: FunctionFact
       l.push({ ff, site });
       callers.set(callee, l);
     }
-    // A library that calls back (callbacks.ts) is on the stack between this call and the callback, as a pointer call is not.
+    // A library that calls back (callbacks.ts) reaches an address-taken function as a call through a pointer does.
     for (const site of [...ff.indirectCalls, ...ff.callbackCalls.filter((s) => !ff.held.has(s.offset))]) for (const callee of facts.addressTaken) {
       const l = callers.get(callee) ?? [];
       l.push({ ff, site });
@@ -65,8 +65,6 @@ export function callerIndex(facts: ProgramFacts): Map<string, { ff: FunctionFact
   }
   return callers;
 }
-
-export type CallerIndex = Map<string, { ff: FunctionFacts; site: UseSite }[]>;
 
 /** What runs after each function returns: the rest of every caller that may be on the stack, transitively. */
 export interface Continuations {
